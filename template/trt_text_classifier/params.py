@@ -1,0 +1,294 @@
+"""Launch parameters of the pipeline: the single source of truth.
+
+Everything a user can set when launching the pipeline is a field of
+`PipelineParameters`. The command-line flags, the validation at launch,
+metadata.json (the Flex Template's parameter list) and the README's parameter
+table are all derived from this model; nothing else declares a parameter.
+
+Each field carries, besides its type and constraints:
+- a pydantic `title` (the Console form's label) and `description` (help text),
+- `examples` (at least one value the user can copy),
+- a `ConsoleForm` annotation: the form group, the Dataflow parameter type and
+  the regexes the Dataflow service matches before launching.
+
+The launcher passes parameters as `--name=value` strings; anything this model
+does not know (runner, project, region, temp_location, ...) passes through to
+Beam untouched.
+
+This module only checks syntax and the relations between parameters. Checks
+that need I/O (do the input files exist, what can this model serve) live in
+`preflight.py`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import posixpath
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+MAX_SUPPORTED_SEQUENCE_LENGTH = 512
+"""BERT's position embeddings end at 512 tokens; a bundle may declare less."""
+
+
+class ParameterError(ValueError):
+    """A launch parameter is wrong. The message names it and says how to fix it."""
+
+
+@dataclass(frozen=True)
+class ConsoleForm:
+    """How a parameter appears in metadata.json and the Cloud Console form.
+
+    `param_type` is one of Dataflow's ParameterType names (TEXT, GCS_READ_FILE,
+    GCS_WRITE_FOLDER, PUBSUB_SUBSCRIPTION, ENUM, NUMBER, BOOLEAN, ...).
+    `regexes` must be RE2/Java compatible: the service matches them.
+    """
+
+    group: str
+    param_type: str = "TEXT"
+    regexes: tuple[str, ...] = ()
+
+
+INPUT_GROUP = "Input"
+MODEL_GROUP = "Model"
+OUTPUT_GROUP = "Output"
+BATCHING_GROUP = "Batching"
+
+GCS_OR_LOCAL_PATH = r"^(gs://[a-z0-9][-_.a-z0-9]*[a-z0-9]/.+|[^:]+)$"
+
+
+class PipelineParameters(BaseModel):
+    """The launch parameters of the text-classification pipeline."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    input: Annotated[
+        str | None,
+        Field(
+            title="Input files",
+            description=(
+                "File pattern of the text to classify, one record per line (UTF-8). "
+                "Blank lines are skipped."
+            ),
+            examples=["gs://my-bucket/reviews/*.txt"],
+        ),
+        ConsoleForm(group=INPUT_GROUP, param_type="GCS_READ_FILE", regexes=(GCS_OR_LOCAL_PATH,)),
+    ] = None
+
+    output: Annotated[
+        str | None,
+        Field(
+            title="Output prefix",
+            description=(
+                "Prefix of the JSON Lines prediction files; shards are written as "
+                "PREFIX-SSSSS-of-NNNNN.jsonl."
+            ),
+            examples=["gs://my-bucket/results/predictions"],
+        ),
+        ConsoleForm(
+            group=OUTPUT_GROUP, param_type="GCS_WRITE_FOLDER", regexes=(GCS_OR_LOCAL_PATH,)
+        ),
+    ] = None
+
+    dead_letter_output: Annotated[
+        str | None,
+        Field(
+            title="Dead-letter output prefix",
+            description=(
+                "Prefix of the JSON Lines files that receive every record that could not "
+                "be classified, with its error. Default: a dead_letters folder beside the "
+                "output prefix (OUTPUT_DIR/dead_letters/OUTPUT_NAME)."
+            ),
+            examples=["gs://my-bucket/results/dead_letters/predictions"],
+        ),
+        ConsoleForm(
+            group=OUTPUT_GROUP, param_type="GCS_WRITE_FOLDER", regexes=(GCS_OR_LOCAL_PATH,)
+        ),
+    ] = None
+
+    onnx_path: Annotated[
+        str | None,
+        Field(
+            title="ONNX model",
+            description=(
+                "ONNX model served with ONNX Runtime (a model.onnx written by the export or "
+                "demo-model command). Give this or engine_path, not both."
+            ),
+            examples=["gs://my-bucket/models/sst2/model.onnx"],
+        ),
+        ConsoleForm(group=MODEL_GROUP, param_type="GCS_READ_FILE", regexes=(GCS_OR_LOCAL_PATH,)),
+    ] = None
+
+    engine_path: Annotated[
+        str | None,
+        Field(
+            title="TensorRT engine",
+            description=(
+                "TensorRT engine (.plan) written by build-engine, with its .plan.json sidecar "
+                "beside it. Give this or onnx_path, not both."
+            ),
+            examples=["gs://my-bucket/engines/sst2-l4-fp16.plan"],
+        ),
+        ConsoleForm(group=MODEL_GROUP, param_type="GCS_READ_FILE", regexes=(GCS_OR_LOCAL_PATH,)),
+    ] = None
+
+    tokenizer: Annotated[
+        str | None,
+        Field(
+            title="Tokenizer directory",
+            description=(
+                "Directory of a Hugging Face tokenizer (tokenizer.json, tokenizer_config.json). "
+                "Default: the tokenizer saved with the model."
+            ),
+            examples=["gs://my-bucket/models/sst2/"],
+        ),
+        ConsoleForm(group=MODEL_GROUP, regexes=(GCS_OR_LOCAL_PATH,)),
+    ] = None
+
+    max_seq_length: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=MAX_SUPPORTED_SEQUENCE_LENGTH,
+            title="Maximum sequence length",
+            description=(
+                "Tokens per record, special tokens included; longer records are truncated "
+                "and counted. At most the model's limit."
+            ),
+            examples=[128],
+        ),
+        ConsoleForm(group=BATCHING_GROUP, param_type="NUMBER", regexes=(r"^[1-9][0-9]{0,2}$",)),
+    ] = 128
+
+    min_batch_size: Annotated[
+        int,
+        Field(
+            ge=1,
+            title="Minimum batch size",
+            description="Smallest batch RunInference forms before it waits for more records.",
+            examples=[1],
+        ),
+        ConsoleForm(group=BATCHING_GROUP, param_type="NUMBER", regexes=(r"^[1-9][0-9]{0,4}$",)),
+    ] = 1
+
+    max_batch_size: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=4096,
+            title="Maximum batch size",
+            description="Largest batch sent to the model in one call.",
+            examples=[64],
+        ),
+        ConsoleForm(group=BATCHING_GROUP, param_type="NUMBER", regexes=(r"^[1-9][0-9]{0,3}$",)),
+    ] = 64
+
+    max_batch_duration_secs: Annotated[
+        float | None,
+        Field(
+            gt=0,
+            le=3600,
+            title="Maximum batch wait (seconds)",
+            description=(
+                "Longest a partial batch waits for more records before it is sent (bounds "
+                "latency in streaming jobs when traffic is thin)."
+            ),
+            examples=[1.0],
+        ),
+        ConsoleForm(
+            group=BATCHING_GROUP,
+            param_type="NUMBER",
+            regexes=(r"^([0-9]+([.][0-9]*)?|[.][0-9]+)$",),
+        ),
+    ] = None
+
+    @model_validator(mode="after")
+    def _check_relations(self) -> PipelineParameters:
+        if (self.onnx_path is None) == (self.engine_path is None):
+            given = "both were given" if self.onnx_path else "neither was given"
+            raise ValueError(
+                f"--onnx_path / --engine_path: give exactly one model ({given}); "
+                "--onnx_path serves with ONNX Runtime, --engine_path with TensorRT"
+            )
+        if self.input is None:
+            raise ValueError("--input: required; give a file pattern such as gs://bucket/dir/*.txt")
+        if self.output is None:
+            raise ValueError(
+                "--output: required; give an output prefix such as gs://bucket/out/predictions"
+            )
+        if self.min_batch_size > self.max_batch_size:
+            raise ValueError(
+                f"--min_batch_size={self.min_batch_size} is larger than "
+                f"--max_batch_size={self.max_batch_size}; lower the minimum or raise the maximum"
+            )
+        return self
+
+    @property
+    def model_path(self) -> str:
+        """The model to serve: the ONNX file or the TensorRT engine."""
+        return self.onnx_path or self.engine_path or ""
+
+    @property
+    def resolved_dead_letter_output(self) -> str:
+        """`dead_letter_output`, or its default: OUTPUT_DIR/dead_letters/OUTPUT_NAME."""
+        if self.dead_letter_output:
+            return self.dead_letter_output
+        directory, name = posixpath.split(self.output or "")
+        return posixpath.join(directory, "dead_letters", name or "dead_letters")
+
+    @classmethod
+    def from_strings(cls, values: Mapping[str, str | None]) -> PipelineParameters:
+        """Validate parameters as the launcher passes them: names to strings.
+
+        Empty strings (what the Console form sends for a blank optional field)
+        count as absent. Raises `ParameterError` with a one-line message.
+        """
+        present = {name: value for name, value in values.items() if value not in (None, "")}
+        unknown = sorted(set(present) - set(cls.model_fields))
+        if unknown:
+            raise ParameterError(
+                f"--{unknown[0]}: unknown parameter; known parameters are "
+                + ", ".join(cls.model_fields)
+            )
+        try:
+            return cls.model_validate(present)
+        except ValidationError as error:
+            raise ParameterError(describe_validation_error(error)) from None
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One line for the first problem: the parameter, the bad value, what is allowed."""
+    first = error.errors(include_url=False)[0]
+    message = first["msg"].removeprefix("Value error, ")
+    if not first["loc"]:
+        return message
+    name = str(first["loc"][0])
+    return f"--{name}={first['input']!r}: {message}"
+
+
+def parameter_names() -> list[str]:
+    return list(PipelineParameters.model_fields)
+
+
+def console_form(name: str) -> ConsoleForm:
+    """The `ConsoleForm` annotation of a parameter."""
+    for item in PipelineParameters.model_fields[name].metadata:
+        if isinstance(item, ConsoleForm):
+            return item
+    raise LookupError(f"parameter {name} has no ConsoleForm annotation")
+
+
+def parse_pipeline_args(argv: Sequence[str]) -> tuple[PipelineParameters, list[str]]:
+    """Split argv into the pipeline's parameters and Beam's own options.
+
+    Uses `parse_known_args`: the Flex Template launcher appends flags of its
+    own, and every Beam/Dataflow option must reach `PipelineOptions`.
+    """
+    parser = argparse.ArgumentParser(allow_abbrev=False, add_help=False)
+    for name, field in PipelineParameters.model_fields.items():
+        parser.add_argument(f"--{name}", default=None, help=field.description)
+    known, beam_args = parser.parse_known_args(list(argv))
+    return PipelineParameters.from_strings(vars(known)), beam_args

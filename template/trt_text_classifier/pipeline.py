@@ -1,0 +1,194 @@
+"""The pipeline graph: read text, classify it, write predictions and dead letters.
+
+    files -> ReadLines -> Reshuffle -> OrderByLengthBucket -> RunInference -> JSON -> output
+               |                                                  |
+               +-- undecodable lines ------+    failed batches ---+
+                                           v                      v
+                                     dead letters (JSON) -> dead_letter_output
+
+Record ids: a line of an input file gets the id `PATH:LINE`, where PATH is the
+file's full path as matched (e.g. gs://bucket/in/a.txt) and LINE its 1-based
+line number, blank lines included. So every output names the exact line it
+came from, and ids are unique across files.
+
+Invariant: every non-blank input line ends as exactly one prediction or
+exactly one dead letter. Each file is read sequentially by one worker (memory
+stays flat for any file size); the Reshuffle spreads the records so inference
+runs in parallel across workers whatever the number of files.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import apache_beam as beam
+from apache_beam.io import fileio
+from apache_beam.metrics import Metrics
+from apache_beam.ml.inference.base import RunInference
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.windowed_value import WindowedValue
+
+from trt_text_classifier.handler import (
+    LENGTH_BUCKET_BOUNDARIES,
+    METRICS_NAMESPACE,
+    TextClassificationModelHandler,
+    record_length,
+)
+from trt_text_classifier.params import PipelineParameters
+from trt_text_classifier.records import DeadLetter, Prediction, TextRecord
+
+DEAD_LETTERS = "dead_letters"
+OUTPUT_SUFFIX = ".jsonl"
+
+
+class ReadLines(beam.DoFn):
+    """Reads one matched file line by line into `TextRecord`s.
+
+    Lines are split on LF; a trailing CR (Windows line endings) and a UTF-8
+    byte-order mark are removed. Blank lines are counted and skipped. A line
+    that is not valid UTF-8 goes to the `dead_letters` output.
+    """
+
+    def __init__(self) -> None:
+        self._records = Metrics.counter(METRICS_NAMESPACE, "records_read")
+        self._blank_lines = Metrics.counter(METRICS_NAMESPACE, "blank_lines")
+        self._undecodable = Metrics.counter(METRICS_NAMESPACE, "undecodable_lines")
+
+    def process(self, readable_file: fileio.ReadableFile) -> Iterator[object]:
+        path = readable_file.metadata.path
+        with readable_file.open() as handle:
+            for number, raw in enumerate(handle, start=1):
+                record_id = f"{path}:{number}"
+                line = raw.removesuffix(b"\n").removesuffix(b"\r")
+                if number == 1:
+                    line = line.removeprefix(b"\xef\xbb\xbf")
+                try:
+                    text = line.decode("utf-8")
+                except UnicodeDecodeError as error:
+                    self._undecodable.inc()
+                    yield beam.pvalue.TaggedOutput(
+                        DEAD_LETTERS,
+                        DeadLetter(
+                            record_id,
+                            line.decode("utf-8", errors="backslashreplace"),
+                            f"line is not valid UTF-8 ({error.reason} at byte {error.start}); "
+                            "re-encode the file as UTF-8",
+                            "decode",
+                        ),
+                    )
+                    continue
+                if not text.strip():
+                    self._blank_lines.inc()
+                    continue
+                self._records.inc()
+                yield TextRecord(record_id, text)
+
+
+class OrderByLengthBucket(beam.DoFn):
+    """Emits records so that neighbours share a length bucket (batch jobs).
+
+    RunInference batches consecutive elements of a bundle. Holding up to
+    `group_size` records per length bucket and releasing a bucket's records
+    together keeps short and long texts out of the same batch, so padding to
+    the longest record stays small. Memory is bounded by
+    `group_size x number of buckets` records.
+    """
+
+    def __init__(self, group_size: int) -> None:
+        self._group_size = group_size
+        self._buckets: dict[int, list[TextRecord]] = defaultdict(list)
+
+    def start_bundle(self) -> None:
+        self._buckets = defaultdict(list)
+
+    def process(self, record: TextRecord) -> Iterator[TextRecord]:
+        bucket = bisect.bisect_right(LENGTH_BUCKET_BOUNDARIES, record_length(record))
+        waiting = self._buckets[bucket]
+        waiting.append(record)
+        if len(waiting) >= self._group_size:
+            self._buckets[bucket] = []
+            yield from waiting
+
+    def finish_bundle(self) -> Iterator[WindowedValue]:
+        window = GlobalWindow()
+        for waiting in self._buckets.values():
+            for record in waiting:
+                yield WindowedValue(record, window.max_timestamp(), [window])
+        self._buckets = defaultdict(list)
+
+
+def failed_batch_to_dead_letters(failure: tuple[object, object]) -> Iterator[DeadLetter]:
+    """RunInference reports a failed batch as (batch, exception): one dead letter per record."""
+    batch, error = failure
+    for record in batch:
+        yield DeadLetter(record.id, record.text, f"inference failed: {error!r}", "inference")
+
+
+@dataclass(frozen=True)
+class PipelineOutputs:
+    predictions: beam.PCollection
+    dead_letters: beam.PCollection
+
+
+def make_handler(params: PipelineParameters) -> TextClassificationModelHandler:
+    return TextClassificationModelHandler(
+        params.model_path,
+        tokenizer=params.tokenizer,
+        max_seq_length=params.max_seq_length,
+        min_batch_size=params.min_batch_size,
+        max_batch_size=params.max_batch_size,
+        max_batch_duration_secs=params.max_batch_duration_secs,
+        share_across_processes=params.engine_path is not None,
+    )
+
+
+def classify(
+    records: beam.PCollection, handler: TextClassificationModelHandler, *, order_by_length: bool
+) -> tuple[beam.PCollection, beam.PCollection]:
+    """RunInference with exception handling: (predictions, dead letters of failed batches)."""
+    if order_by_length:
+        records = records | "OrderByLengthBucket" >> beam.ParDo(
+            OrderByLengthBucket(handler.batch_elements_kwargs().get("max_batch_size", 64))
+        )
+    predictions, failures = (
+        records | "RunInference" >> RunInference(handler).with_exception_handling()
+    )
+    dead_letters = failures.failed_inferences | "FailedBatches" >> beam.FlatMap(
+        failed_batch_to_dead_letters
+    )
+    return predictions, dead_letters
+
+
+def write_json_lines(pcoll: beam.PCollection, prefix: str, label: str) -> None:
+    counter = Metrics.counter(METRICS_NAMESPACE, f"{label}_written")
+
+    def to_json(item: Prediction | DeadLetter) -> str:
+        counter.inc()
+        return item.to_json()
+
+    _ = (
+        pcoll
+        | f"{label}ToJson" >> beam.Map(to_json)
+        | f"Write{label}" >> beam.io.WriteToText(prefix, file_name_suffix=OUTPUT_SUFFIX)
+    )
+
+
+def build_pipeline(pipeline: beam.Pipeline, params: PipelineParameters) -> PipelineOutputs:
+    """Add the whole graph to `pipeline` and return its two outputs."""
+    read = (
+        pipeline
+        | "MatchInput" >> fileio.MatchFiles(params.input)
+        | "OpenFiles" >> fileio.ReadMatches()
+        | "ReadLines" >> beam.ParDo(ReadLines()).with_outputs(DEAD_LETTERS, main="records")
+    )
+    records = read.records | "Spread" >> beam.Reshuffle()
+    predictions, failed = classify(
+        records, make_handler(params), order_by_length=params.max_batch_duration_secs is None
+    )
+    dead_letters = (read[DEAD_LETTERS], failed) | "AllDeadLetters" >> beam.Flatten()
+    write_json_lines(predictions, params.output, "predictions")
+    write_json_lines(dead_letters, params.resolved_dead_letter_output, "dead_letters")
+    return PipelineOutputs(predictions, dead_letters)

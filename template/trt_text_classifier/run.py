@@ -1,0 +1,79 @@
+"""Run the pipeline: parameters -> checks -> options -> graph -> (optionally) wait and report."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import apache_beam as beam
+from apache_beam.metrics.metric import MetricsFilter
+from apache_beam.runners.runner import PipelineResult
+
+from trt_text_classifier.handler import METRICS_NAMESPACE
+from trt_text_classifier.options import make_pipeline_options
+from trt_text_classifier.params import PipelineParameters, parse_pipeline_args
+from trt_text_classifier.pipeline import OUTPUT_SUFFIX, build_pipeline
+from trt_text_classifier.preflight import check_parameters
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """Counters of a finished run (all zero where the runner reports no metrics)."""
+
+    records_read: int
+    blank_lines: int
+    predictions: int
+    dead_letters: int
+    truncated_records: int
+    real_tokens: int
+    computed_tokens: int
+
+    @property
+    def padding_efficiency(self) -> float:
+        return self.real_tokens / self.computed_tokens if self.computed_tokens else 1.0
+
+
+def run_pipeline(argv: Sequence[str], *, wait: bool) -> tuple[PipelineParameters, PipelineResult]:
+    """Validate, build and start the pipeline; with `wait`, block until it ends.
+
+    The Flex Template entry point passes wait=False: the launcher must return
+    once the job is submitted.
+    """
+    params, beam_args = parse_pipeline_args(argv)
+    check_parameters(params)
+    pipeline = beam.Pipeline(options=make_pipeline_options(params, beam_args))
+    build_pipeline(pipeline, params)
+    result = pipeline.run()
+    if wait:
+        result.wait_until_finish()
+    return params, result
+
+
+def summarize(result: PipelineResult) -> RunSummary:
+    counters = result.metrics().query(MetricsFilter().with_namespace(METRICS_NAMESPACE))["counters"]
+    totals: dict[str, int] = {}
+    for counter in counters:
+        name = counter.key.metric.name
+        totals[name] = totals.get(name, 0) + int(counter.committed or 0)
+    return RunSummary(
+        records_read=totals.get("records_read", 0),
+        blank_lines=totals.get("blank_lines", 0),
+        predictions=totals.get("predictions_written", 0),
+        dead_letters=totals.get("dead_letters_written", 0),
+        truncated_records=totals.get("truncated_records", 0),
+        real_tokens=totals.get("real_tokens", 0),
+        computed_tokens=totals.get("computed_tokens", 0),
+    )
+
+
+def describe(params: PipelineParameters, summary: RunSummary) -> str:
+    return "\n".join(
+        [
+            f"predictions:  {summary.predictions} -> {params.output}-*{OUTPUT_SUFFIX}",
+            f"dead letters: {summary.dead_letters} -> "
+            f"{params.resolved_dead_letter_output}-*{OUTPUT_SUFFIX}",
+            f"blank lines skipped: {summary.blank_lines}; "
+            f"truncated records: {summary.truncated_records}; "
+            f"padding efficiency: {summary.padding_efficiency:.1%}",
+        ]
+    )

@@ -1,0 +1,87 @@
+"""Batch tokenization: one call of the fast tokenizer per batch, padded to the batch's longest record."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from tokenizers import Tokenizer
+
+INPUT_IDS = "input_ids"
+ATTENTION_MASK = "attention_mask"
+TOKEN_TYPE_IDS = "token_type_ids"
+
+
+@dataclass(frozen=True)
+class TokenizedBatch:
+    """A padded batch and what it cost.
+
+    `real_tokens / computed_tokens` is the padding efficiency: the share of
+    the (batch x sequence) grid the model computes that holds real tokens.
+    """
+
+    arrays: dict[str, np.ndarray]
+    real_tokens: int
+    computed_tokens: int
+    truncated: tuple[bool, ...]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.arrays[INPUT_IDS].shape
+
+
+class BatchTokenizer:
+    """Wraps a Hugging Face fast tokenizer for whole-batch encoding.
+
+    Truncation at `max_seq_length` and padding to the longest sequence of the
+    batch (rounded up to `pad_to_multiple_of`) are configured once on a copy
+    of the backend tokenizer; `encode` is then a single `encode_batch` call.
+    """
+
+    def __init__(
+        self,
+        tokenizer: Tokenizer,
+        *,
+        max_seq_length: int,
+        pad_token_id: int,
+        pad_token: str,
+        pad_to_multiple_of: int | None = None,
+    ) -> None:
+        self._tokenizer = Tokenizer.from_str(tokenizer.to_str())
+        self._tokenizer.enable_truncation(max_length=max_seq_length)
+        self._tokenizer.enable_padding(
+            pad_id=pad_token_id, pad_token=pad_token, pad_to_multiple_of=pad_to_multiple_of
+        )
+        self.max_seq_length = max_seq_length
+
+    @classmethod
+    def from_pretrained(cls, directory: str, *, max_seq_length: int) -> BatchTokenizer:
+        """Load a tokenizer saved with `save_pretrained` (works offline)."""
+        from transformers import AutoTokenizer
+
+        pretrained = AutoTokenizer.from_pretrained(directory, use_fast=True)
+        if not pretrained.is_fast:
+            raise ValueError(f"the tokenizer in {directory} has no fast (Rust) implementation")
+        return cls(
+            pretrained.backend_tokenizer,
+            max_seq_length=max_seq_length,
+            pad_token_id=pretrained.pad_token_id,
+            pad_token=pretrained.pad_token,
+        )
+
+    def encode(self, texts: Sequence[str], input_names: Sequence[str]) -> TokenizedBatch:
+        encodings = self._tokenizer.encode_batch(list(texts))
+        columns = {
+            INPUT_IDS: [encoding.ids for encoding in encodings],
+            ATTENTION_MASK: [encoding.attention_mask for encoding in encodings],
+            TOKEN_TYPE_IDS: [encoding.type_ids for encoding in encodings],
+        }
+        arrays = {name: np.asarray(columns[name], dtype=np.int64) for name in input_names}
+        mask = np.asarray(columns[ATTENTION_MASK], dtype=np.int64)
+        return TokenizedBatch(
+            arrays=arrays,
+            real_tokens=int(mask.sum()),
+            computed_tokens=int(mask.size),
+            truncated=tuple(bool(encoding.overflowing) for encoding in encodings),
+        )
