@@ -55,9 +55,9 @@ class TextClassifier:
             Classification(
                 label=self.labels[index],
                 score=float(row[index]),
-                probabilities={label: float(p) for label, p in zip(self.labels, row)},
+                probabilities={label: float(p) for label, p in zip(self.labels, row, strict=True)},
             )
-            for index, row in zip(best, probabilities)
+            for index, row in zip(best, probabilities, strict=True)
         ]
         return ClassifiedBatch(classifications, tokenized)
 

@@ -115,7 +115,7 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
         self._truncated_records.inc(sum(result.tokenized.truncated))
         return [
             Prediction(record.id, record.text, item.label, item.score, item.probabilities)
-            for record, item in zip(batch, result.classifications)
+            for record, item in zip(batch, result.classifications, strict=True)
         ]
 
     def get_num_bytes(self, batch: Sequence[TextRecord]) -> int:
