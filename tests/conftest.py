@@ -1,0 +1,3 @@
+"""Shared fixtures. The emulator fixtures live in their own module."""
+
+pytest_plugins = ["emulators"]

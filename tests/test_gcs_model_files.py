@@ -1,0 +1,33 @@
+"""Model files on gs:// (the GCS emulator): existence, small reads, local caching."""
+
+from __future__ import annotations
+
+import os
+
+from emulators import GcsEmulator
+from trt_text_classifier import model_files
+
+
+def test_engine_and_sidecar_are_cached_locally_from_gcs(gcs_emulator: GcsEmulator) -> None:
+    engine = gcs_emulator.write("engines/sst2.plan", b"\x00engine-bytes\xff")
+    sidecar = gcs_emulator.write("engines/sst2.plan.json", b'{"precision": "fp16"}')
+
+    assert model_files.exists(engine)
+    assert not model_files.exists(gcs_emulator.url("engines/missing.plan"))
+    assert model_files.read_text(sidecar) == '{"precision": "fp16"}'
+    local = model_files.cache_file(engine)
+    assert not local.startswith("gs://")
+    with open(local, "rb") as handle:
+        assert handle.read() == b"\x00engine-bytes\xff"
+
+
+def test_tokenizer_directory_is_cached_without_subdirectories(gcs_emulator: GcsEmulator) -> None:
+    gcs_emulator.write("tok/tokenizer.json", b"{}")
+    gcs_emulator.write("tok/tokenizer_config.json", b'{"a": 1}')
+    gcs_emulator.write("tok/nested/ignored.txt", b"x")
+
+    local = model_files.cache_directory(gcs_emulator.url("tok/"))
+
+    assert sorted(os.listdir(local)) == ["tokenizer.json", "tokenizer_config.json"]
+    with open(os.path.join(local, "tokenizer_config.json"), "rb") as handle:
+        assert handle.read() == b'{"a": 1}'
