@@ -58,6 +58,16 @@ OUTPUT_GROUP = "Output"
 BATCHING_GROUP = "Batching"
 
 GCS_OR_LOCAL_PATH = r"^(gs://[a-z0-9][-_.a-z0-9]*[a-z0-9]/.+|[^:]+)$"
+PUBSUB_NAME = r"[a-zA-Z][-_.~+%a-zA-Z0-9]{2,254}"
+PUBSUB_SUBSCRIPTION_PATH = rf"^projects/[^/]+/subscriptions/{PUBSUB_NAME}$"
+PUBSUB_TOPIC_PATH = rf"^projects/[^/]+/topics/{PUBSUB_NAME}$"
+BIGQUERY_TABLE_SPEC = (
+    r"^[a-z][-a-z0-9.:]{4,61}[a-z0-9]:[A-Za-z0-9_]{1,1024}\.[-A-Za-z0-9_$]{1,1024}$"
+)
+"""project:dataset.table (project ids may be domain-scoped: example.com:project)."""
+
+DEFAULT_STREAMING_BATCH_DURATION_SECS = 1.0
+"""Longest a partial batch waits in a streaming job when max_batch_duration_secs is not given."""
 
 
 class PipelineParameters(BaseModel):
@@ -76,6 +86,26 @@ class PipelineParameters(BaseModel):
             examples=["gs://my-bucket/reviews/*.txt"],
         ),
         ConsoleForm(group=INPUT_GROUP, param_type="GCS_READ_FILE", regexes=(GCS_OR_LOCAL_PATH,)),
+    ] = None
+
+    input_subscription: Annotated[
+        str | None,
+        Field(
+            pattern=PUBSUB_SUBSCRIPTION_PATH,
+            title="Input Pub/Sub subscription",
+            description=(
+                "Pub/Sub subscription to classify messages from; runs a streaming job. Give "
+                "this or input, not both. A message is UTF-8 text, or a JSON object "
+                '{"id": ..., "text": ...}; without an id the message\'s "id" attribute, '
+                "else its Pub/Sub message id, is used."
+            ),
+            examples=["projects/my-project/subscriptions/reviews-to-classify"],
+        ),
+        ConsoleForm(
+            group=INPUT_GROUP,
+            param_type="PUBSUB_SUBSCRIPTION",
+            regexes=(PUBSUB_SUBSCRIPTION_PATH,),
+        ),
     ] = None
 
     output: Annotated[
@@ -107,6 +137,52 @@ class PipelineParameters(BaseModel):
         ConsoleForm(
             group=OUTPUT_GROUP, param_type="GCS_WRITE_FOLDER", regexes=(GCS_OR_LOCAL_PATH,)
         ),
+    ] = None
+
+    output_topic: Annotated[
+        str | None,
+        Field(
+            pattern=PUBSUB_TOPIC_PATH,
+            title="Output Pub/Sub topic",
+            description=(
+                "Pub/Sub topic that receives one JSON message per prediction (streaming jobs), "
+                "with the record's id as the message's \"id\" attribute."
+            ),
+            examples=["projects/my-project/topics/review-predictions"],
+        ),
+        ConsoleForm(group=OUTPUT_GROUP, param_type="PUBSUB_TOPIC", regexes=(PUBSUB_TOPIC_PATH,)),
+    ] = None
+
+    output_table: Annotated[
+        str | None,
+        Field(
+            pattern=BIGQUERY_TABLE_SPEC,
+            title="Output BigQuery table",
+            description=(
+                "BigQuery table (project:dataset.table) that receives one row per prediction; "
+                "created if needed, rows are appended. Batch jobs load files, streaming jobs "
+                "use streaming inserts."
+            ),
+            examples=["my-project:reviews.predictions"],
+        ),
+        ConsoleForm(
+            group=OUTPUT_GROUP, param_type="BIGQUERY_TABLE", regexes=(BIGQUERY_TABLE_SPEC,)
+        ),
+    ] = None
+
+    dead_letter_topic: Annotated[
+        str | None,
+        Field(
+            pattern=PUBSUB_TOPIC_PATH,
+            title="Dead-letter Pub/Sub topic",
+            description=(
+                "Pub/Sub topic that receives every message that could not be classified "
+                "(malformed message, failed inference), as JSON with its error. Required "
+                "with input_subscription."
+            ),
+            examples=["projects/my-project/topics/review-dead-letters"],
+        ),
+        ConsoleForm(group=OUTPUT_GROUP, param_type="PUBSUB_TOPIC", regexes=(PUBSUB_TOPIC_PATH,)),
     ] = None
 
     onnx_path: Annotated[
@@ -194,7 +270,8 @@ class PipelineParameters(BaseModel):
             title="Maximum batch wait (seconds)",
             description=(
                 "Longest a partial batch waits for more records before it is sent (bounds "
-                "latency in streaming jobs when traffic is thin)."
+                "latency in streaming jobs when traffic is thin). Default: 1 second in "
+                "streaming jobs, unset (bundle-based batching) in batch jobs."
             ),
             examples=[1.0],
         ),
@@ -213,18 +290,76 @@ class PipelineParameters(BaseModel):
                 f"--onnx_path / --engine_path: give exactly one model ({given}); "
                 "--onnx_path serves with ONNX Runtime, --engine_path with TensorRT"
             )
-        if self.input is None:
-            raise ValueError("--input: required; give a file pattern such as gs://bucket/dir/*.txt")
-        if self.output is None:
-            raise ValueError(
-                "--output: required; give an output prefix such as gs://bucket/out/predictions"
-            )
+        self._check_input_and_outputs()
         if self.min_batch_size > self.max_batch_size:
             raise ValueError(
                 f"--min_batch_size={self.min_batch_size} is larger than "
                 f"--max_batch_size={self.max_batch_size}; lower the minimum or raise the maximum"
             )
         return self
+
+    def _check_input_and_outputs(self) -> None:
+        if (self.input is None) == (self.input_subscription is None):
+            given = "both were given" if self.input else "neither was given"
+            raise ValueError(
+                f"--input / --input_subscription: give exactly one ({given}); --input reads "
+                "files (batch), --input_subscription reads Pub/Sub (streaming)"
+            )
+        if self.output is None and self.output_topic is None and self.output_table is None:
+            raise ValueError(
+                "--output / --output_topic / --output_table: give at least one output, e.g. "
+                "--output=gs://bucket/out/predictions"
+            )
+        if self.streaming:
+            self._check_streaming_outputs()
+        else:
+            self._check_batch_outputs()
+
+    def _check_streaming_outputs(self) -> None:
+        if self.output is not None:
+            raise ValueError(
+                "--output: files are written by batch jobs only; with --input_subscription "
+                "use --output_topic or --output_table"
+            )
+        if self.dead_letter_output is not None:
+            raise ValueError(
+                "--dead_letter_output: files are written by batch jobs only; with "
+                "--input_subscription use --dead_letter_topic"
+            )
+        if self.dead_letter_topic is None:
+            raise ValueError(
+                "--dead_letter_topic: required with --input_subscription; give a topic such "
+                "as projects/my-project/topics/dead-letters"
+            )
+
+    def _check_batch_outputs(self) -> None:
+        if self.output_topic is not None:
+            raise ValueError(
+                "--output_topic: Pub/Sub output needs streaming input (--input_subscription); "
+                "with --input use --output or --output_table"
+            )
+        if self.dead_letter_topic is not None:
+            raise ValueError(
+                "--dead_letter_topic: needs streaming input (--input_subscription); with "
+                "--input use --dead_letter_output"
+            )
+        if self.output is None and self.dead_letter_output is None:
+            raise ValueError(
+                "--dead_letter_output: required when --output is not given; give a prefix "
+                "such as gs://bucket/out/dead_letters/predictions"
+            )
+
+    @property
+    def streaming(self) -> bool:
+        """A Pub/Sub input makes the job a streaming job."""
+        return self.input_subscription is not None
+
+    @property
+    def batch_duration_secs(self) -> float | None:
+        """`max_batch_duration_secs`, or its default: 1 s for streaming, None for batch."""
+        if self.max_batch_duration_secs is None and self.streaming:
+            return DEFAULT_STREAMING_BATCH_DURATION_SECS
+        return self.max_batch_duration_secs
 
     @property
     def model_path(self) -> str:
@@ -266,6 +401,11 @@ def describe_validation_error(error: ValidationError) -> str:
     if not first["loc"]:
         return message
     name = str(first["loc"][0])
+    if first["type"] == "string_pattern_mismatch" and name in PipelineParameters.model_fields:
+        example = PipelineParameters.model_fields[name].examples[0]
+        message = (
+            f"not a valid {PipelineParameters.model_fields[name].title}; expected e.g. {example}"
+        )
     return f"--{name}={first['input']!r}: {message}"
 
 

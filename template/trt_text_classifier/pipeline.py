@@ -31,6 +31,7 @@ from apache_beam.ml.inference.base import RunInference
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
+from trt_text_classifier import bigquery_output, streaming
 from trt_text_classifier.handler import (
     LENGTH_BUCKET_BOUNDARIES,
     METRICS_NAMESPACE,
@@ -140,7 +141,7 @@ def make_handler(params: PipelineParameters) -> TextClassificationModelHandler:
         max_seq_length=params.max_seq_length,
         min_batch_size=params.min_batch_size,
         max_batch_size=params.max_batch_size,
-        max_batch_duration_secs=params.max_batch_duration_secs,
+        max_batch_duration_secs=params.batch_duration_secs,
         share_across_processes=params.engine_path is not None,
     )
 
@@ -176,19 +177,69 @@ def write_json_lines(pcoll: beam.PCollection, prefix: str, label: str) -> None:
     )
 
 
-def build_pipeline(pipeline: beam.Pipeline, params: PipelineParameters) -> PipelineOutputs:
-    """Add the whole graph to `pipeline` and return its two outputs."""
+def read_files(pipeline: beam.Pipeline, pattern: str) -> tuple[beam.PCollection, beam.PCollection]:
+    """(records, undecodable lines as dead letters) from the files matching `pattern`."""
     read = (
         pipeline
-        | "MatchInput" >> fileio.MatchFiles(params.input)
+        | "MatchInput" >> fileio.MatchFiles(pattern)
         | "OpenFiles" >> fileio.ReadMatches()
         | "ReadLines" >> beam.ParDo(ReadLines()).with_outputs(DEAD_LETTERS, main="records")
     )
-    records = read.records | "Spread" >> beam.Reshuffle()
+    return read.records | "Spread" >> beam.Reshuffle(), read[DEAD_LETTERS]
+
+
+def read_messages(
+    pipeline: beam.Pipeline, subscription: str
+) -> tuple[beam.PCollection, beam.PCollection]:
+    """(records, malformed messages as dead letters) from a Pub/Sub subscription."""
+    read = streaming.read_subscription(pipeline, subscription, DEAD_LETTERS)
+    return read.records, read[DEAD_LETTERS]
+
+
+def write_predictions(
+    predictions: beam.PCollection, params: PipelineParameters
+) -> list[beam.PCollection]:
+    """Write to every output given; return dead letters of rows an output rejected."""
+    rejected = []
+    if params.output:
+        write_json_lines(predictions, params.output, "predictions")
+    if params.output_topic:
+        streaming.publish(predictions, params.output_topic, "predictions")
+    if params.output_table:
+        rejected_rows = bigquery_output.write_predictions(
+            predictions, params.output_table, streaming=params.streaming
+        )
+        if rejected_rows is not None:
+            rejected.append(rejected_rows)
+    return rejected
+
+
+def write_dead_letters(dead_letters: beam.PCollection, params: PipelineParameters) -> None:
+    if params.dead_letter_topic:
+        streaming.publish(dead_letters, params.dead_letter_topic, "dead_letters")
+    else:
+        write_json_lines(dead_letters, params.resolved_dead_letter_output, "dead_letters")
+
+
+def build_pipeline(
+    pipeline: beam.Pipeline,
+    params: PipelineParameters,
+    handler: TextClassificationModelHandler | None = None,
+) -> PipelineOutputs:
+    """Add the whole graph to `pipeline` and return its two outputs.
+
+    `handler` defaults to the one the parameters describe (tests pass their own).
+    """
+    if params.input_subscription:
+        records, unreadable = read_messages(pipeline, params.input_subscription)
+    else:
+        records, unreadable = read_files(pipeline, params.input or "")
     predictions, failed = classify(
-        records, make_handler(params), order_by_length=params.max_batch_duration_secs is None
+        records,
+        handler or make_handler(params),
+        order_by_length=params.batch_duration_secs is None,
     )
-    dead_letters = (read[DEAD_LETTERS], failed) | "AllDeadLetters" >> beam.Flatten()
-    write_json_lines(predictions, params.output, "predictions")
-    write_json_lines(dead_letters, params.resolved_dead_letter_output, "dead_letters")
+    rejected = write_predictions(predictions, params)
+    dead_letters = (unreadable, failed, *rejected) | "AllDeadLetters" >> beam.Flatten()
+    write_dead_letters(dead_letters, params)
     return PipelineOutputs(predictions, dead_letters)
