@@ -97,7 +97,10 @@ def test_dead_letter_default_is_beside_the_output(
             {"max_batch_duration_secs": "-1"},
             "--max_batch_duration_secs='-1': Input should be greater than 0",
         ),
-        ({"colour": "red"}, "--colour: unknown parameter; known parameters are input, output, "),
+        (
+            {"colour": "red"},
+            "--colour: unknown parameter; known parameters are input, input_subscription, output, ",
+        ),
     ],
 )
 def test_bad_values_name_the_parameter(overrides: dict[str, str | None], message: str) -> None:
