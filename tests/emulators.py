@@ -18,6 +18,7 @@ Import the fixtures from conftest.py; tests that use them are marked
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
@@ -119,6 +120,7 @@ class GcsEmulator:
 def gcs_emulator(offline_google_auth: None) -> Iterator[GcsEmulator]:
     from gcp_storage_emulator.server import create_server
 
+    logging.getLogger("gcp_storage_emulator").setLevel(logging.ERROR)
     port = free_port()
     server = create_server("127.0.0.1", port, in_memory=True, default_bucket=GCS_BUCKET)
     server.start()

@@ -69,11 +69,22 @@ def summarize(result: PipelineResult) -> RunSummary:
 def describe(params: PipelineParameters, summary: RunSummary) -> str:
     return "\n".join(
         [
-            f"predictions:  {summary.predictions} -> {params.output}-*{OUTPUT_SUFFIX}",
+            f"predictions:  {summary.predictions} -> {prediction_destinations(params)}",
             f"dead letters: {summary.dead_letters} -> "
-            f"{params.resolved_dead_letter_output}-*{OUTPUT_SUFFIX}",
+            f"{params.dead_letter_topic or params.resolved_dead_letter_output + '-*' + OUTPUT_SUFFIX}",
             f"blank lines skipped: {summary.blank_lines}; "
             f"truncated records: {summary.truncated_records}; "
             f"padding efficiency: {summary.padding_efficiency:.1%}",
         ]
     )
+
+
+def prediction_destinations(params: PipelineParameters) -> str:
+    destinations = []
+    if params.output:
+        destinations.append(f"{params.output}-*{OUTPUT_SUFFIX}")
+    if params.output_topic:
+        destinations.append(params.output_topic)
+    if params.output_table:
+        destinations.append(f"BigQuery {params.output_table}")
+    return ", ".join(destinations)
