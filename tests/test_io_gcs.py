@@ -28,7 +28,7 @@ def test_batch_pipeline_reads_and_writes_gcs(
     bad = gcs_emulator.write("e2e/in/b.txt", b"Great cast\r\nbroken \xff byte\r\n")
     gcs_emulator.write("e2e/other/ignored.txt", b"not matched\n")
 
-    params, result = run_pipeline(
+    _, result = run_pipeline(
         [
             f"--input={gcs_emulator.url('e2e/in/*.txt')}",
             f"--output={gcs_emulator.url('e2e/out/predictions')}",
