@@ -32,7 +32,14 @@ PARSE_STAGE = "parse"
 
 
 class MalformedMessage(ValueError):
-    """A message that holds no text to classify; the message says why."""
+    """A message that holds no text to classify; the message says why.
+
+    `record_id` is the id the message named, when it could be read.
+    """
+
+    def __init__(self, reason: str, record_id: str | None = None) -> None:
+        super().__init__(reason)
+        self.record_id = record_id
 
 
 def message_id(message: PubsubMessage) -> str:
@@ -66,7 +73,11 @@ def _parse_json_payload(payload: str, default_id: str) -> TextRecord:
         record_id = default_id
     elif not isinstance(record_id, str | int):
         raise MalformedMessage(f'JSON "id" must be a string or an integer, got {record_id!r}')
-    return TextRecord(str(record_id), _checked_text(document["text"]))
+    record_id = str(record_id)
+    try:
+        return TextRecord(record_id, _checked_text(document["text"]))
+    except MalformedMessage as error:
+        raise MalformedMessage(str(error), record_id) from None
 
 
 def _checked_text(text: str) -> str:
@@ -96,9 +107,8 @@ class ParseMessages(beam.DoFn):
         except MalformedMessage as error:
             self._malformed.inc()
             raw = message.data.decode("utf-8", errors="backslashreplace")
-            yield beam.pvalue.TaggedOutput(
-                self._dead_letters_tag, DeadLetter(default_id, raw, str(error), PARSE_STAGE)
-            )
+            dead_letter = DeadLetter(error.record_id or default_id, raw, str(error), PARSE_STAGE)
+            yield beam.pvalue.TaggedOutput(self._dead_letters_tag, dead_letter)
             return
         self._records.inc()
         yield record

@@ -1,0 +1,139 @@
+"""The streaming pipeline on the DirectRunner against the Pub/Sub emulator.
+
+N messages go in, some of them malformed; exactly N messages come out (on the
+predictions topic or the dead-letter topic), each id once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from emulators import PubsubEmulator
+from pipeline_outputs import assert_each_record_once
+
+RESULT_DEADLINE_SECS = 90.0
+TEMPLATE_DIRECTORY = Path(__file__).resolve().parent.parent / "template"
+
+
+def start_cli(arguments: list[str]) -> subprocess.Popen:
+    """`trt-text-classifier run ...` in its own process group (a streaming job runs until stopped).
+
+    A subprocess, because stopping a process is deterministic and immediate,
+    while the DirectRunner's `cancel()` waits for its pollers to wind down.
+    """
+    environment = {**os.environ, "PYTHONPATH": str(TEMPLATE_DIRECTORY)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "trt_text_classifier", "run", *arguments],
+        env=environment,
+        start_new_session=True,
+    )
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def publish(emulator: PubsubEmulator, topic: str, data: bytes, **attributes: str) -> str:
+    """Publish one message; return its Pub/Sub message id."""
+    from google.cloud import pubsub_v1
+
+    return pubsub_v1.PublisherClient().publish(topic, data, **attributes).result(timeout=30)
+
+
+def pull_until(
+    subscriptions: list[str], expected: int, deadline_secs: float, pipeline: subprocess.Popen
+) -> dict[str, list[tuple[dict, dict]]]:
+    """Pull from every subscription until `expected` messages arrived in all.
+
+    Stops early at the deadline or when the pipeline process has exited.
+    """
+    from google.api_core.exceptions import DeadlineExceeded
+    from google.cloud import pubsub_v1
+
+    received: dict[str, list[tuple[dict, dict]]] = {name: [] for name in subscriptions}
+    deadline = time.monotonic() + deadline_secs
+    with pubsub_v1.SubscriberClient() as subscriber:
+        while (
+            sum(map(len, received.values())) < expected
+            and time.monotonic() < deadline
+            and pipeline.poll() is None
+        ):
+            for name in subscriptions:
+                try:
+                    response = subscriber.pull(subscription=name, max_messages=100, timeout=1.0)
+                except DeadlineExceeded:
+                    continue
+                if not response.received_messages:
+                    time.sleep(0.1)
+                    continue
+                for item in response.received_messages:
+                    message = item.message
+                    received[name].append((json.loads(message.data), dict(message.attributes)))
+                subscriber.acknowledge(
+                    subscription=name,
+                    ack_ids=[item.ack_id for item in response.received_messages],
+                )
+    return received
+
+
+def test_streaming_pipeline_classifies_every_message_once(
+    pubsub_emulator: PubsubEmulator, demo_onnx: str
+) -> None:
+    run = uuid.uuid4().hex[:8]
+    inputs = pubsub_emulator.create_topic(f"in-{run}")
+    outputs = pubsub_emulator.create_topic(f"out-{run}")
+    dead = pubsub_emulator.create_topic(f"dead-{run}")
+    subscription = pubsub_emulator.create_subscription(f"in-{run}", inputs)
+    output_sub = pubsub_emulator.create_subscription(f"out-{run}", outputs)
+    dead_sub = pubsub_emulator.create_subscription(f"dead-{run}", dead)
+
+    pipeline = start_cli(
+        [
+            f"--input_subscription={subscription}",
+            f"--output_topic={outputs}",
+            f"--dead_letter_topic={dead}",
+            f"--onnx_path={demo_onnx}",
+            "--max_batch_duration_secs=0.5",
+            "--runner=DirectRunner",
+        ]
+    )
+    try:
+        plain_id = publish(pubsub_emulator, inputs, b"A warm and funny film.")
+        publish(pubsub_emulator, inputs, json.dumps({"id": "r-1", "text": "Dull."}).encode())
+        publish(pubsub_emulator, inputs, json.dumps({"id": 7, "text": "Fine cast."}).encode())
+        publish(pubsub_emulator, inputs, b'{"text": "Wooden acting."}', id="attr-1")
+        publish(pubsub_emulator, inputs, b"Great \xff ending", id="bad-utf8")
+        publish(pubsub_emulator, inputs, b'{"id": "bad-json", "text": ', id="bad-json")
+        publish(pubsub_emulator, inputs, b"   ", id="blank")
+        publish(pubsub_emulator, inputs, b'{"id": "no-text"}', id="no-text")
+        publish(pubsub_emulator, inputs, b'{"id": "surrogate", "text": "\\ud800"}')
+        received = pull_until([output_sub, dead_sub], 9, RESULT_DEADLINE_SECS, pipeline)
+    finally:
+        stop(pipeline)
+
+    predictions = [body for body, _ in received[output_sub]]
+    dead_letters = [body for body, _ in received[dead_sub]]
+    assert sorted(row["id"] for row in predictions) == sorted([plain_id, "r-1", "7", "attr-1"])
+    assert {row["id"]: row["stage"] for row in dead_letters} == {
+        "bad-utf8": "parse",
+        "bad-json": "parse",
+        "blank": "parse",
+        "no-text": "parse",
+        "surrogate": "parse",
+    }
+    assert_each_record_once(
+        [plain_id, "r-1", "7", "attr-1", "bad-utf8", "bad-json", "blank", "no-text", "surrogate"],
+        predictions,
+        dead_letters,
+    )
+    for body, attributes in received[output_sub] + received[dead_sub]:
+        assert attributes == {"id": body["id"]}
