@@ -43,10 +43,29 @@ def run_pipeline(argv: Sequence[str], *, wait: bool) -> tuple[PipelineParameters
     check_parameters(params)
     pipeline = beam.Pipeline(options=make_pipeline_options(params, beam_args))
     build_pipeline(pipeline, params)
-    result = pipeline.run()
-    if wait:
-        result.wait_until_finish()
+    try:
+        result = pipeline.run()
+        if wait:
+            result.wait_until_finish()
+    except Exception as error:
+        raise PipelineFailedError(f"the pipeline failed: {last_line(error)}") from error
     return params, result
+
+
+class PipelineFailedError(RuntimeError):
+    """The job failed while running (an output that cannot be written, ...); one line."""
+
+
+def last_line(error: BaseException, limit: int = 500) -> str:
+    """The line of a runner's error that says what went wrong.
+
+    Runners wrap the worker's exception in long multi-line messages (the
+    traceback, then `OSError: ... [while running 'Step']`); its last
+    non-blank line names the cause and the step.
+    """
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    text = lines[-1] if lines else type(error).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def summarize(result: PipelineResult) -> RunSummary:
