@@ -1,0 +1,213 @@
+"""Injected faults: each one either dead-letters the affected records or fails the job loudly.
+
+Invariant checked everywhere: non-blank input records = predictions + dead
+letters, each id exactly once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import apache_beam as beam
+import numpy as np
+import pytest
+
+from emulators import GcsEmulator
+from pipeline_outputs import assert_each_record_once, read_json_lines
+from trt_text_classifier.classifier import TextClassifier
+from trt_text_classifier.cli import main
+from trt_text_classifier.engine.demo_model import read_corpus
+from trt_text_classifier.handler import TextClassificationModelHandler
+from trt_text_classifier.loading import load_classifier
+from trt_text_classifier.options import make_pipeline_options
+from trt_text_classifier.params import PipelineParameters
+from trt_text_classifier.pipeline import build_pipeline
+from trt_text_classifier.tokenization import BatchTokenizer, TokenizedBatch
+
+POISON = "☃"
+"""Not in the demo vocabulary: its tokens are [UNK], which the faulty backend refuses."""
+
+
+class FaultyBackend:
+    """The real ONNX Runtime backend, except that it raises on batches holding an [UNK] token."""
+
+    def __init__(self, real, unknown_token_id: int) -> None:
+        self._real = real
+        self._unknown_token_id = unknown_token_id
+        self.input_names = real.input_names
+        self.limits = real.limits
+
+    def infer(self, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
+        if (inputs["input_ids"] == self._unknown_token_id).any():
+            raise RuntimeError("injected fault: the accelerator rejected this batch")
+        return self._real.infer(inputs)
+
+    def close(self) -> None:
+        self._real.close()
+
+
+def load_faulty_classifier(
+    model: str, tokenizer: str | None, max_seq_length: int
+) -> TextClassifier:
+    real = load_classifier(model, tokenizer, max_seq_length)
+    unknown = real.tokenizer.encode([POISON], ["input_ids"]).arrays["input_ids"][0][1]
+    return TextClassifier(real.tokenizer, FaultyBackend(real.backend, int(unknown)), real.labels)
+
+
+UNTOKENIZABLE = "§"
+
+
+class FaultyTokenizer:
+    """The real batch tokenizer, except that it raises on texts holding `UNTOKENIZABLE`.
+
+    (A real untokenizable str, a lone UTF-16 surrogate, cannot even be
+    encoded by Beam's coders; the sources reject it before it gets here.)
+    """
+
+    def __init__(self, real: BatchTokenizer) -> None:
+        self._real = real
+        self.max_seq_length = real.max_seq_length
+
+    def encode(self, texts: Sequence[str], input_names: Sequence[str]) -> TokenizedBatch:
+        for text in texts:
+            if UNTOKENIZABLE in text:
+                raise ValueError(f"injected fault: cannot tokenize {text!r}")
+        return self._real.encode(texts, input_names)
+
+
+def load_classifier_with_faulty_tokenizer(
+    model: str, tokenizer: str | None, max_seq_length: int
+) -> TextClassifier:
+    real = load_classifier(model, tokenizer, max_seq_length)
+    return TextClassifier(FaultyTokenizer(real.tokenizer), real.backend, real.labels)
+
+
+def write_lines(path: Path, lines: list[str]) -> list[str]:
+    """Write a UTF-8 input file; return the ids of its non-blank lines."""
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return [f"{path}:{number}" for number, line in enumerate(lines, start=1) if line.strip()]
+
+
+def run_with_handler(
+    params: PipelineParameters, handler: TextClassificationModelHandler
+) -> tuple[list[dict], list[dict]]:
+    with beam.Pipeline(
+        options=make_pipeline_options(params, ["--runner=DirectRunner"])
+    ) as pipeline:
+        build_pipeline(pipeline, params, handler)
+    return (
+        read_json_lines(params.output or ""),
+        read_json_lines(params.resolved_dead_letter_output),
+    )
+
+
+@pytest.mark.parametrize("max_batch_size", [1, 8])
+def test_batches_the_backend_rejects_become_dead_letters(
+    tmp_path: Path, demo_onnx: str, max_batch_size: int
+) -> None:
+    lines = [sentence for _, sentence in read_corpus()[:30]]
+    poisoned = {3, 17, 29}
+    for index in poisoned:
+        lines[index] = f"a {POISON} review"
+    ids = write_lines(tmp_path / "in.txt", lines)
+    params = PipelineParameters(
+        input=str(tmp_path / "in.txt"),
+        output=str(tmp_path / "out" / "predictions"),
+        onnx_path=demo_onnx,
+        max_batch_size=max_batch_size,
+    )
+    handler = TextClassificationModelHandler(
+        demo_onnx, max_batch_size=max_batch_size, loader=load_faulty_classifier
+    )
+
+    predictions, dead_letters = run_with_handler(params, handler)
+
+    assert_each_record_once(ids, predictions, dead_letters)
+    assert {ids[index] for index in poisoned} <= {row["id"] for row in dead_letters}
+    for row in dead_letters:
+        assert row["stage"] == "inference"
+        assert "injected fault: the accelerator rejected this batch" in row["error"]
+    if max_batch_size == 1:
+        assert sorted(row["id"] for row in dead_letters) == sorted(ids[i] for i in poisoned)
+
+
+def test_a_record_the_tokenizer_rejects_becomes_a_dead_letter(
+    tmp_path: Path, demo_onnx: str
+) -> None:
+    lines = ["A warm, funny film.", "", f"Broken {UNTOKENIZABLE} text.", "Dull and wooden."]
+    ids = write_lines(tmp_path / "in.txt", lines)
+    params = PipelineParameters(
+        input=str(tmp_path / "in.txt"),
+        output=str(tmp_path / "out" / "predictions"),
+        onnx_path=demo_onnx,
+        max_batch_size=1,
+    )
+    handler = TextClassificationModelHandler(
+        demo_onnx, max_batch_size=1, loader=load_classifier_with_faulty_tokenizer
+    )
+
+    predictions, dead_letters = run_with_handler(params, handler)
+
+    assert_each_record_once(ids, predictions, dead_letters)
+    assert [(row["id"], row["stage"], row["input"]) for row in dead_letters] == [
+        (ids[1], "inference", f"Broken {UNTOKENIZABLE} text.")
+    ]
+    assert "injected fault: cannot tokenize" in dead_letters[0]["error"]
+
+
+def test_missing_model_fails_at_launch_naming_the_parameter(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_lines(tmp_path / "in.txt", ["good film"])
+    status = main(
+        [
+            "run",
+            f"--input={tmp_path / 'in.txt'}",
+            f"--output={tmp_path / 'out' / 'p'}",
+            f"--onnx_path={tmp_path / 'nowhere' / 'model.onnx'}",
+        ]
+    )
+    assert status == 2
+    assert capsys.readouterr().err == (
+        f"error: --onnx_path={str(tmp_path / 'nowhere' / 'model.onnx')!r}: no such file; give a "
+        "model.onnx written by `trt-text-classifier export` or `demo-model`\n"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_gcs_model_fails_at_launch(
+    tmp_path: Path, gcs_emulator: GcsEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = gcs_emulator.url("faults/no-model/model.onnx")
+    status = main(
+        [
+            "run",
+            f"--input={gcs_emulator.write('faults/in.txt', b'good film')}",
+            f"--output={gcs_emulator.url('faults/out/p')}",
+            f"--onnx_path={missing}",
+        ]
+    )
+    assert status == 2
+    assert capsys.readouterr().err.startswith(f"error: --onnx_path={missing!r}: no such file")
+
+
+def test_output_that_cannot_be_written_fails_the_job_with_one_line(
+    tmp_path: Path, demo_onnx: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_lines(tmp_path / "in.txt", ["good film", "bad film"])
+    (tmp_path / "a-file").write_text("a file where the output directory should be")
+    status = main(
+        [
+            "run",
+            f"--input={tmp_path / 'in.txt'}",
+            f"--output={tmp_path / 'a-file' / 'predictions'}",
+            f"--onnx_path={demo_onnx}",
+        ]
+    )
+    error_lines = capsys.readouterr().err.strip().splitlines()
+    assert status == 1
+    assert error_lines[-1].startswith(
+        "error: the pipeline failed: OSError: [Errno 20] Not a directory"
+    )
+    assert "[while running 'Write" in error_lines[-1]
