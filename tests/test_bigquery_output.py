@@ -1,0 +1,135 @@
+"""BigQuery output: the row schema and the write's configuration.
+
+No BigQuery emulator exists here, so nothing is written: these tests check the
+rows against the schema and the WriteToBigQuery transform the pipeline builds.
+"""
+
+from __future__ import annotations
+
+import apache_beam as beam
+import pytest
+from apache_beam.io.gcp.bigquery import WriteToBigQuery
+from apache_beam.io.gcp.bigquery_tools import get_bq_tableschema
+from apache_beam.pipeline import PipelineVisitor
+
+from trt_text_classifier.bigquery_output import (
+    PREDICTION_SCHEMA,
+    prediction_row,
+    rejected_row_to_dead_letter,
+)
+from trt_text_classifier.options import make_pipeline_options
+from trt_text_classifier.params import PipelineParameters
+from trt_text_classifier.pipeline import build_pipeline
+from trt_text_classifier.records import DeadLetter, Prediction
+
+PREDICTION = Prediction(
+    "gs://b/in/a.txt:3", "Great cast.", "positive", 0.75, {"negative": 0.25, "positive": 0.75}
+)
+PYTHON_TYPES = {"STRING": str, "FLOAT": float}
+
+
+def test_row_follows_the_schema_field_by_field() -> None:
+    row = prediction_row(PREDICTION)
+    assert row == {
+        "id": "gs://b/in/a.txt:3",
+        "text": "Great cast.",
+        "label": "positive",
+        "score": 0.75,
+        "probabilities": [
+            {"label": "negative", "probability": 0.25},
+            {"label": "positive", "probability": 0.75},
+        ],
+    }
+    assert_matches_schema(row, PREDICTION_SCHEMA["fields"])
+
+
+def assert_matches_schema(row: dict, fields: list[dict]) -> None:
+    assert set(row) == {field["name"] for field in fields}
+    for field in fields:
+        value = row[field["name"]]
+        if field["mode"] == "REPEATED":
+            assert isinstance(value, list)
+            for item in value:
+                assert_matches_schema(item, field["fields"])
+        else:
+            assert isinstance(value, PYTHON_TYPES[field["type"]]), field["name"]
+
+
+def test_schema_holds_every_prediction_field_and_parses() -> None:
+    assert [field["name"] for field in PREDICTION_SCHEMA["fields"]] == list(Prediction._fields)
+    table_schema = get_bq_tableschema(PREDICTION_SCHEMA)
+    assert [field.name for field in table_schema.fields] == list(Prediction._fields)
+
+
+def test_rejected_row_becomes_a_dead_letter_with_bigquery_errors() -> None:
+    errors = [{"reason": "invalid", "message": "no such field: colour"}]
+    dead_letter = rejected_row_to_dead_letter(("p:d.t", prediction_row(PREDICTION), errors))
+    assert dead_letter == DeadLetter(
+        "gs://b/in/a.txt:3",
+        "Great cast.",
+        f"BigQuery rejected the row: {errors}",
+        "bigquery",
+    )
+
+
+class _Collect(PipelineVisitor):
+    def __init__(self) -> None:
+        self.writes: list[WriteToBigQuery] = []
+        self.labels: set[str] = set()
+
+    def enter_composite_transform(self, node) -> None:
+        self.labels.add(node.full_label)
+        if isinstance(node.transform, WriteToBigQuery):
+            self.writes.append(node.transform)
+
+    def visit_transform(self, node) -> None:
+        self.labels.add(node.full_label)
+
+
+def built_graph(params: PipelineParameters) -> _Collect:
+    options = make_pipeline_options(params, ["--temp_location=gs://tc-bucket/tmp"])
+    pipeline = beam.Pipeline(options=options)
+    build_pipeline(pipeline, params)
+    collected = _Collect()
+    pipeline.visit(collected)
+    return collected
+
+
+@pytest.mark.parametrize(
+    ("inputs", "method", "rejected_rows_dead_lettered"),
+    [
+        (
+            {"input": "gs://b/in/*.txt", "dead_letter_output": "gs://b/dead/p"},
+            WriteToBigQuery.Method.FILE_LOADS,
+            False,
+        ),
+        (
+            {
+                "input_subscription": "projects/my-project/subscriptions/reviews",
+                "dead_letter_topic": "projects/my-project/topics/dead",
+            },
+            WriteToBigQuery.Method.STREAMING_INSERTS,
+            True,
+        ),
+    ],
+)
+def test_pipeline_writes_the_table_with_the_chosen_method(
+    inputs: dict[str, str], method: str, rejected_rows_dead_lettered: bool
+) -> None:
+    params = PipelineParameters(
+        **inputs, output_table="my-project:reviews.predictions", onnx_path="m/model.onnx"
+    )
+
+    graph = built_graph(params)
+
+    [write] = graph.writes
+    assert write.method == method
+    assert (
+        write.table_reference.projectId,
+        write.table_reference.datasetId,
+        write.table_reference.tableId,
+    ) == ("my-project", "reviews", "predictions")
+    assert write.schema == PREDICTION_SCHEMA
+    assert write.create_disposition == "CREATE_IF_NEEDED"
+    assert write.write_disposition == "WRITE_APPEND"
+    assert ("RejectedRows" in graph.labels) == rejected_rows_dead_lettered
