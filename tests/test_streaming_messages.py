@@ -33,7 +33,11 @@ def test_payloads_become_records(data: bytes, expected: TextRecord) -> None:
 @pytest.mark.parametrize(
     ("data", "reason", "record_id"),
     [
-        (b"caf\xe9 au lait", "message is not valid UTF-8 (invalid continuation byte at byte 3)", None),
+        (
+            b"caf\xe9 au lait",
+            "message is not valid UTF-8 (invalid continuation byte at byte 3)",
+            None,
+        ),
         (b"", "message holds no text (empty or blank)", None),
         (b" \n\t", "message holds no text (empty or blank)", None),
         (b'{"text": ', "message starts with '{' but is not valid JSON: ", None),

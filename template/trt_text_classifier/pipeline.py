@@ -1,20 +1,33 @@
 """The pipeline graph: read text, classify it, write predictions and dead letters.
 
+Batch (--input):
+
     files -> ReadLines -> Reshuffle -> OrderByLengthBucket -> RunInference -> JSON -> output
-               |                                                  |
+               |                                                  |             -> BigQuery
                +-- undecodable lines ------+    failed batches ---+
                                            v                      v
                                      dead letters (JSON) -> dead_letter_output
 
+Streaming (--input_subscription, see `streaming.py`):
+
+    Pub/Sub -> ParseMessages -> RunInference (stateful batching, length-bucketed,
+                  |              max_batch_duration_secs) -> output_topic / BigQuery
+                  +-- malformed messages, failed batches, rejected rows -> dead_letter_topic
+
+One function per source (`read_files`, `read_messages`) and per sink
+(`write_predictions`, `write_dead_letters`); `build_pipeline` composes them.
+
 Record ids: a line of an input file gets the id `PATH:LINE`, where PATH is the
 file's full path as matched (e.g. gs://bucket/in/a.txt) and LINE its 1-based
 line number, blank lines included. So every output names the exact line it
-came from, and ids are unique across files.
+came from, and ids are unique across files. Messages keep the id they carry
+(see `streaming.py`).
 
-Invariant: every non-blank input line ends as exactly one prediction or
-exactly one dead letter. Each file is read sequentially by one worker (memory
-stays flat for any file size); the Reshuffle spreads the records so inference
-runs in parallel across workers whatever the number of files.
+Invariant: every non-blank input line (every message) ends as exactly one
+prediction or exactly one dead letter. Each file is read sequentially by one
+worker (memory stays flat for any file size); the Reshuffle spreads the
+records so inference runs in parallel across workers whatever the number of
+files.
 """
 
 from __future__ import annotations

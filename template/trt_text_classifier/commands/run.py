@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from trt_text_classifier.commands.errors import report_errors
 
-HELP = "run the pipeline: --input, --output, --onnx_path or --engine_path, [Beam options]"
+HELP = "run the pipeline: --input or --input_subscription, outputs, --onnx_path or --engine_path, [Beam options]"
 
 
 def main(argv: Sequence[str]) -> int:
