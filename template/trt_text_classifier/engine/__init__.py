@@ -1,1 +1,1 @@
-"""What an engine is (sidecar), how it is built (build, precision) and what it can run on."""
+"""Model tooling: Hugging Face -> ONNX bundle (export, demo model) and ONNX -> TensorRT engine."""
