@@ -117,6 +117,11 @@ def _build(args: argparse.Namespace) -> int:
     from trt_text_classifier.engine.sidecar import sidecar_path_for
 
     sidecar = build_engine(make_request(args))
+    if args.timing_cache and sidecar.builder == "tensorrt-rtx":
+        print(
+            f"note: --timing-cache={args.timing_cache} ignored: tensorrt-rtx has no timing cache",
+            file=sys.stderr,
+        )
     size_mib = os.path.getsize(args.output) / (1 << 20)
     print(
         f"engine: {args.output} ({size_mib:.1f} MiB, {sidecar.builder} {sidecar.builder_version}, "
