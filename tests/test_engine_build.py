@@ -24,35 +24,14 @@ def build(*args: str) -> int:
     return cli.main(["build-engine", "--builder", "tensorrt-rtx", *args])
 
 
-@pytest.fixture(scope="session")
-def engines(demo_onnx: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Three real builds of the demo model: fp32 defaults, fp16 with a narrow profile, SM75."""
-    directory = tmp_path_factory.mktemp("engines")
-    built = {name: directory / f"demo-{name}.plan" for name in ("fp32", "fp16", "sm75")}
-    assert build("--onnx", demo_onnx, "--output", str(built["fp32"]), "--precision", "fp32") == 0
-    assert (
-        build(
-            "--onnx", demo_onnx, "--output", str(built["fp16"]), "--precision", "fp16",
-            "--batch", "1,4,16", "--seq", "8,32,64", "--workspace-mib", "512",
-            "--timing-cache", str(directory / "timing.cache"),
-        )
-        == 0
-    )  # fmt: skip
-    assert (
-        build("--onnx", demo_onnx, "--output", str(built["sm75"]), "--compute-capability", "7.5")
-        == 0
-    )
-    return built
-
-
 def read(engine: Path) -> dict:
     return json.loads(Path(f"{engine}.json").read_text())
 
 
 def test_fp32_build_writes_engine_sidecar_and_tokenizer(
-    engines: dict[str, Path], demo_bundle: Path, demo_onnx: str
+    demo_engines: dict[str, Path], demo_bundle: Path, demo_onnx: str
 ) -> None:
-    engine = engines["fp32"]
+    engine = demo_engines["fp32"]
     sidecar = read(engine)
     manifest = BundleManifest.model_validate_json((demo_bundle / "bundle.json").read_text())
     assert EngineSidecar.model_validate(sidecar).precision == "fp32"
@@ -84,20 +63,20 @@ def test_fp32_build_writes_engine_sidecar_and_tokenizer(
     assert engine.stat().st_size > 100_000
 
 
-def test_fp16_build_has_its_profile_and_differs_from_fp32(engines: dict[str, Path]) -> None:
-    sidecar = read(engines["fp16"])
+def test_fp16_build_has_its_profile_and_differs_from_fp32(demo_engines: dict[str, Path]) -> None:
+    sidecar = read(demo_engines["fp16"])
     assert sidecar["precision"] == "fp16"
     assert sidecar["batch"] == {"min": 1, "opt": 4, "max": 16}
     assert sidecar["sequence"] == {"min": 8, "opt": 32, "max": 64}
     assert sidecar["workspace_mib"] == 512
     assert sidecar["compute_capabilities"] == RTX_DEFAULT_TARGETS
     assert sidecar["outputs"] == [{"name": "logits", "shape": [-1, 2], "dtype": "float32"}]
-    assert sidecar["engine_sha256"] != read(engines["fp32"])["engine_sha256"]
-    assert sidecar["onnx_sha256"] == read(engines["fp32"])["onnx_sha256"]
+    assert sidecar["engine_sha256"] != read(demo_engines["fp32"])["engine_sha256"]
+    assert sidecar["onnx_sha256"] == read(demo_engines["fp32"])["onnx_sha256"]
 
 
-def test_t4_build_targets_compute_capability_7_5_in_fp16(engines: dict[str, Path]) -> None:
-    sidecar = read(engines["sm75"])
+def test_t4_build_targets_compute_capability_7_5_in_fp16(demo_engines: dict[str, Path]) -> None:
+    sidecar = read(demo_engines["sm75"])
     assert sidecar["compute_capabilities"] == ["7.5"]
     assert sidecar["precision"] == "fp16"
     assert EngineSidecar.model_validate(sidecar).supports_compute_capability("7.5")
