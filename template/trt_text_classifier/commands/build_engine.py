@@ -6,11 +6,16 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from trt_text_classifier.commands.errors import report_errors
 from trt_text_classifier.params import ParameterError
+
+if TYPE_CHECKING:
+    from trt_text_classifier.engine.build import BuildRequest
+    from trt_text_classifier.engine.sidecar import ProfileRange
 
 HELP = "build a TensorRT engine (.plan + .plan.json sidecar) from a model.onnx bundle"
 
@@ -66,7 +71,7 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def parse_range(flag: str, text: str):
+def parse_range(flag: str, text: str) -> ProfileRange:
     from trt_text_classifier.engine.sidecar import ProfileRange
 
     parts = text.split(",")
@@ -80,7 +85,7 @@ def parse_range(flag: str, text: str):
         ) from None
 
 
-def make_request(args: argparse.Namespace):
+def make_request(args: argparse.Namespace) -> BuildRequest:
     from trt_text_classifier.engine.build import BuildRequest, parse_targets
 
     targets = None

@@ -225,7 +225,8 @@ def read_bundle(onnx_path: str) -> BundleManifest:
             f"--onnx={onnx_path}: {manifest} is missing; build from a directory written by "
             "`trt-text-classifier export` or `demo-model` (labels and tokenizer come from it)"
         )
-    return BundleManifest.model_validate_json(open(manifest, encoding="utf-8").read())
+    with open(manifest, encoding="utf-8") as handle:
+        return BundleManifest.model_validate_json(handle.read())
 
 
 def parse_network(library: BuilderLibrary, network: Any, logger: Any, onnx_path: str) -> None:
@@ -254,7 +255,9 @@ def tensor_specs(library: BuilderLibrary, network: Any) -> tuple[tuple[TensorSpe
     return inputs, outputs
 
 
-def add_profile(builder: Any, config: Any, inputs: tuple[TensorSpec, ...], request: BuildRequest):
+def add_profile(
+    builder: Any, config: Any, inputs: tuple[TensorSpec, ...], request: BuildRequest
+) -> None:
     """One optimization profile: every (batch, sequence) input gets the same ranges."""
     profile = builder.create_optimization_profile()
     batch, sequence = request.batch, request.sequence
@@ -338,7 +341,9 @@ def build_engine(request: BuildRequest) -> EngineSidecar:
     return sidecar
 
 
-def _build(library: BuilderLibrary, request: BuildRequest, onnx_path: str):
+def _build(
+    library: BuilderLibrary, request: BuildRequest, onnx_path: str
+) -> tuple[bytes, tuple[str, ...], tuple[TensorSpec, ...], tuple[TensorSpec, ...]]:
     """Parse, configure and build; returns (engine bytes, targets, inputs, outputs)."""
     logger = make_logger(library.trt)
     builder = library.trt.Builder(logger)
