@@ -22,11 +22,11 @@ def test_pads_to_the_longest_record_of_the_batch_not_to_max_seq_length(
 ) -> None:
     batch = tokenizer.encode(["great film", "a dull and lifeless film"], NAMES)
     lengths = batch.arrays["attention_mask"].sum(axis=1)
-    # [CLS] + word pieces + [SEP]; "lifeless" is two pieces in the demo vocabulary.
-    assert lengths.tolist() == [4, 8]
-    assert batch.shape == (2, 8)
-    assert batch.real_tokens == 12
-    assert batch.computed_tokens == 16
+    # [CLS] + words + [SEP]: every word of these sentences is in the demo vocabulary.
+    assert lengths.tolist() == [4, 7]
+    assert batch.shape == (2, 7)
+    assert batch.real_tokens == 11
+    assert batch.computed_tokens == 14
     assert batch.truncated == (False, False)
 
 
@@ -35,8 +35,8 @@ def test_all_inputs_are_int64_and_padding_is_masked(tokenizer: BatchTokenizer) -
     assert set(batch.arrays) == set(NAMES)
     assert all(array.dtype == np.int64 for array in batch.arrays.values())
     first = batch.arrays["input_ids"][0]
-    assert first[4:].tolist() == [0, 0, 0, 0]
-    assert batch.arrays["token_type_ids"].tolist() == [[0] * 8, [0] * 8]
+    assert first[4:].tolist() == [0, 0, 0]
+    assert batch.arrays["token_type_ids"].tolist() == [[0] * 7, [0] * 7]
 
 
 def test_truncates_at_max_seq_length_and_reports_which_records(tokenizer: BatchTokenizer) -> None:

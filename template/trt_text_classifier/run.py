@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import apache_beam as beam
 from apache_beam.metrics.metric import MetricsFilter
+from apache_beam.options.pipeline_options import StandardOptions
 from apache_beam.runners.runner import PipelineResult
 
 from trt_text_classifier.handler import METRICS_NAMESPACE
@@ -40,8 +41,9 @@ def run_pipeline(argv: Sequence[str], *, wait: bool) -> tuple[PipelineParameters
     once the job is submitted.
     """
     params, beam_args = parse_pipeline_args(argv)
-    check_parameters(params)
-    pipeline = beam.Pipeline(options=make_pipeline_options(params, beam_args))
+    options = make_pipeline_options(params, beam_args)
+    check_parameters(params, runner=options.view_as(StandardOptions).runner)
+    pipeline = beam.Pipeline(options=options)
     build_pipeline(pipeline, params)
     try:
         result = pipeline.run()

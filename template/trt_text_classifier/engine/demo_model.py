@@ -1,7 +1,7 @@
 """A small, seeded BERT classifier built offline, so everything runs without downloads.
 
 THE DEMO MODEL'S PREDICTIONS MEAN NOTHING. It is a 2-layer BERT with a
-WordPiece vocabulary trained on the 60 sentences the project ships
+WordPiece vocabulary built from the 60 sentences the project ships
 (`demo/corpus.txt`) and fitted to them for a few steps: it exercises every
 code path (tokenizer, ONNX export, ONNX Runtime, TensorRT builds) with the
 same inputs and outputs as a real BERT classifier. It is not a sentiment model.
@@ -13,6 +13,7 @@ with deterministic kernels.
 from __future__ import annotations
 
 import tempfile
+from collections import Counter
 from importlib import resources
 
 import torch
@@ -31,13 +32,41 @@ def read_corpus() -> list[tuple[str, str]]:
     return [tuple(line.split("\t", 1)) for line in text.splitlines() if line.strip()]
 
 
+SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+
+
+def build_vocabulary(sentences: list[str]) -> dict[str, int]:
+    """A WordPiece vocabulary: every corpus word whole, plus its characters as pieces.
+
+    Built deterministically (the `tokenizers` WordPiece trainer breaks ties in
+    hash order, so two runs can differ). Words outside the corpus fall back to
+    character pieces, as with any WordPiece vocabulary.
+    """
+    from tokenizers.normalizers import BertNormalizer
+    from tokenizers.pre_tokenizers import BertPreTokenizer
+
+    normalizer, splitter = BertNormalizer(lowercase=True), BertPreTokenizer()
+    words = Counter(
+        word
+        for sentence in sentences
+        for word, _ in splitter.pre_tokenize_str(normalizer.normalize_str(sentence))
+    )
+    characters = sorted({character for word in words for character in word})
+    tokens = [
+        *SPECIAL_TOKENS,
+        *characters,
+        *(f"##{character}" for character in characters),
+        *sorted(words, key=lambda word: (-words[word], word)),
+    ]
+    return {token: index for index, token in enumerate(dict.fromkeys(tokens))}
+
+
 def train_tokenizer(sentences: list[str], directory: str):
-    """A lower-cased WordPiece tokenizer trained on the corpus, saved as a BERT fast tokenizer."""
+    """A lower-cased BERT WordPiece tokenizer for the corpus, saved with save_pretrained."""
     from tokenizers import BertWordPieceTokenizer, Tokenizer
     from transformers import BertTokenizerFast
 
-    wordpiece = BertWordPieceTokenizer(lowercase=True)
-    wordpiece.train_from_iterator(sentences, vocab_size=600, min_frequency=1, show_progress=False)
+    wordpiece = BertWordPieceTokenizer(build_vocabulary(sentences), lowercase=True)
     tokenizer = BertTokenizerFast(
         tokenizer_object=Tokenizer.from_str(wordpiece.to_str()),
         do_lower_case=True,
