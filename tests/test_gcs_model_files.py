@@ -1,11 +1,16 @@
-"""Model files on gs:// (the GCS emulator): existence, small reads, local caching."""
+"""Model files on gs:// (the GCS emulator): existence, small reads, local caching, sidecars."""
 
 from __future__ import annotations
 
 import os
 
+import pytest
+
 from emulators import GcsEmulator
+from engine_doubles import make_sidecar
 from trt_text_classifier import model_files
+from trt_text_classifier.params import ParameterError
+from trt_text_classifier.preflight import read_engine_sidecar
 
 
 def test_engine_and_sidecar_are_cached_locally_from_gcs(gcs_emulator: GcsEmulator) -> None:
@@ -31,3 +36,22 @@ def test_tokenizer_directory_is_cached_without_subdirectories(gcs_emulator: GcsE
     assert sorted(os.listdir(local)) == ["tokenizer.json", "tokenizer_config.json"]
     with open(os.path.join(local, "tokenizer_config.json"), "rb") as handle:
         assert handle.read() == b'{"a": 1}'
+
+
+def test_engine_sidecar_on_gcs_is_read_at_launch(gcs_emulator: GcsEmulator) -> None:
+    sidecar = make_sidecar()
+    engine = gcs_emulator.write("engines/demo.plan", b"engine")
+    gcs_emulator.write("engines/demo.plan.json", sidecar.model_dump_json().encode())
+
+    assert read_engine_sidecar(engine) == sidecar
+
+
+def test_engine_without_sidecar_on_gcs_fails_at_launch(gcs_emulator: GcsEmulator) -> None:
+    engine = gcs_emulator.write("engines/lonely.plan", b"engine")
+
+    with pytest.raises(ParameterError) as raised:
+        read_engine_sidecar(engine)
+
+    assert str(raised.value).startswith(
+        f"--engine_path={engine!r}: its sidecar {engine}.json is missing"
+    )
