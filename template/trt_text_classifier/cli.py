@@ -15,6 +15,10 @@ COMMANDS = {
     "run": "trt_text_classifier.commands.run",
     "demo-model": "trt_text_classifier.commands.demo_model",
     "export": "trt_text_classifier.commands.export",
+    "metadata": "trt_text_classifier.commands.metadata",
+    "validate": "trt_text_classifier.commands.validate",
+    "launch": "trt_text_classifier.commands.launch",
+    "doctor": "trt_text_classifier.commands.doctor",
 }
 
 

@@ -1,20 +1,74 @@
-"""Beam pipeline options from the launch parameters and the flags Beam owns."""
+"""Beam pipeline options from the launch parameters and the flags Beam owns.
+
+On Dataflow with an accelerator, the options follow Google's recipe for GPU
+workers: the `worker_accelerator` service option, a machine type of the GPU's
+series, Runner v2 with a custom container (the template's own image), and one
+SDK process per worker (`no_use_multiple_sdk_containers`) so a worker VM holds
+one TensorRT engine instead of one per vCPU.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import (
+    DebugOptions,
+    GoogleCloudOptions,
+    PipelineOptions,
+    SetupOptions,
+    StandardOptions,
+    WorkerOptions,
+)
 
+from trt_text_classifier.dataflow.accelerator import WorkerGpu
 from trt_text_classifier.params import PipelineParameters
 
 DEFAULT_RUNNER = "DirectRunner"
+IMAGE_ENV = "TRT_TEXT_CLASSIFIER_IMAGE"
+"""Set in the container at build time to the image's own name (container/Dockerfile)."""
+GPU_EXPERIMENTS = ("use_runner_v2", "no_use_multiple_sdk_containers")
 
 
-def make_pipeline_options(params: PipelineParameters, beam_args: Sequence[str]) -> PipelineOptions:
-    """Beam's own flags pass through unchanged; the runner defaults to the DirectRunner."""
+def runner_name(beam_args: Sequence[str]) -> str:
+    """The runner the Beam flags name, or the default."""
+    return PipelineOptions(list(beam_args)).view_as(StandardOptions).runner or DEFAULT_RUNNER
+
+
+def is_dataflow(beam_args: Sequence[str]) -> bool:
+    return runner_name(beam_args).removesuffix("Runner").lower() == "dataflow"
+
+
+def make_pipeline_options(
+    params: PipelineParameters, beam_args: Sequence[str], worker: WorkerGpu | None = None
+) -> PipelineOptions:
+    """Beam's own flags pass through; Dataflow jobs get their image and GPU options."""
     options = PipelineOptions(list(beam_args))
     standard = options.view_as(StandardOptions)
     if standard.runner is None:
         standard.runner = DEFAULT_RUNNER
+    if is_dataflow(beam_args):
+        _set_dataflow_options(options, params, worker)
     return options
+
+
+def _set_dataflow_options(
+    options: PipelineOptions, params: PipelineParameters, worker: WorkerGpu | None
+) -> None:
+    image = params.sdk_container_image or os.environ.get(IMAGE_ENV)
+    if image:
+        options.view_as(WorkerOptions).sdk_container_image = image
+        options.view_as(SetupOptions).sdk_location = "container"
+    debug = options.view_as(DebugOptions)
+    experiments = ["use_runner_v2"]
+    if worker is not None:
+        experiments = list(GPU_EXPERIMENTS)
+        cloud = options.view_as(GoogleCloudOptions)
+        services = list(cloud.dataflow_service_options or [])
+        services.append(f"worker_accelerator={worker.accelerator.service_option()}")
+        cloud.dataflow_service_options = services
+    for experiment in experiments:
+        debug.add_experiment(experiment)
+    machine_type = worker.machine_type if worker is not None else params.machine_type
+    if machine_type:
+        options.view_as(WorkerOptions).machine_type = machine_type
