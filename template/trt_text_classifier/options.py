@@ -28,6 +28,8 @@ DEFAULT_RUNNER = "DirectRunner"
 IMAGE_ENV = "TRT_TEXT_CLASSIFIER_IMAGE"
 """Set in the container at build time to the image's own name (container/Dockerfile)."""
 GPU_EXPERIMENTS = ("use_runner_v2", "no_use_multiple_sdk_containers")
+GPU_WORKER_DISK_GB = 50
+"""Boot disk for GPU workers when none is asked for: the image is about 10 GB unpacked."""
 
 
 def runner_name(beam_args: Sequence[str]) -> str:
@@ -69,6 +71,9 @@ def _set_dataflow_options(
         cloud.dataflow_service_options = services
     for experiment in experiments:
         debug.add_experiment(experiment)
+    workers = options.view_as(WorkerOptions)
     machine_type = worker.machine_type if worker is not None else params.machine_type
     if machine_type:
-        options.view_as(WorkerOptions).machine_type = machine_type
+        workers.machine_type = machine_type
+    if worker is not None and not workers.disk_size_gb:
+        workers.disk_size_gb = GPU_WORKER_DISK_GB
