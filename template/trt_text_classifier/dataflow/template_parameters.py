@@ -1,10 +1,12 @@
 """Template parameters as the launcher receives them: names to strings.
 
 `check_template_parameters` is what `trt-text-classifier validate` and
-`launch` run before a job exists. It applies, in order, the checks the job
-would meet: the Dataflow service's regex match (metadata.json), then on the
-launcher VM the parameter model and `preflight.check_parameters`, the very
-functions `run.run_pipeline` calls there.
+`launch` run before a job exists: the checks the job would meet, with their
+messages. The parameter model comes first (its messages are the most
+specific), then the Dataflow service's regex match (metadata.json; catches
+what the model allows but the service refuses, such as local paths), then
+`preflight.check_parameters`, the very function `run.run_pipeline` calls on
+the launcher VM.
 """
 
 from __future__ import annotations
@@ -53,8 +55,8 @@ def check_template_parameters(
             f"--{reserved[0]}: not a template parameter; Dataflow sets it from the launch "
             "command (e.g. gcloud dataflow flex-template run --region, --staging-location)"
         )
-    check_service_regexes(values)
     params = PipelineParameters.from_strings(values)
+    check_service_regexes(values)
     return params, check_parameters(params, on_dataflow=True, io=io)
 
 
