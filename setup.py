@@ -22,6 +22,9 @@ EXTRAS = {
     "tensorrt": ["tensorrt>=10", "cuda-python>=13"],
     # Building engines for T4/L4/A100/RTX PRO 6000 on any machine, GPU or not.
     "tensorrt-rtx": ["tensorrt-rtx-cu13==1.7.1.116", "onnxconverter-common==1.16.0"],
+    # What the container adds to the NGC TensorRT image (container/requirements.txt derives from it);
+    # setuptools and wheel install the project itself there without build isolation.
+    "container": ["cuda-python==13.0.3", "setuptools==84.2.1", "wheel==0.48.0"],
     "dev": [
         "pytest==9.2.0",
         "pytest-timeout==2.4.0",
