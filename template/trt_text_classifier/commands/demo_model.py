@@ -1,0 +1,27 @@
+"""`trt-text-classifier demo-model --output DIR`: build the offline demo bundle."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+HELP = "build the small seeded demo BERT bundle offline (its predictions mean nothing)"
+
+WARNING = (
+    "NOTE: this is a demo model: a 2-layer BERT fitted to 60 shipped sentences. "
+    "Its predictions mean nothing; it exists so that everything runs without downloads."
+)
+
+
+def main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(prog="trt-text-classifier demo-model", description=HELP)
+    parser.add_argument("--output", required=True, help="directory to write the bundle into")
+    args = parser.parse_args(argv)
+
+    from trt_text_classifier.engine.demo_model import build_demo_model
+
+    report = build_demo_model(args.output)
+    print(f"wrote the demo model to {args.output}/model.onnx")
+    print(report.describe())
+    print(WARNING)
+    return 0

@@ -1,0 +1,40 @@
+"""`trt-text-classifier export --model SRC --output DIR`: Hugging Face model -> ONNX bundle."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+HELP = "export a Hugging Face classifier (hub id or local directory) to an ONNX bundle"
+
+
+def main(argv: Sequence[str]) -> int:
+    from trt_text_classifier.engine.export import DEFAULT_TOLERANCE
+
+    parser = argparse.ArgumentParser(prog="trt-text-classifier export", description=HELP)
+    parser.add_argument(
+        "--model",
+        required=True,
+        help="Hugging Face model id (e.g. textattack/bert-base-uncased-SST-2) or a local "
+        "save_pretrained directory",
+    )
+    parser.add_argument("--output", required=True, help="directory to write the bundle into")
+    parser.add_argument(
+        "--tolerance",
+        type=float,
+        default=DEFAULT_TOLERANCE,
+        help="largest allowed logit error relative to the largest logit (default %(default)s)",
+    )
+    args = parser.parse_args(argv)
+
+    from trt_text_classifier.engine.export import ExportError, export_bundle
+
+    try:
+        report = export_bundle(args.model, args.output, tolerance=args.tolerance)
+    except (ExportError, OSError) as error:
+        print(f"error: --model={args.model!r}: {error}", file=sys.stderr)
+        return 1
+    print(f"wrote {args.output}/model.onnx")
+    print(report.describe())
+    return 0

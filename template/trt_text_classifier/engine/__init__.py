@@ -1,0 +1,1 @@
+"""Model tooling: Hugging Face -> ONNX bundle (export, demo model) and ONNX -> TensorRT engine."""

@@ -1,0 +1,141 @@
+"""The parameter model: accepted values, and one clear line for each kind of mistake."""
+
+from __future__ import annotations
+
+import pytest
+
+from trt_text_classifier.params import (
+    ParameterError,
+    PipelineParameters,
+    console_form,
+    parse_pipeline_args,
+)
+
+VALID = {"input": "gs://b/in/*.txt", "output": "gs://b/out/p", "onnx_path": "gs://b/m/model.onnx"}
+
+
+def parse(**overrides: str | None) -> PipelineParameters:
+    return PipelineParameters.from_strings({**VALID, **overrides})
+
+
+def test_defaults() -> None:
+    params = parse()
+    assert params.max_seq_length == 128
+    assert (params.min_batch_size, params.max_batch_size) == (1, 64)
+    assert params.max_batch_duration_secs is None
+    assert params.model_path == "gs://b/m/model.onnx"
+
+
+def test_strings_are_converted_like_the_launcher_sends_them() -> None:
+    params = parse(max_seq_length="256", min_batch_size="8", max_batch_size="32")
+    assert (params.max_seq_length, params.min_batch_size, params.max_batch_size) == (256, 8, 32)
+
+
+def test_empty_strings_count_as_absent() -> None:
+    assert parse(tokenizer="", dead_letter_output="").tokenizer is None
+
+
+@pytest.mark.parametrize(
+    ("output", "dead_letter_output", "expected"),
+    [
+        ("gs://b/out/predictions", None, "gs://b/out/dead_letters/predictions"),
+        ("out/predictions", None, "out/dead_letters/predictions"),
+        ("predictions", None, "dead_letters/predictions"),
+        ("gs://b/out/p", "gs://b/dl/x", "gs://b/dl/x"),
+    ],
+)
+def test_dead_letter_default_is_beside_the_output(
+    output: str, dead_letter_output: str | None, expected: str
+) -> None:
+    params = parse(output=output, dead_letter_output=dead_letter_output)
+    assert params.resolved_dead_letter_output == expected
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"onnx_path": None},
+            "--onnx_path / --engine_path: give exactly one model (neither was given); "
+            "--onnx_path serves with ONNX Runtime, --engine_path with TensorRT",
+        ),
+        (
+            {"engine_path": "gs://b/e.plan"},
+            "--onnx_path / --engine_path: give exactly one model (both were given); "
+            "--onnx_path serves with ONNX Runtime, --engine_path with TensorRT",
+        ),
+        ({"input": None}, "--input: required; give a file pattern such as gs://bucket/dir/*.txt"),
+        (
+            {"output": None},
+            "--output: required; give an output prefix such as gs://bucket/out/predictions",
+        ),
+        (
+            {"max_seq_length": "0"},
+            "--max_seq_length='0': Input should be greater than or equal to 1",
+        ),
+        (
+            {"max_seq_length": "513"},
+            "--max_seq_length='513': Input should be less than or equal to 512",
+        ),
+        (
+            {"max_seq_length": "long"},
+            "--max_seq_length='long': Input should be a valid integer, unable to parse string as an integer",
+        ),
+        (
+            {"min_batch_size": "0"},
+            "--min_batch_size='0': Input should be greater than or equal to 1",
+        ),
+        (
+            {"min_batch_size": "65"},
+            "--min_batch_size=65 is larger than --max_batch_size=64; "
+            "lower the minimum or raise the maximum",
+        ),
+        (
+            {"max_batch_duration_secs": "-1"},
+            "--max_batch_duration_secs='-1': Input should be greater than 0",
+        ),
+        ({"colour": "red"}, "--colour: unknown parameter; known parameters are input, output, "),
+    ],
+)
+def test_bad_values_name_the_parameter(overrides: dict[str, str | None], message: str) -> None:
+    with pytest.raises(ParameterError) as raised:
+        parse(**overrides)
+    assert str(raised.value).startswith(message)
+    assert "\n" not in str(raised.value)
+
+
+def test_unknown_flags_pass_through_to_beam() -> None:
+    params, beam_args = parse_pipeline_args(
+        [
+            "--input=in/*.txt",
+            "--output",
+            "out/p",
+            "--onnx_path=m/model.onnx",
+            "--runner=DataflowRunner",
+            "--project=my-project",
+            "--max_seq_length=64",
+            "--temp_location",
+            "gs://b/tmp",
+        ]
+    )
+    assert params.input == "in/*.txt"
+    assert params.max_seq_length == 64
+    assert beam_args == [
+        "--runner=DataflowRunner",
+        "--project=my-project",
+        "--temp_location",
+        "gs://b/tmp",
+    ]
+
+
+def test_prefixes_of_parameter_names_are_not_abbreviations() -> None:
+    _, beam_args = parse_pipeline_args(["--in=x", *[f"--{k}={v}" for k, v in VALID.items()]])
+    assert beam_args == ["--in=x"]
+
+
+def test_every_parameter_documents_itself_for_the_console_form() -> None:
+    for name, field in PipelineParameters.model_fields.items():
+        assert field.title, name
+        assert field.description, name
+        assert field.examples, name
+        assert console_form(name).group, name
