@@ -41,6 +41,20 @@ def is_dataflow(beam_args: Sequence[str]) -> bool:
     return runner_name(beam_args).removesuffix("Runner").lower() == "dataflow"
 
 
+def with_environment_machine_type(
+    params: PipelineParameters, beam_args: Sequence[str]
+) -> PipelineParameters:
+    """Take the machine type from Beam's flags when the parameter is empty.
+
+    Launched with a runtime environment machine type, the launcher passes it as
+    Beam's own `--worker_machine_type`; the GPU checks must see that machine.
+    """
+    flagged = PipelineOptions(list(beam_args)).view_as(WorkerOptions).machine_type
+    if params.machine_type or not flagged:
+        return params
+    return params.model_copy(update={"machine_type": flagged})
+
+
 def make_pipeline_options(
     params: PipelineParameters, beam_args: Sequence[str], worker: WorkerGpu | None = None
 ) -> PipelineOptions:

@@ -10,7 +10,11 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.runners.runner import PipelineResult
 
 from trt_text_classifier.handler import METRICS_NAMESPACE
-from trt_text_classifier.options import is_dataflow, make_pipeline_options
+from trt_text_classifier.options import (
+    is_dataflow,
+    make_pipeline_options,
+    with_environment_machine_type,
+)
 from trt_text_classifier.params import PipelineParameters, parse_pipeline_args
 from trt_text_classifier.pipeline import OUTPUT_SUFFIX, build_pipeline
 from trt_text_classifier.preflight import check_parameters
@@ -40,6 +44,7 @@ def run_pipeline(argv: Sequence[str], *, wait: bool) -> tuple[PipelineParameters
     once the job is submitted.
     """
     params, beam_args = parse_pipeline_args(argv)
+    params = with_environment_machine_type(params, beam_args)
     worker = check_parameters(params, on_dataflow=is_dataflow(beam_args))
     pipeline = beam.Pipeline(options=make_pipeline_options(params, beam_args, worker))
     build_pipeline(pipeline, params)
