@@ -15,16 +15,24 @@ RUNTIME = [
     "google-cloud-storage==3.17.1",
 ]
 
+TENSORRT_RTX = [
+    "tensorrt-rtx-cu13==1.7.1.116",
+    "onnxconverter-common==1.16.0",
+    "cuda-bindings==13.3.1",
+]
+
 EXTRAS = {
     # Hugging Face -> ONNX export and the demo model. torch is needed for nothing else.
     "export": ["torch==2.13.0"],
     # Serving TensorRT engines on a GPU worker (the container installs TensorRT from its base image).
-    "tensorrt": ["tensorrt>=10", "cuda-python>=13"],
+    # cuda-bindings is cuda-python 13's runtime module (`from cuda.bindings import runtime`).
+    "tensorrt": ["tensorrt>=10", "cuda-bindings==13.3.1"],
     # Building engines for T4/L4/A100/RTX PRO 6000 on any machine, GPU or not.
-    "tensorrt-rtx": ["tensorrt-rtx-cu13==1.7.1.116", "onnxconverter-common==1.16.0"],
-    # What the container adds to the NGC TensorRT image (container/requirements.txt derives from it);
-    # setuptools and wheel install the project itself there without build isolation.
-    "container": ["cuda-python==13.0.3", "setuptools==84.2.1", "wheel==0.48.0"],
+    "tensorrt-rtx": TENSORRT_RTX,
+    # What the container adds to the NGC TensorRT image, whose Python has `tensorrt` already: the
+    # TensorRT-RTX runtime and builder, cuda-bindings; setuptools and wheel install the project
+    # there without build isolation. container/requirements.txt is generated from this extra.
+    "container": [*TENSORRT_RTX, "setuptools==84.2.1", "wheel==0.48.0"],
     "dev": [
         "pytest==9.2.0",
         "pytest-timeout==2.4.0",

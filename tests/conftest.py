@@ -27,3 +27,36 @@ def demo_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def demo_onnx(demo_bundle: Path) -> str:
     return str(demo_bundle / "model.onnx")
+
+
+def build_engine(*args: str) -> int:
+    """`trt-text-classifier build-engine --builder tensorrt-rtx ARGS`; its exit status."""
+    from trt_text_classifier import cli
+
+    return cli.main(["build-engine", "--builder", "tensorrt-rtx", *args])
+
+
+@pytest.fixture(scope="session")
+def demo_engines(demo_onnx: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Real TensorRT-RTX builds of the demo model: fp32 defaults, fp16 with a narrow profile, SM75."""
+    directory = tmp_path_factory.mktemp("engines")
+    built = {name: directory / f"demo-{name}.plan" for name in ("fp32", "fp16", "sm75")}
+    assert (
+        build_engine("--onnx", demo_onnx, "--output", str(built["fp32"]), "--precision", "fp32")
+        == 0
+    )
+    assert (
+        build_engine(
+            "--onnx", demo_onnx, "--output", str(built["fp16"]), "--precision", "fp16",
+            "--batch", "1,4,16", "--seq", "8,32,64", "--workspace-mib", "512",
+            "--timing-cache", str(directory / "timing.cache"),
+        )
+        == 0
+    )  # fmt: skip
+    assert (
+        build_engine(
+            "--onnx", demo_onnx, "--output", str(built["sm75"]), "--compute-capability", "7.5"
+        )
+        == 0
+    )
+    return built

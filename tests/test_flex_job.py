@@ -2,8 +2,8 @@
 
 Beam's DataflowRunner writes the complete job JSON instead of submitting it
 when given a local --template_location. Staging goes to the GCS emulator. The
-model files do not exist there: only the input and the engine's sidecar do,
-which proves graph construction downloads no model or tokenizer.
+engine there is a placeholder and the tokenizer does not exist: the job is
+built all the same, so graph construction downloads no model or tokenizer.
 """
 
 from __future__ import annotations
@@ -12,19 +12,13 @@ import json
 
 import pytest
 
+from flex_sidecars import l4_sidecar, upload_engine
 from gcs_emulator import create_bucket, gcs_emulator, upload
 
 __all__ = ["gcs_emulator"]
 
 BUCKET = "flex-job-test"
 IMAGE = "us-central1-docker.pkg.dev/my-project-123/dataflow/trt-text-classifier:abc123"
-SIDECAR = {
-    "builder": "tensorrt",
-    "tensorrt_major": 10,
-    "compute_capabilities": ["8.9"],
-    "batch": {"min": 1, "opt": 32, "max": 64},
-    "sequence": {"min": 1, "opt": 128, "max": 128},
-}
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +27,7 @@ def job(gcs_emulator: str, tmp_path_factory: pytest.TempPathFactory) -> dict:
 
     create_bucket(BUCKET)
     upload(f"gs://{BUCKET}/in/reviews.txt", "great movie\nterrible plot\n")
-    upload(f"gs://{BUCKET}/engines/sst2.plan.json", json.dumps(SIDECAR))
+    upload_engine(f"gs://{BUCKET}/engines/sst2.plan", l4_sidecar())
     job_file = tmp_path_factory.mktemp("job") / "job.json"
     run_pipeline(
         [
@@ -41,6 +35,7 @@ def job(gcs_emulator: str, tmp_path_factory: pytest.TempPathFactory) -> dict:
             f"--output=gs://{BUCKET}/out/predictions",
             f"--engine_path=gs://{BUCKET}/engines/sst2.plan",
             "--accelerator=type:nvidia-l4;count:1;install-nvidia-driver",
+            "--max_batch_size=32",
             f"--sdk_container_image={IMAGE}",
             "--runner=DataflowRunner",
             "--project=my-project-123",

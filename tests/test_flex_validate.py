@@ -7,6 +7,7 @@ import pathlib
 
 import pytest
 
+from flex_sidecars import l4_sidecar, upload_engine
 from gcs_emulator import create_bucket, gcs_emulator, upload
 from trt_text_classifier.commands import launch, validate
 from trt_text_classifier.dataflow.metadata import template_metadata
@@ -206,14 +207,6 @@ def test_launch_refuses_before_sending_anything(capsys: pytest.CaptureFixture[st
     assert capsys.readouterr().err.startswith("error: --accelerator: required with --engine_path")
 
 
-SIDECAR = {
-    "builder": "tensorrt",
-    "tensorrt_major": 10,
-    "compute_capabilities": ["8.9"],
-    "batch": {"min": 1, "opt": 16, "max": 32},
-    "sequence": {"min": 8, "opt": 128, "max": 256},
-    "labels": ["negative", "positive"],
-}
 BUCKET = "flex-validate-test"
 
 
@@ -222,15 +215,15 @@ def engines(gcs_emulator: str) -> dict[str, str]:
     create_bucket(BUCKET)
     upload(f"gs://{BUCKET}/in/a.txt", "fine\n")
     variants = {
-        "l4": SIDECAR,
-        "t4": {**SIDECAR, "compute_capabilities": ["7.5"]},
-        "trt8": {**SIDECAR, "tensorrt_major": 8},
-        "rtx": {**SIDECAR, "builder": "tensorrt-rtx"},
+        "l4": l4_sidecar(),
+        "t4": l4_sidecar(compute_capabilities=("7.5",)),
+        "trt11": l4_sidecar(tensorrt_major=11, builder_version="11.1.0.1"),
+        "nosidecar": None,
     }
     paths = {}
     for name, sidecar in variants.items():
         paths[name] = f"gs://{BUCKET}/engines/{name}.plan"
-        upload(paths[name] + ".json", json.dumps(sidecar))
+        upload_engine(paths[name], sidecar)
     paths["missing"] = f"gs://{BUCKET}/engines/none.plan"
     return paths
 
@@ -255,50 +248,58 @@ def test_engine_built_for_the_gpu_passes(
     assert validate_engine(engines["l4"], capsys, max_batch_size="32") == (0, "")
 
 
+REBUILD = (
+    "rebuild it where it will run: trt-text-classifier build-engine --onnx "
+    "gs://my-bucket/models/sst2/model.onnx --output gs://flex-validate-test/engines/{name}.plan "
+    "--builder tensorrt --precision fp16 --batch 1,16,32 --seq 8,128,256 --compute-capability 8.9"
+)
+
+
 @pytest.mark.parametrize(
     ("engine", "extra", "message"),
     [
         (
             "t4",
-            {},
-            "--engine_path='gs://flex-validate-test/engines/t4.plan': built for compute "
-            "capability 7.5, but --accelerator nvidia-l4 has 8.9; rebuild it with "
-            "--compute-capability 8.9 or choose a GPU it was built for",
+            {"max_batch_size": "32"},
+            "--engine_path='gs://flex-validate-test/engines/t4.plan': cannot run on "
+            "--accelerator nvidia-l4 in this image: gs://flex-validate-test/engines/t4.plan was "
+            "built with tensorrt 10.13.3.9 for compute capability 7.5, but this GPU has compute "
+            "capability 8.9; " + REBUILD.format(name="t4"),
         ),
         (
-            "trt8",
-            {},
-            "--engine_path='gs://flex-validate-test/engines/trt8.plan': built with TensorRT 8, "
-            "but the container has TensorRT 10; rebuild the engine with TensorRT 10 (engines do "
-            "not load across major versions)",
-        ),
-        (
-            "rtx",
-            {},
-            "--engine_path='gs://flex-validate-test/engines/rtx.plan': built with tensorrt-rtx, "
-            "but the workers run tensorrt 10; rebuild it with build-engine --builder tensorrt",
+            "trt11",
+            {"max_batch_size": "32"},
+            "--engine_path='gs://flex-validate-test/engines/trt11.plan': cannot run on "
+            "--accelerator nvidia-l4 in this image: gs://flex-validate-test/engines/trt11.plan was "
+            "built with tensorrt 11.1.0.1 for compute capability 8.9, but this worker has "
+            "tensorrt 10 (major version differs); " + REBUILD.format(name="trt11"),
         ),
         (
             "l4",
             {"max_batch_size": "64"},
-            "--max_batch_size=64: above the engine's profile maximum of 32; use at most 32 or "
-            "rebuild the engine",
+            "--max_batch_size=64: above the engine profile's maximum batch of 32; use at most 32 "
+            "or rebuild the engine with a larger --batch MAX",
         ),
         (
             "l4",
             {"max_batch_size": "32", "max_seq_length": "512"},
-            "--max_seq_length=512: above the engine's profile maximum of 256 tokens; use at "
-            "most 256 or rebuild the engine",
+            "--max_seq_length=512: above the engine profile's limit of 256 tokens; use at most 256",
+        ),
+        (
+            "nosidecar",
+            {},
+            "--engine_path='gs://flex-validate-test/engines/nosidecar.plan': its sidecar "
+            "gs://flex-validate-test/engines/nosidecar.plan.json is missing; copy the .plan.json "
+            "that build-engine wrote beside the engine",
         ),
         (
             "missing",
             {},
-            "--engine_path='gs://flex-validate-test/engines/none.plan': its sidecar "
-            "gs://flex-validate-test/engines/none.plan.json is missing; engines must be built "
-            "with `trt-text-classifier build-engine`, which writes it beside the engine",
+            "--engine_path='gs://flex-validate-test/engines/none.plan': no such file; build one "
+            "with `trt-text-classifier build-engine`",
         ),
     ],
-    ids=["compute-capability", "tensorrt-major", "builder", "batch", "sequence", "no-sidecar"],
+    ids=["compute-capability", "tensorrt-major", "batch", "sequence", "no-sidecar", "no-engine"],
 )
 def test_engine_that_cannot_run_is_refused(
     engines: dict[str, str],

@@ -15,6 +15,8 @@ COMMANDS = {
     "run": "trt_text_classifier.commands.run",
     "demo-model": "trt_text_classifier.commands.demo_model",
     "export": "trt_text_classifier.commands.export",
+    "build-engine": "trt_text_classifier.commands.build_engine",
+    "verify-engine": "trt_text_classifier.commands.verify_engine",
     "metadata": "trt_text_classifier.commands.metadata",
     "validate": "trt_text_classifier.commands.validate",
     "launch": "trt_text_classifier.commands.launch",

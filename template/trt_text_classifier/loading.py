@@ -41,6 +41,29 @@ def load_onnx_classifier(
 def load_engine_classifier(
     engine_path: str, tokenizer: str | None, max_seq_length: int
 ) -> TextClassifier:
-    from trt_text_classifier.backends.base import BackendError
+    """An engine with its sidecar: labels, limits and tokenizer location come from the sidecar.
 
-    raise BackendError(f"{engine_path}: TensorRT engines cannot be served yet")
+    The backend is created first: on a machine that cannot run the engine the
+    error says so before anything else is downloaded.
+    """
+    from trt_text_classifier.backends.base import BackendError
+    from trt_text_classifier.backends.tensorrt_backend import TensorRTBackend
+
+    backend = TensorRTBackend.from_path(engine_path)
+    sidecar = backend.sidecar
+    try:
+        if max_seq_length > sidecar.sequence.max:
+            raise BackendError(
+                f"max_seq_length={max_seq_length} is above the engine's profile maximum of "
+                f"{sidecar.sequence.max} tokens; lower it or rebuild with a larger --seq MAX"
+            )
+        tokenizer_directory = model_files.cache_directory(
+            tokenizer or sidecar.tokenizer_location(engine_path)
+        )
+        batch_tokenizer = BatchTokenizer.from_pretrained(
+            tokenizer_directory, max_seq_length=max_seq_length
+        )
+    except BaseException:
+        backend.close()
+        raise
+    return TextClassifier(batch_tokenizer, backend, sidecar.labels)

@@ -1,7 +1,8 @@
 """Checks that need I/O, run before the pipeline is built (on the launcher VM on Dataflow).
 
-They read only small files (the bundle manifest), never the model or the
-tokenizer, and each failure is a `ParameterError` naming the parameter.
+They read only small files (the bundle manifest, the engine sidecar), never the
+model or the tokenizer, and each failure is a `ParameterError` naming the
+parameter. `trt-text-classifier validate` and `launch` run the same checks.
 """
 
 from __future__ import annotations
@@ -9,34 +10,47 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 from trt_text_classifier import model_files
+from trt_text_classifier.backends.base import BackendError
 from trt_text_classifier.bundle import BundleManifest, manifest_path_for
 from trt_text_classifier.dataflow.accelerator import WorkerGpu, parse_accelerator, resolve_worker
-from trt_text_classifier.dataflow.engine_check import (
-    check_engine_fits,
-    container_tensorrt_major,
-    read_engine_limits,
-)
+from trt_text_classifier.dataflow.engine_check import check_engine_runs_on
+from trt_text_classifier.engine.sidecar import EngineSidecar, read_sidecar, sidecar_path_for
 from trt_text_classifier.params import ParameterError, PipelineParameters
+
+LOCAL_RUNNERS = frozenset(
+    {
+        "DirectRunner",
+        "FnApiRunner",
+        "PrismRunner",
+        "SwitchingDirectRunner",
+        "BundleBasedDirectRunner",
+    }
+)
+"""Runners that execute on this machine: an engine must be runnable here."""
 
 
 def check_parameters(
-    params: PipelineParameters, *, on_dataflow: bool, io: bool = True
+    params: PipelineParameters, runner: str | None = None, *, io: bool = True
 ) -> WorkerGpu | None:
-    """Every check before the graph is built; `trt-text-classifier validate` runs the same.
+    """`runner` is Beam's --runner (None: the default DirectRunner).
 
     `io=False` skips the checks that read files (input pattern, manifest,
     engine sidecar). Returns the workers' GPU when an accelerator is given.
     """
-    worker = check_workers(params, on_dataflow=on_dataflow)
+    worker = check_workers(params, on_dataflow=is_dataflow_runner(runner))
     if not io:
         return worker
     check_input_matches(params.input)
     if params.onnx_path:
         manifest = read_bundle_manifest(params.onnx_path)
         check_sequence_length(params.max_seq_length, manifest.max_sequence_length, "the model")
-    if params.engine_path and worker is not None:
-        limits = read_engine_limits(params.engine_path)
-        check_engine_fits(params, limits, worker.gpu, container_tensorrt_major())
+    if params.engine_path:
+        sidecar = read_engine_sidecar(params.engine_path)
+        check_engine_limits(params, sidecar)
+        if is_local_runner(runner):
+            check_local_engine_runtime(params.engine_path, sidecar)
+        elif worker is not None:
+            check_engine_runs_on(params.engine_path, sidecar, worker.gpu)
     return worker
 
 
@@ -50,6 +64,53 @@ def check_workers(params: PipelineParameters, *, on_dataflow: bool) -> WorkerGpu
             )
         return None
     return resolve_worker(parse_accelerator(params.accelerator), params.machine_type)
+
+
+def is_local_runner(runner: str | None) -> bool:
+    return runner is None or runner.rsplit(".", 1)[-1] in LOCAL_RUNNERS
+
+
+def is_dataflow_runner(runner: str | None) -> bool:
+    return runner is not None and runner.rsplit(".", 1)[-1] in ("DataflowRunner", "Dataflow")
+
+
+def read_engine_sidecar(engine_path: str) -> EngineSidecar:
+    if not model_files.exists(engine_path):
+        raise ParameterError(
+            f"--engine_path={engine_path!r}: no such file; build one with "
+            "`trt-text-classifier build-engine`"
+        )
+    path = sidecar_path_for(engine_path)
+    if not model_files.exists(path):
+        raise ParameterError(
+            f"--engine_path={engine_path!r}: its sidecar {path} is missing; copy the .plan.json "
+            "that build-engine wrote beside the engine"
+        )
+    try:
+        return read_sidecar(engine_path)
+    except ValidationError as error:
+        raise ParameterError(f"--engine_path={engine_path!r}: {path} is invalid: {error}") from None
+
+
+def check_engine_limits(params: PipelineParameters, sidecar: EngineSidecar) -> None:
+    """The requested batch and sequence limits must fit the engine's optimization profile."""
+    check_sequence_length(params.max_seq_length, sidecar.sequence.max, "the engine profile")
+    if params.max_batch_size > sidecar.batch.max:
+        raise ParameterError(
+            f"--max_batch_size={params.max_batch_size}: above the engine profile's maximum "
+            f"batch of {sidecar.batch.max}; use at most {sidecar.batch.max} or rebuild the "
+            "engine with a larger --batch MAX"
+        )
+
+
+def check_local_engine_runtime(engine_path: str, sidecar: EngineSidecar) -> None:
+    """A local run serves the engine here: refuse at once where it cannot run."""
+    from trt_text_classifier.backends.tensorrt_backend import check_runtime
+
+    try:
+        check_runtime(sidecar, engine_path)
+    except BackendError as error:
+        raise ParameterError(f"--engine_path={engine_path!r}: {error}") from None
 
 
 def check_input_matches(pattern: str | None) -> None:

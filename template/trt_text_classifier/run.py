@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 import apache_beam as beam
 from apache_beam.metrics.metric import MetricsFilter
+from apache_beam.options.pipeline_options import StandardOptions
 from apache_beam.runners.runner import PipelineResult
 
 from trt_text_classifier.handler import METRICS_NAMESPACE
 from trt_text_classifier.options import (
-    is_dataflow,
     make_pipeline_options,
     with_environment_machine_type,
 )
@@ -45,8 +45,12 @@ def run_pipeline(argv: Sequence[str], *, wait: bool) -> tuple[PipelineParameters
     """
     params, beam_args = parse_pipeline_args(argv)
     params = with_environment_machine_type(params, beam_args)
-    worker = check_parameters(params, on_dataflow=is_dataflow(beam_args))
-    pipeline = beam.Pipeline(options=make_pipeline_options(params, beam_args, worker))
+    options = make_pipeline_options(params, beam_args)
+    runner = options.view_as(StandardOptions).runner
+    worker = check_parameters(params, runner=runner)
+    if worker is not None:
+        options = make_pipeline_options(params, beam_args, worker)
+    pipeline = beam.Pipeline(options=options)
     build_pipeline(pipeline, params)
     result = pipeline.run()
     if wait:

@@ -10,13 +10,16 @@ one is visible, never required (build machines have none).
 from __future__ import annotations
 
 import argparse
+import importlib
 import importlib.metadata
 import os
 import platform
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-HELP = "report Python, Beam, TensorRT, cuda-python, boot/launcher and GPU; --image fails on gaps"
+HELP = (
+    "report Python, Beam, TensorRT(-RTX), cuda-bindings, boot/launcher, GPU; --image fails on gaps"
+)
 
 BOOT = "/opt/apache/beam/boot"
 LAUNCHER = "/opt/google/dataflow/python_template_launcher"
@@ -48,14 +51,14 @@ def main(argv: Sequence[str]) -> int:
 
 
 def collect() -> list[Finding]:
-    from trt_text_classifier.dataflow.engine_check import IMAGE_TENSORRT_MAJOR
+    from trt_text_classifier.dataflow.engine_check import IMAGE_RUNTIME_MAJORS
 
     py_file = os.environ.get(PY_FILE_ENV, "")
     findings = [
         Finding("python", platform.python_version(), True),
         _package("apache-beam", lambda version: version == _pinned_beam()),
-        _tensorrt(IMAGE_TENSORRT_MAJOR),
-        _package("cuda-python", lambda version: int(version.split(".")[0]) >= 13),
+        *(_runtime(library, major) for library, major in IMAGE_RUNTIME_MAJORS.items()),
+        _package("cuda-bindings", lambda version: version.split(".")[0] == "13"),
         Finding("beam boot", BOOT, os.access(BOOT, os.X_OK)),
         Finding("template launcher", LAUNCHER, os.access(LAUNCHER, os.X_OK)),
         Finding(
@@ -82,13 +85,16 @@ def _package(name: str, acceptable: Callable[[str], bool]) -> Finding:
     return Finding(name, version, acceptable(version))
 
 
-def _tensorrt(major: int) -> Finding:
+def _runtime(library: str, major: int) -> Finding:
+    """An engine runtime of the image, at the major version launch checks assume."""
+    from trt_text_classifier.dataflow.engine_check import RUNTIME_MODULES
+
     try:
-        import tensorrt
+        module = importlib.import_module(RUNTIME_MODULES[library])
     except ImportError as error:
-        return Finding("tensorrt", f"not importable ({error})", False)
-    version = tensorrt.__version__
-    return Finding("tensorrt", f"{version} (need {major}.x)", version.split(".")[0] == str(major))
+        return Finding(library, f"not importable ({error})", False)
+    version = module.__version__
+    return Finding(library, f"{version} (need {major}.x)", version.split(".")[0] == str(major))
 
 
 def _gpu() -> Finding:

@@ -57,7 +57,7 @@ def check_template_parameters(
         )
     params = PipelineParameters.from_strings(values)
     check_service_regexes(values)
-    return params, check_parameters(params, on_dataflow=True, io=io)
+    return params, check_parameters(params, runner="DataflowRunner", io=io)
 
 
 def check_service_regexes(values: Mapping[str, str]) -> None:

@@ -1,0 +1,138 @@
+"""`trt-text-classifier build-engine`: ONNX bundle -> TensorRT engine + sidecar + tokenizer copy."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from pydantic import ValidationError
+
+from trt_text_classifier.commands.errors import report_errors
+from trt_text_classifier.params import ParameterError
+
+if TYPE_CHECKING:
+    from trt_text_classifier.engine.build import BuildRequest
+    from trt_text_classifier.engine.sidecar import ProfileRange
+
+HELP = "build a TensorRT engine (.plan + .plan.json sidecar) from a model.onnx bundle"
+
+
+def make_parser() -> argparse.ArgumentParser:
+    from trt_text_classifier.engine import build
+
+    parser = argparse.ArgumentParser(
+        prog="trt-text-classifier build-engine",
+        description=(
+            "Build a TensorRT engine from model.onnx (with bundle.json and the tokenizer beside "
+            "it). Writes FILE.plan, FILE.plan.json (sidecar) and FILE.plan.tokenizer/."
+        ),
+    )
+    parser.add_argument("--onnx", required=True, help="model.onnx of an export/demo-model bundle")
+    parser.add_argument("--output", required=True, help="engine file to write, e.g. sst2.plan")
+    parser.add_argument(
+        "--builder",
+        choices=list(build.BUILDER_MODULES),
+        help="builder library; default: tensorrt if importable, else tensorrt-rtx",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=build.PRECISIONS,
+        default=build.DEFAULT_PRECISION,
+        help=f"default {build.DEFAULT_PRECISION} (T4, compute capability 7.5, needs fp16)",
+    )
+    parser.add_argument(
+        "--batch",
+        default=build.DEFAULT_BATCH.as_flag(),
+        help=f"MIN,OPT,MAX batch size of the profile (default {build.DEFAULT_BATCH.as_flag()})",
+    )
+    parser.add_argument(
+        "--seq",
+        default=build.DEFAULT_SEQUENCE.as_flag(),
+        help=f"MIN,OPT,MAX tokens per record (default {build.DEFAULT_SEQUENCE.as_flag()})",
+    )
+    parser.add_argument(
+        "--compute-capability",
+        help=(
+            "target GPU(s) X.Y[,X.Y]: tensorrt-rtx default "
+            f"{','.join(build.RTX_DEFAULT_TARGETS)} (add 7.5 alone for T4); "
+            "tensorrt builds for the local GPU only"
+        ),
+    )
+    parser.add_argument("--timing-cache", help="timing cache file, loaded if present and saved")
+    parser.add_argument(
+        "--workspace-mib",
+        type=int,
+        default=build.DEFAULT_WORKSPACE_MIB,
+        help=f"builder workspace in MiB (default {build.DEFAULT_WORKSPACE_MIB})",
+    )
+    return parser
+
+
+def parse_range(flag: str, text: str) -> ProfileRange:
+    from trt_text_classifier.engine.sidecar import ProfileRange
+
+    parts = text.split(",")
+    try:
+        low, opt, high = (int(part) for part in parts)
+        return ProfileRange(min=low, opt=opt, max=high)
+    except (ValueError, ValidationError):
+        raise ParameterError(
+            f"{flag}={text!r}: expected MIN,OPT,MAX positive integers with MIN <= OPT <= MAX, "
+            "e.g. 1,32,64"
+        ) from None
+
+
+def make_request(args: argparse.Namespace) -> BuildRequest:
+    from trt_text_classifier.engine.build import BuildRequest, parse_targets
+
+    targets = None
+    if args.compute_capability:
+        try:
+            targets = parse_targets(args.compute_capability)
+        except ValueError as error:
+            raise ParameterError(f"--compute-capability: {error}") from None
+    if args.workspace_mib < 1:
+        raise ParameterError(f"--workspace-mib={args.workspace_mib}: must be at least 1")
+    directory = os.path.dirname(os.path.abspath(args.output))
+    if not os.path.isdir(directory):
+        raise ParameterError(f"--output={args.output}: folder {directory} does not exist")
+    return BuildRequest(
+        onnx_path=args.onnx,
+        engine_path=args.output,
+        builder=args.builder,
+        precision=args.precision,
+        batch=parse_range("--batch", args.batch),
+        sequence=parse_range("--seq", args.seq),
+        compute_capabilities=targets,
+        timing_cache=args.timing_cache,
+        workspace_mib=args.workspace_mib,
+    )
+
+
+def main(argv: Sequence[str]) -> int:
+    args = make_parser().parse_args(list(argv))
+    return report_errors(lambda: _build(args))
+
+
+def _build(args: argparse.Namespace) -> int:
+    from trt_text_classifier.engine.build import build_engine
+    from trt_text_classifier.engine.sidecar import sidecar_path_for
+
+    sidecar = build_engine(make_request(args))
+    if args.timing_cache and sidecar.builder == "tensorrt-rtx":
+        print(
+            f"note: --timing-cache={args.timing_cache} ignored: tensorrt-rtx has no timing cache",
+            file=sys.stderr,
+        )
+    size_mib = os.path.getsize(args.output) / (1 << 20)
+    print(
+        f"engine: {args.output} ({size_mib:.1f} MiB, {sidecar.builder} {sidecar.builder_version}, "
+        f"{sidecar.precision}, compute capability {','.join(sidecar.compute_capabilities)}, "
+        f"batch {sidecar.batch.as_flag()}, seq {sidecar.sequence.as_flag()}, "
+        f"{sidecar.build_seconds:.1f} s)\nsidecar: {sidecar_path_for(args.output)}",
+        file=sys.stdout,
+    )
+    return 0

@@ -1,0 +1,167 @@
+"""The engine sidecar: `NAME.plan.json`, everything later checks need to know about `NAME.plan`.
+
+`build-engine` writes it; the launcher's preflight, the TensorRT backend and
+`verify-engine` read it. Nothing re-derives these facts from the engine file.
+
+For the launch-time accelerator check use `EngineSidecar.supports_compute_capability`,
+e.g. `sidecar.supports_compute_capability("7.5")` for an nvidia-tesla-t4 worker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+SIDECAR_SUFFIX = ".json"
+FORMAT_VERSION = 1
+
+Builder = Literal["tensorrt", "tensorrt-rtx"]
+Precision = Literal["fp32", "fp16", "bf16"]
+
+BUILDER_MODULES: dict[str, str] = {"tensorrt": "tensorrt", "tensorrt-rtx": "tensorrt_rtx"}
+"""Builder name -> Python module; the runtime of the same module deserializes the engine."""
+
+_FROZEN = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProfileRange(BaseModel):
+    """One dimension of the optimization profile: the engine accepts MIN..MAX, tuned for OPT."""
+
+    model_config = _FROZEN
+
+    min: int = Field(ge=1)
+    opt: int = Field(ge=1)
+    max: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ProfileRange:
+        if not self.min <= self.opt <= self.max:
+            raise ValueError(f"needs MIN <= OPT <= MAX, got {self.min},{self.opt},{self.max}")
+        return self
+
+    def as_flag(self) -> str:
+        return f"{self.min},{self.opt},{self.max}"
+
+
+class TensorSpec(BaseModel):
+    """An engine input or output; -1 marks a dynamic dimension, dtype is a numpy name."""
+
+    model_config = _FROZEN
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+
+
+class EngineSidecar(BaseModel):
+    """What `build-engine` knows about an engine, written beside it as JSON."""
+
+    model_config = _FROZEN
+
+    format_version: int = FORMAT_VERSION
+    builder: Builder
+    """The library that built the engine; the same library must deserialize it."""
+    builder_version: str
+    tensorrt_major: int
+    tensorrt_minor: int
+    compute_capabilities: tuple[str, ...]
+    """Targets as "X.Y": the GPU must have one of these compute capabilities."""
+    precision: Precision
+    batch: ProfileRange
+    sequence: ProfileRange
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+    labels: tuple[str, ...]
+    tokenizer: str
+    """Tokenizer directory, relative to the engine's directory (or absolute / gs://)."""
+    engine_sha256: str
+    onnx_sha256: str
+    onnx_path: str
+    """The ONNX file the engine was built from, as given to build-engine."""
+    workspace_mib: int
+    built_at: str
+    build_seconds: float
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        return tuple(spec.name for spec in self.inputs)
+
+    def supports_compute_capability(self, compute_capability: str) -> bool:
+        """True when a GPU of this compute capability ("X.Y") can run the engine."""
+        return compute_capability in self.compute_capabilities
+
+    def tokenizer_location(self, engine_path: str) -> str:
+        """The tokenizer directory as a path that resolves where the engine does."""
+        if self.tokenizer.startswith("gs://") or posixpath.isabs(self.tokenizer):
+            return self.tokenizer
+        return posixpath.join(posixpath.dirname(engine_path) or ".", self.tokenizer)
+
+    def rebuild_command(self, engine_path: str, compute_capability: str | None = None) -> str:
+        """The build-engine command that builds this engine again, optionally for another GPU."""
+        targets = compute_capability or ",".join(self.compute_capabilities)
+        return (
+            f"trt-text-classifier build-engine --onnx {self.onnx_path} --output {engine_path} "
+            f"--builder {self.builder} --precision {self.precision} "
+            f"--batch {self.batch.as_flag()} --seq {self.sequence.as_flag()} "
+            f"--compute-capability {targets}"
+        )
+
+    def runtime_mismatch(
+        self,
+        engine_path: str,
+        *,
+        library: Builder,
+        version: str,
+        compute_capability: str,
+    ) -> str | None:
+        """Why this runtime cannot deserialize the engine, or None when it can.
+
+        `version` is the runtime library's version ("10.13.0.35"); only the major
+        version must match (engines are not portable across major versions).
+        """
+        built = (
+            f"{engine_path} was built with {self.builder} {self.builder_version} for compute "
+            f"capability {', '.join(self.compute_capabilities)}"
+        )
+        if library != self.builder:
+            present = f"this worker has {library} {version}"
+        elif int(version.split(".")[0]) != self.tensorrt_major:
+            present = f"this worker has {library} {version} (major version differs)"
+        elif not self.supports_compute_capability(compute_capability):
+            present = f"this GPU has compute capability {compute_capability}"
+        else:
+            return None
+        rebuild = self.rebuild_command(engine_path, compute_capability)
+        return f"{built}, but {present}; rebuild it where it will run: {rebuild}"
+
+
+def sidecar_path_for(engine_path: str) -> str:
+    """`NAME.plan` -> `NAME.plan.json` (local path or gs://)."""
+    return engine_path + SIDECAR_SUFFIX
+
+
+def read_sidecar(engine_path: str) -> EngineSidecar:
+    """Read the sidecar beside an engine, local or gs:// (through Beam's FileSystems)."""
+    from trt_text_classifier import model_files
+
+    return EngineSidecar.model_validate_json(model_files.read_text(sidecar_path_for(engine_path)))
+
+
+def write_sidecar(engine_path: str, sidecar: EngineSidecar) -> str:
+    """Write the sidecar beside a local engine file; returns its path."""
+    path = sidecar_path_for(engine_path)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(sidecar.model_dump_json(indent=2) + "\n")
+    return path
+
+
+def sha256_of(path: str) -> str:
+    """SHA-256 of a local file, read in 8 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(8 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
