@@ -1,6 +1,6 @@
 """The pipeline graph: read text, classify it, write predictions and dead letters.
 
-    files -> ReadLines -> Reshuffle -> OrderByLengthBucket -> RunInference -> JSON -> output
+    files -> ReadLines -> Reshuffle -> OrderByLength -> RunInference -> JSON -> output
                |                                                  |
                +-- undecodable lines ------+    failed batches ---+
                                            v                      v
@@ -19,8 +19,6 @@ runs in parallel across workers whatever the number of files.
 
 from __future__ import annotations
 
-import bisect
-from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -32,7 +30,6 @@ from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
 from trt_text_classifier.handler import (
-    LENGTH_BUCKET_BOUNDARIES,
     METRICS_NAMESPACE,
     TextClassificationModelHandler,
     record_length,
@@ -41,6 +38,8 @@ from trt_text_classifier.params import PipelineParameters
 from trt_text_classifier.records import DeadLetter, Prediction, TextRecord
 
 DEAD_LETTERS = "dead_letters"
+LENGTH_ORDER_BATCHES = 16
+"""Batch jobs sort records by length in windows of this many batches."""
 OUTPUT_SUFFIX = ".jsonl"
 
 
@@ -87,37 +86,37 @@ class ReadLines(beam.DoFn):
                 yield TextRecord(record_id, text)
 
 
-class OrderByLengthBucket(beam.DoFn):
-    """Emits records so that neighbours share a length bucket (batch jobs).
+class OrderByLength(beam.DoFn):
+    """Emits records in windows sorted by length (batch jobs).
 
-    RunInference batches consecutive elements of a bundle. Holding up to
-    `group_size` records per length bucket and releasing a bucket's records
-    together keeps short and long texts out of the same batch, so padding to
-    the longest record stays small. Memory is bounded by
-    `group_size x number of buckets` records.
+    RunInference batches consecutive elements of a bundle and the handler pads
+    each batch to its longest record. Holding `window_size` records, sorting
+    them by length and releasing them together makes neighbours similar in
+    length wherever the batch boundaries fall (Beam sizes batches adaptively),
+    so padding stays small. Memory is bounded by `window_size` records.
     """
 
-    def __init__(self, group_size: int) -> None:
-        self._group_size = group_size
-        self._buckets: dict[int, list[TextRecord]] = defaultdict(list)
+    def __init__(self, window_size: int) -> None:
+        self._window_size = window_size
+        self._window: list[TextRecord] = []
 
     def start_bundle(self) -> None:
-        self._buckets = defaultdict(list)
+        self._window = []
 
     def process(self, record: TextRecord) -> Iterator[TextRecord]:
-        bucket = bisect.bisect_right(LENGTH_BUCKET_BOUNDARIES, record_length(record))
-        waiting = self._buckets[bucket]
-        waiting.append(record)
-        if len(waiting) >= self._group_size:
-            self._buckets[bucket] = []
-            yield from waiting
+        self._window.append(record)
+        if len(self._window) >= self._window_size:
+            yield from self._release()
 
     def finish_bundle(self) -> Iterator[WindowedValue]:
         window = GlobalWindow()
-        for waiting in self._buckets.values():
-            for record in waiting:
-                yield WindowedValue(record, window.max_timestamp(), [window])
-        self._buckets = defaultdict(list)
+        for record in self._release():
+            yield WindowedValue(record, window.max_timestamp(), [window])
+
+    def _release(self) -> list[TextRecord]:
+        ordered = sorted(self._window, key=record_length)
+        self._window = []
+        return ordered
 
 
 def failed_batch_to_dead_letters(failure: tuple[object, object]) -> Iterator[DeadLetter]:
@@ -150,8 +149,9 @@ def classify(
 ) -> tuple[beam.PCollection, beam.PCollection]:
     """RunInference with exception handling: (predictions, dead letters of failed batches)."""
     if order_by_length:
-        records = records | "OrderByLengthBucket" >> beam.ParDo(
-            OrderByLengthBucket(handler.batch_elements_kwargs().get("max_batch_size", 64))
+        batch_size = handler.batch_elements_kwargs().get("max_batch_size", 64)
+        records = records | "OrderByLength" >> beam.ParDo(
+            OrderByLength(LENGTH_ORDER_BATCHES * batch_size)
         )
     predictions, failures = (
         records | "RunInference" >> RunInference(handler).with_exception_handling()
