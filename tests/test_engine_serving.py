@@ -74,6 +74,7 @@ def test_dataflow_launch_does_not_need_a_local_gpu(demo_engines: dict[str, Path]
         input=str(EXAMPLES / "reviews-1.txt"),
         output="gs://bucket/out/predictions",
         engine_path=str(demo_engines["sm75"]),
+        accelerator="type:nvidia-tesla-t4;count:1;install-nvidia-driver",
     )
     check_parameters(params, runner="DataflowRunner")
     with pytest.raises(ParameterError, match="no usable NVIDIA GPU here"):
@@ -86,7 +87,10 @@ def test_engine_without_its_sidecar_is_refused(
     engine = tmp_path / "lonely.plan"
     engine.write_bytes(demo_engines["fp32"].read_bytes())
     params = PipelineParameters(
-        input=str(EXAMPLES / "reviews-1.txt"), output=str(tmp_path / "p"), engine_path=str(engine)
+        input=str(EXAMPLES / "reviews-1.txt"),
+        output=str(tmp_path / "p"),
+        engine_path=str(engine),
+        accelerator="type:nvidia-l4;count:1;install-nvidia-driver",
     )
     with pytest.raises(ParameterError) as error:
         check_parameters(params, runner="DataflowRunner")

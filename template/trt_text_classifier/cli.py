@@ -17,6 +17,10 @@ COMMANDS = {
     "export": "trt_text_classifier.commands.export",
     "build-engine": "trt_text_classifier.commands.build_engine",
     "verify-engine": "trt_text_classifier.commands.verify_engine",
+    "metadata": "trt_text_classifier.commands.metadata",
+    "validate": "trt_text_classifier.commands.validate",
+    "launch": "trt_text_classifier.commands.launch",
+    "doctor": "trt_text_classifier.commands.doctor",
 }
 
 

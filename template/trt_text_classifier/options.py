@@ -1,18 +1,64 @@
-"""Beam pipeline options from the launch parameters and the flags Beam owns."""
+"""Beam pipeline options from the launch parameters and the flags Beam owns.
+
+On Dataflow with an accelerator, the options follow Google's recipe for GPU
+workers: the `worker_accelerator` service option, a machine type of the GPU's
+series, Runner v2 with a custom container (the template's own image), and one
+SDK process per worker (`no_use_multiple_sdk_containers`) so a worker VM holds
+one TensorRT engine instead of one per vCPU.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import (
+    DebugOptions,
+    GoogleCloudOptions,
+    PipelineOptions,
+    SetupOptions,
+    StandardOptions,
+    WorkerOptions,
+)
 
+from trt_text_classifier.dataflow.accelerator import WorkerGpu
 from trt_text_classifier.params import PipelineParameters
 
 DEFAULT_RUNNER = "DirectRunner"
+IMAGE_ENV = "TRT_TEXT_CLASSIFIER_IMAGE"
+"""Set in the container at build time to the image's own name (container/Dockerfile)."""
+GPU_EXPERIMENTS = ("use_runner_v2", "no_use_multiple_sdk_containers")
+GPU_WORKER_DISK_GB = 50
+"""Boot disk for GPU workers when none is asked for: the image is about 10 GB unpacked."""
 
 
-def make_pipeline_options(params: PipelineParameters, beam_args: Sequence[str]) -> PipelineOptions:
-    """Beam's own flags pass through unchanged; the runner defaults to the DirectRunner.
+def runner_name(beam_args: Sequence[str]) -> str:
+    """The runner the Beam flags name, or the default."""
+    return PipelineOptions(list(beam_args)).view_as(StandardOptions).runner or DEFAULT_RUNNER
+
+
+def is_dataflow(beam_args: Sequence[str]) -> bool:
+    return runner_name(beam_args).removesuffix("Runner").lower() == "dataflow"
+
+
+def with_environment_machine_type(
+    params: PipelineParameters, beam_args: Sequence[str]
+) -> PipelineParameters:
+    """Take the machine type from Beam's flags when the parameter is empty.
+
+    Launched with a runtime environment machine type, the launcher passes it as
+    Beam's own `--worker_machine_type`; the GPU checks must see that machine.
+    """
+    flagged = PipelineOptions(list(beam_args)).view_as(WorkerOptions).machine_type
+    if params.machine_type or not flagged:
+        return params
+    return params.model_copy(update={"machine_type": flagged})
+
+
+def make_pipeline_options(
+    params: PipelineParameters, beam_args: Sequence[str], worker: WorkerGpu | None = None
+) -> PipelineOptions:
+    """Beam's own flags pass through; Dataflow jobs get their image and GPU options.
 
     A Pub/Sub input turns streaming on, whatever the flags say.
     """
@@ -22,4 +68,31 @@ def make_pipeline_options(params: PipelineParameters, beam_args: Sequence[str]) 
         standard.runner = DEFAULT_RUNNER
     if params.streaming:
         standard.streaming = True
+    if is_dataflow(beam_args):
+        _set_dataflow_options(options, params, worker)
     return options
+
+
+def _set_dataflow_options(
+    options: PipelineOptions, params: PipelineParameters, worker: WorkerGpu | None
+) -> None:
+    image = params.sdk_container_image or os.environ.get(IMAGE_ENV)
+    if image:
+        options.view_as(WorkerOptions).sdk_container_image = image
+        options.view_as(SetupOptions).sdk_location = "container"
+    debug = options.view_as(DebugOptions)
+    experiments = ["use_runner_v2"]
+    if worker is not None:
+        experiments = list(GPU_EXPERIMENTS)
+        cloud = options.view_as(GoogleCloudOptions)
+        services = list(cloud.dataflow_service_options or [])
+        services.append(f"worker_accelerator={worker.accelerator.service_option()}")
+        cloud.dataflow_service_options = services
+    for experiment in experiments:
+        debug.add_experiment(experiment)
+    workers = options.view_as(WorkerOptions)
+    machine_type = worker.machine_type if worker is not None else params.machine_type
+    if machine_type:
+        workers.machine_type = machine_type
+    if worker is not None and not workers.disk_size_gb:
+        workers.disk_size_gb = GPU_WORKER_DISK_GB

@@ -28,7 +28,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 MAX_SUPPORTED_SEQUENCE_LENGTH = 512
 """BERT's position embeddings end at 512 tokens; a bundle may declare less."""
@@ -56,8 +63,19 @@ INPUT_GROUP = "Input"
 MODEL_GROUP = "Model"
 OUTPUT_GROUP = "Output"
 BATCHING_GROUP = "Batching"
+WORKERS_GROUP = "Workers"
 
-GCS_OR_LOCAL_PATH = r"^(gs://[a-z0-9][-_.a-z0-9]*[a-z0-9]/.+|[^:]+)$"
+GCS_PATH = r"^gs://[a-z0-9][-_.a-z0-9]{1,61}[a-z0-9]/[^\s]+$"
+"""What the Dataflow service accepts for a path: gs://BUCKET/OBJECT (local paths run locally only)."""
+ACCELERATOR_REGEX = (
+    r"^type:[a-z0-9-]+;count:[1-9][0-9]?;install-nvidia-driver(:[a-z0-9.]+)?(;use_nvidia_mps)?$"
+)
+"""Dataflow's worker_accelerator syntax; `dataflow.accelerator` parses it part by part."""
+MACHINE_TYPE_REGEX = r"^[a-z][a-z0-9]*(-[a-z0-9]+)+$"
+CONTAINER_IMAGE_REGEX = (
+    r"^[a-z0-9][-a-z0-9.]*(:[0-9]+)?(/[a-z0-9][-a-z0-9._]*)+(:[A-Za-z0-9_][-A-Za-z0-9_.]{0,127}"
+    r"|@sha256:[a-f0-9]{64})?$"
+)
 PUBSUB_NAME = r"[a-zA-Z][-_.~+%a-zA-Z0-9]{2,254}"
 PROJECT_ID = r"[a-z][-a-z0-9:.]{4,61}[a-z0-9]"
 PUBSUB_SUBSCRIPTION_PATH = rf"^projects/{PROJECT_ID}/subscriptions/{PUBSUB_NAME}$"
@@ -84,7 +102,7 @@ class PipelineParameters(BaseModel):
             ),
             examples=["gs://my-bucket/reviews/*.txt"],
         ),
-        ConsoleForm(group=INPUT_GROUP, param_type="GCS_READ_FILE", regexes=(GCS_OR_LOCAL_PATH,)),
+        ConsoleForm(group=INPUT_GROUP, param_type="GCS_READ_FILE", regexes=(GCS_PATH,)),
     ] = None
 
     input_subscription: Annotated[
@@ -117,9 +135,7 @@ class PipelineParameters(BaseModel):
             ),
             examples=["gs://my-bucket/results/predictions"],
         ),
-        ConsoleForm(
-            group=OUTPUT_GROUP, param_type="GCS_WRITE_FOLDER", regexes=(GCS_OR_LOCAL_PATH,)
-        ),
+        ConsoleForm(group=OUTPUT_GROUP, param_type="GCS_WRITE_FOLDER", regexes=(GCS_PATH,)),
     ] = None
 
     dead_letter_output: Annotated[
@@ -133,9 +149,7 @@ class PipelineParameters(BaseModel):
             ),
             examples=["gs://my-bucket/results/dead_letters/predictions"],
         ),
-        ConsoleForm(
-            group=OUTPUT_GROUP, param_type="GCS_WRITE_FOLDER", regexes=(GCS_OR_LOCAL_PATH,)
-        ),
+        ConsoleForm(group=OUTPUT_GROUP, param_type="GCS_WRITE_FOLDER", regexes=(GCS_PATH,)),
     ] = None
 
     output_topic: Annotated[
@@ -194,7 +208,7 @@ class PipelineParameters(BaseModel):
             ),
             examples=["gs://my-bucket/models/sst2/model.onnx"],
         ),
-        ConsoleForm(group=MODEL_GROUP, param_type="GCS_READ_FILE", regexes=(GCS_OR_LOCAL_PATH,)),
+        ConsoleForm(group=MODEL_GROUP, param_type="GCS_READ_FILE", regexes=(GCS_PATH,)),
     ] = None
 
     engine_path: Annotated[
@@ -207,7 +221,7 @@ class PipelineParameters(BaseModel):
             ),
             examples=["gs://my-bucket/engines/sst2-l4-fp16.plan"],
         ),
-        ConsoleForm(group=MODEL_GROUP, param_type="GCS_READ_FILE", regexes=(GCS_OR_LOCAL_PATH,)),
+        ConsoleForm(group=MODEL_GROUP, param_type="GCS_READ_FILE", regexes=(GCS_PATH,)),
     ] = None
 
     tokenizer: Annotated[
@@ -220,7 +234,7 @@ class PipelineParameters(BaseModel):
             ),
             examples=["gs://my-bucket/models/sst2/"],
         ),
-        ConsoleForm(group=MODEL_GROUP, regexes=(GCS_OR_LOCAL_PATH,)),
+        ConsoleForm(group=MODEL_GROUP, param_type="GCS_READ_FOLDER", regexes=(GCS_PATH,)),
     ] = None
 
     max_seq_length: Annotated[
@@ -280,6 +294,57 @@ class PipelineParameters(BaseModel):
             regexes=(r"^([0-9]+([.][0-9]*)?|[.][0-9]+)$",),
         ),
     ] = None
+
+    accelerator: Annotated[
+        str | None,
+        Field(
+            title="GPU accelerator",
+            description=(
+                "GPUs of each worker, in Dataflow's worker_accelerator syntax: "
+                "type:GPU_TYPE;count:N;install-nvidia-driver. Needed with engine_path. "
+                "GPU types: nvidia-tesla-t4, nvidia-l4, nvidia-tesla-a100, nvidia-a100-80gb, "
+                "nvidia-h100-80gb, nvidia-h100-mega-80gb."
+            ),
+            examples=["type:nvidia-l4;count:1;install-nvidia-driver"],
+        ),
+        ConsoleForm(group=WORKERS_GROUP, regexes=(ACCELERATOR_REGEX,)),
+    ] = None
+
+    machine_type: Annotated[
+        str | None,
+        Field(
+            title="Worker machine type",
+            description=(
+                "Compute Engine machine type of the workers. Default with an accelerator: "
+                "one that fits the GPU (g2-standard-8 for one L4, n1-standard-8 for one T4, "
+                "a2-highgpu-1g for one A100, ...)."
+            ),
+            examples=["g2-standard-8"],
+        ),
+        ConsoleForm(group=WORKERS_GROUP, param_type="MACHINE_TYPE", regexes=(MACHINE_TYPE_REGEX,)),
+    ] = None
+
+    sdk_container_image: Annotated[
+        str | None,
+        Field(
+            title="Worker container image",
+            description=(
+                "Container image of the workers. Default: the image this template was "
+                "built with (the launcher image), so launcher and workers run the same code."
+            ),
+            examples=["us-central1-docker.pkg.dev/my-project/dataflow/trt-text-classifier:v1"],
+        ),
+        ConsoleForm(group=WORKERS_GROUP, regexes=(CONTAINER_IMAGE_REGEX,)),
+    ] = None
+
+    @field_validator("accelerator")
+    @classmethod
+    def _check_accelerator_syntax(cls, value: str | None) -> str | None:
+        from trt_text_classifier.dataflow.accelerator import parse_accelerator
+
+        if value is not None:
+            parse_accelerator(value)
+        return value
 
     @model_validator(mode="after")
     def _check_relations(self) -> PipelineParameters:
@@ -397,7 +462,7 @@ def describe_validation_error(error: ValidationError) -> str:
     """One line for the first problem: the parameter, the bad value, what is allowed."""
     first = error.errors(include_url=False)[0]
     message = first["msg"].removeprefix("Value error, ")
-    if not first["loc"]:
+    if not first["loc"] or message.startswith("--"):
         return message
     name = str(first["loc"][0])
     if first["type"] == "string_pattern_mismatch" and name in PipelineParameters.model_fields:

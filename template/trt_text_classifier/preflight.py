@@ -1,7 +1,8 @@
 """Checks that need I/O, run before the pipeline is built (on the launcher VM on Dataflow).
 
-They read only small files (the bundle manifest), never the model or the
-tokenizer, and each failure is a `ParameterError` naming the parameter.
+They read only small files (the bundle manifest, the engine sidecar), never the
+model or the tokenizer, and each failure is a `ParameterError` naming the
+parameter. `trt-text-classifier validate` and `launch` run the same checks.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from pydantic import ValidationError
 from trt_text_classifier import model_files
 from trt_text_classifier.backends.base import BackendError
 from trt_text_classifier.bundle import BundleManifest, manifest_path_for
+from trt_text_classifier.dataflow.accelerator import WorkerGpu, parse_accelerator, resolve_worker
+from trt_text_classifier.dataflow.engine_check import check_engine_runs_on
 from trt_text_classifier.engine.sidecar import EngineSidecar, read_sidecar, sidecar_path_for
 from trt_text_classifier.params import ParameterError, PipelineParameters
 
@@ -26,8 +29,17 @@ LOCAL_RUNNERS = frozenset(
 """Runners that execute on this machine: an engine must be runnable here."""
 
 
-def check_parameters(params: PipelineParameters, runner: str | None = None) -> None:
-    """`runner` is Beam's --runner (None: the default DirectRunner)."""
+def check_parameters(
+    params: PipelineParameters, runner: str | None = None, *, io: bool = True
+) -> WorkerGpu | None:
+    """`runner` is Beam's --runner (None: the default DirectRunner).
+
+    `io=False` skips the checks that read files (input pattern, manifest,
+    engine sidecar). Returns the workers' GPU when an accelerator is given.
+    """
+    worker = check_workers(params, on_dataflow=is_dataflow_runner(runner))
+    if not io:
+        return worker
     check_input_matches(params.input)
     if params.onnx_path:
         manifest = read_bundle_manifest(params.onnx_path)
@@ -37,10 +49,29 @@ def check_parameters(params: PipelineParameters, runner: str | None = None) -> N
         check_engine_limits(params, sidecar)
         if is_local_runner(runner):
             check_local_engine_runtime(params.engine_path, sidecar)
+        elif worker is not None:
+            check_engine_runs_on(params.engine_path, sidecar, worker.gpu)
+    return worker
+
+
+def check_workers(params: PipelineParameters, *, on_dataflow: bool) -> WorkerGpu | None:
+    """Accelerator and machine type against the GPU catalog (no I/O)."""
+    if params.accelerator is None:
+        if on_dataflow and params.engine_path:
+            raise ParameterError(
+                "--accelerator: required with --engine_path on Dataflow (TensorRT needs GPU "
+                "workers); e.g. type:nvidia-l4;count:1;install-nvidia-driver"
+            )
+        return None
+    return resolve_worker(parse_accelerator(params.accelerator), params.machine_type)
 
 
 def is_local_runner(runner: str | None) -> bool:
     return runner is None or runner.rsplit(".", 1)[-1] in LOCAL_RUNNERS
+
+
+def is_dataflow_runner(runner: str | None) -> bool:
+    return runner is not None and runner.rsplit(".", 1)[-1] in ("DataflowRunner", "Dataflow")
 
 
 def read_engine_sidecar(engine_path: str) -> EngineSidecar:

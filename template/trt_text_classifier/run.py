@@ -11,7 +11,10 @@ from apache_beam.options.pipeline_options import StandardOptions
 from apache_beam.runners.runner import PipelineResult
 
 from trt_text_classifier.handler import METRICS_NAMESPACE
-from trt_text_classifier.options import make_pipeline_options
+from trt_text_classifier.options import (
+    make_pipeline_options,
+    with_environment_machine_type,
+)
 from trt_text_classifier.params import PipelineParameters, parse_pipeline_args
 from trt_text_classifier.pipeline import OUTPUT_SUFFIX, build_pipeline
 from trt_text_classifier.preflight import check_parameters
@@ -41,8 +44,12 @@ def run_pipeline(argv: Sequence[str], *, wait: bool) -> tuple[PipelineParameters
     once the job is submitted.
     """
     params, beam_args = parse_pipeline_args(argv)
+    params = with_environment_machine_type(params, beam_args)
     options = make_pipeline_options(params, beam_args)
-    check_parameters(params, runner=options.view_as(StandardOptions).runner)
+    runner = options.view_as(StandardOptions).runner
+    worker = check_parameters(params, runner=runner)
+    if worker is not None:
+        options = make_pipeline_options(params, beam_args, worker)
     pipeline = beam.Pipeline(options=options)
     build_pipeline(pipeline, params)
     try:

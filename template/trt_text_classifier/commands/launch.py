@@ -1,0 +1,57 @@
+"""`trt-text-classifier launch`: validate the parameters here, then launch the Flex Template."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from trt_text_classifier.commands.errors import report_errors
+from trt_text_classifier.commands.validate import add_parameter_arguments, read_parameters
+
+HELP = "validate, then launch the template (LaunchFlexTemplate); --dry-run prints the request"
+
+
+def main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="trt-text-classifier launch",
+        description="Validate the parameters locally, then launch the Flex Template job.",
+    )
+    parser.add_argument("--project", required=True, help="Google Cloud project id")
+    parser.add_argument("--region", required=True, help="Dataflow region, e.g. us-central1")
+    parser.add_argument("--job-name", required=True, help="Dataflow job name")
+    parser.add_argument(
+        "--template", required=True, help="template spec, e.g. gs://my-bucket/templates/trt.json"
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the request and the equivalent gcloud command; launch nothing",
+    )
+    add_parameter_arguments(parser)
+    args = parser.parse_args(list(argv))
+    return report_errors(lambda: _launch(args))
+
+
+def _launch(args: argparse.Namespace) -> int:
+    from google.cloud import dataflow_v1beta3
+
+    from trt_text_classifier.dataflow.launch import (
+        LaunchTarget,
+        gcloud_command,
+        launch,
+        launch_request,
+    )
+    from trt_text_classifier.dataflow.template_parameters import check_template_parameters
+
+    values = read_parameters(args)
+    check_template_parameters(values, io=not args.no_io)
+    target = LaunchTarget(args.project, args.region, args.job_name, args.template)
+    request = launch_request(target, values)
+    if args.dry_run:
+        print(dataflow_v1beta3.LaunchFlexTemplateRequest.to_json(request))
+        print(gcloud_command(target, values))
+        return 0
+    job = launch(request).job
+    print(f"launched job {job.id} ({job.name}) in {args.region}", file=sys.stdout)
+    return 0

@@ -1,0 +1,63 @@
+"""`trt-text-classifier validate`: the launch checks on a parameter set, without a job."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from trt_text_classifier.commands.errors import report_errors
+
+HELP = "check template parameters offline: --parameters-file FILE.json or --parameters k=v,..."
+
+
+def add_parameter_arguments(parser: argparse.ArgumentParser) -> None:
+    """--parameters / --parameters-file / --no-io, shared with `launch`."""
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--parameters-file",
+        metavar="FILE",
+        help="JSON object of parameter name -> string value, as the launcher receives them",
+    )
+    source.add_argument(
+        "--parameters", metavar="K=V,...", help="gcloud's syntax, e.g. input=gs://b/x/*.txt,..."
+    )
+    parser.add_argument(
+        "--no-io",
+        action="store_true",
+        help="skip the checks that read files (input pattern, model manifest, engine sidecar)",
+    )
+
+
+def read_parameters(args: argparse.Namespace) -> dict[str, str]:
+    from trt_text_classifier.dataflow.template_parameters import (
+        parse_parameters_file,
+        parse_parameters_flag,
+    )
+
+    if args.parameters is not None:
+        return parse_parameters_flag(args.parameters)
+    with open(args.parameters_file, encoding="utf-8") as handle:
+        return parse_parameters_file(handle.read(), args.parameters_file)
+
+
+def main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="trt-text-classifier validate",
+        description=(
+            "Run the checks a template launch runs (service regexes, parameter model, GPU "
+            "catalog, engine sidecar) and exit 0 when the parameters are valid."
+        ),
+    )
+    add_parameter_arguments(parser)
+    args = parser.parse_args(list(argv))
+    return report_errors(lambda: _validate(args))
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from trt_text_classifier.dataflow.template_parameters import check_template_parameters
+
+    _, worker = check_template_parameters(read_parameters(args), io=not args.no_io)
+    if worker is not None:
+        print(f"workers: {worker.machine_type} with {worker.accelerator.service_option()}")
+    print("parameters are valid")
+    return 0

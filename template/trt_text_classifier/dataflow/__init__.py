@@ -1,0 +1,1 @@
+"""Dataflow specifics: GPU catalog, accelerator syntax, metadata.json, template launch."""

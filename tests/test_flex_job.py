@@ -1,0 +1,68 @@
+"""The Dataflow job the template submits, written offline with --template_location.
+
+Beam's DataflowRunner writes the complete job JSON instead of submitting it
+when given a local --template_location. Staging goes to the GCS emulator. The
+engine there is a placeholder and the tokenizer does not exist: the job is
+built all the same, so graph construction downloads no model or tokenizer.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from flex_sidecars import l4_sidecar, upload_engine
+from gcs_emulator import create_bucket, gcs_emulator, upload
+
+__all__ = ["gcs_emulator"]
+
+BUCKET = "flex-job-test"
+IMAGE = "us-central1-docker.pkg.dev/my-project-123/dataflow/trt-text-classifier:abc123"
+
+
+@pytest.fixture(scope="module")
+def job(gcs_emulator: str, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    from trt_text_classifier.run import run_pipeline
+
+    create_bucket(BUCKET)
+    upload(f"gs://{BUCKET}/in/reviews.txt", "great movie\nterrible plot\n")
+    upload_engine(f"gs://{BUCKET}/engines/sst2.plan", l4_sidecar())
+    job_file = tmp_path_factory.mktemp("job") / "job.json"
+    run_pipeline(
+        [
+            f"--input=gs://{BUCKET}/in/*.txt",
+            f"--output=gs://{BUCKET}/out/predictions",
+            f"--engine_path=gs://{BUCKET}/engines/sst2.plan",
+            "--accelerator=type:nvidia-l4;count:1;install-nvidia-driver",
+            "--max_batch_size=32",
+            f"--sdk_container_image={IMAGE}",
+            "--runner=DataflowRunner",
+            "--project=my-project-123",
+            "--region=us-central1",
+            f"--temp_location=gs://{BUCKET}/tmp",
+            f"--template_location={job_file}",
+        ],
+        wait=False,
+    )
+    return json.loads(job_file.read_text())
+
+
+def test_job_requests_the_gpu_through_the_service_option(job: dict) -> None:
+    assert job["environment"]["serviceOptions"] == [
+        "worker_accelerator=type:nvidia-l4;count:1;install-nvidia-driver"
+    ]
+
+
+def test_job_runs_the_template_image_on_the_default_machine_for_one_l4(job: dict) -> None:
+    (pool,) = job["environment"]["workerPools"]
+    assert pool["machineType"] == "g2-standard-8"
+    assert pool["diskSizeGb"] == 50
+    images = [env["containerImage"] for env in pool["sdkHarnessContainerImages"]]
+    assert images == [IMAGE]
+
+
+def test_job_uses_runner_v2_and_one_sdk_process(job: dict) -> None:
+    experiments = job["environment"]["experiments"]
+    assert "use_runner_v2" in experiments
+    assert "no_use_multiple_sdk_containers" in experiments
