@@ -41,7 +41,20 @@ MISTAKES_BY_NAME = {
         "trt-text-classifier",
     ],
     "max_batch_duration_secs": ["-1", "one", "1,5", "1e3"],
+    "input_subscription": [
+        "reviews-to-classify",
+        "projects/my-project/topics/reviews",
+        "projects/my-project/subscriptions/",
+        "projects/My-Project/subscriptions/reviews",
+    ],
+    "output_table": ["reviews.predictions", "my-project.reviews.predictions", "my-project:reviews"],
 }
+MISTAKES_BY_TYPE_PUBSUB_TOPIC = [
+    "review-predictions",
+    "projects/my-project/subscriptions/predictions",
+    "projects/my-project/topics/ab",
+    "/topics/predictions",
+]
 MISTAKES_BY_TYPE = {
     "GCS": [
         "my-bucket/reviews/*.txt",
@@ -52,6 +65,7 @@ MISTAKES_BY_TYPE = {
         "/home/me/reviews.txt",
     ],
     "NUMBER": ["0", "-1", "1.5", "64 ", "sixty"],
+    "PUBSUB_TOPIC": MISTAKES_BY_TYPE_PUBSUB_TOPIC,
 }
 
 

@@ -80,7 +80,7 @@ PUBSUB_NAME = r"[a-zA-Z][-_.~+%a-zA-Z0-9]{2,254}"
 PROJECT_ID = r"[a-z][-a-z0-9:.]{4,61}[a-z0-9]"
 PUBSUB_SUBSCRIPTION_PATH = rf"^projects/{PROJECT_ID}/subscriptions/{PUBSUB_NAME}$"
 PUBSUB_TOPIC_PATH = rf"^projects/{PROJECT_ID}/topics/{PUBSUB_NAME}$"
-BIGQUERY_TABLE_SPEC = rf"^{PROJECT_ID}:[A-Za-z0-9_]{{1,1024}}\.[-A-Za-z0-9_$]{{1,1024}}$"
+BIGQUERY_TABLE_SPEC = rf"^{PROJECT_ID}:[A-Za-z0-9_]+\.[-A-Za-z0-9_$]+$"
 """project:dataset.table (project ids may be domain-scoped: example.com:project)."""
 
 DEFAULT_STREAMING_BATCH_DURATION_SECS = 1.0
