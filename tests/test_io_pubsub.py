@@ -15,8 +15,11 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
+
 from emulators import PubsubEmulator
 from pipeline_outputs import assert_each_record_once
+from trt_text_classifier.cli import main
 
 RESULT_DEADLINE_SECS = 90.0
 TEMPLATE_DIRECTORY = Path(__file__).resolve().parent.parent / "template"
@@ -137,3 +140,35 @@ def test_streaming_pipeline_classifies_every_message_once(
     )
     for body, attributes in received[output_sub] + received[dead_sub]:
         assert attributes == {"id": body["id"]}
+
+
+@pytest.mark.parametrize("missing", ["input_subscription", "output_topic", "dead_letter_topic"])
+def test_missing_pubsub_resources_fail_at_launch(
+    pubsub_emulator: PubsubEmulator,
+    demo_onnx: str,
+    missing: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    run = uuid.uuid4().hex[:8]
+    topic = pubsub_emulator.create_topic(f"exists-{run}")
+    values = {
+        "input_subscription": pubsub_emulator.create_subscription(f"exists-{run}", topic),
+        "output_topic": topic,
+        "dead_letter_topic": topic,
+    }
+    kind = "subscriptions" if missing == "input_subscription" else "topics"
+    values[missing] = f"projects/{pubsub_emulator.project}/{kind}/missing-{run}"
+
+    status = main(
+        [
+            "run",
+            *(f"--{name}={value}" for name, value in values.items()),
+            f"--onnx_path={demo_onnx}",
+        ]
+    )
+
+    assert status == 2
+    what = "subscription" if missing == "input_subscription" else "topic"
+    assert capsys.readouterr().err.startswith(
+        f"error: --{missing}={values[missing]!r}: no such {what}; create it with `gcloud pubsub"
+    )

@@ -41,6 +41,7 @@ def check_parameters(
     if not io:
         return worker
     check_input_matches(params.input)
+    check_pubsub_resources(params)
     if params.onnx_path:
         manifest = read_bundle_manifest(params.onnx_path)
         check_sequence_length(params.max_seq_length, manifest.max_sequence_length, "the model")
@@ -64,6 +65,51 @@ def check_workers(params: PipelineParameters, *, on_dataflow: bool) -> WorkerGpu
             )
         return None
     return resolve_worker(parse_accelerator(params.accelerator), params.machine_type)
+
+
+PUBSUB_CHECK_TIMEOUT_SECS = 30.0
+
+
+def check_pubsub_resources(params: PipelineParameters) -> None:
+    """The subscription and topics must exist: a streaming job would otherwise fail on workers.
+
+    Only "not found" is an error: a launcher allowed to subscribe or publish may
+    still lack the permission to describe the resource.
+    """
+    if params.input_subscription:
+        check_subscription_exists(params.input_subscription)
+    for name in ("output_topic", "dead_letter_topic"):
+        topic = getattr(params, name)
+        if topic:
+            check_topic_exists(name, topic)
+
+
+def check_subscription_exists(subscription: str) -> None:
+    from google.api_core.exceptions import NotFound
+    from google.cloud import pubsub_v1
+
+    with pubsub_v1.SubscriberClient() as subscriber:
+        try:
+            subscriber.get_subscription(
+                subscription=subscription, timeout=PUBSUB_CHECK_TIMEOUT_SECS
+            )
+        except NotFound:
+            raise ParameterError(
+                f"--input_subscription={subscription!r}: no such subscription; create it with "
+                "`gcloud pubsub subscriptions create NAME --topic TOPIC`"
+            ) from None
+
+
+def check_topic_exists(name: str, topic: str) -> None:
+    from google.api_core.exceptions import NotFound
+    from google.cloud import pubsub_v1
+
+    try:
+        pubsub_v1.PublisherClient().get_topic(topic=topic, timeout=PUBSUB_CHECK_TIMEOUT_SECS)
+    except NotFound:
+        raise ParameterError(
+            f"--{name}={topic!r}: no such topic; create it with `gcloud pubsub topics create NAME`"
+        ) from None
 
 
 def is_local_runner(runner: str | None) -> bool:
