@@ -18,11 +18,13 @@ from pathlib import Path
 import pytest
 
 from emulators import PubsubEmulator
+from fault_injection import POISON
 from pipeline_outputs import assert_each_record_once
 from trt_text_classifier.cli import main
 
 RESULT_DEADLINE_SECS = 90.0
-TEMPLATE_DIRECTORY = Path(__file__).resolve().parent.parent / "template"
+TESTS_DIRECTORY = Path(__file__).resolve().parent
+TEMPLATE_DIRECTORY = TESTS_DIRECTORY.parent / "template"
 
 
 def start_cli(arguments: list[str]) -> subprocess.Popen:
@@ -31,12 +33,20 @@ def start_cli(arguments: list[str]) -> subprocess.Popen:
     A subprocess, because stopping a process is deterministic and immediate,
     while the DirectRunner's `cancel()` waits for its pollers to wind down.
     """
-    environment = {**os.environ, "PYTHONPATH": str(TEMPLATE_DIRECTORY)}
-    return subprocess.Popen(
-        [sys.executable, "-m", "trt_text_classifier", "run", *arguments],
-        env=environment,
-        start_new_session=True,
-    )
+    return start_process(["-m", "trt_text_classifier", "run", *arguments])
+
+
+def start_faulty_job(arguments: list[str]) -> subprocess.Popen:
+    """The same job with the faulty backend of `fault_injection` (tests/faulty_streaming_job.py)."""
+    return start_process([str(TESTS_DIRECTORY / "faulty_streaming_job.py"), *arguments])
+
+
+def start_process(arguments: list[str]) -> subprocess.Popen:
+    environment = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(TEMPLATE_DIRECTORY), str(TESTS_DIRECTORY)]),
+    }
+    return subprocess.Popen([sys.executable, *arguments], env=environment, start_new_session=True)
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -172,3 +182,45 @@ def test_missing_pubsub_resources_fail_at_launch(
     assert capsys.readouterr().err.startswith(
         f"error: --{missing}={values[missing]!r}: no such {what}; create it with `gcloud pubsub"
     )
+
+
+def test_failed_inferences_go_to_the_dead_letter_topic(
+    pubsub_emulator: PubsubEmulator, demo_onnx: str
+) -> None:
+    run = uuid.uuid4().hex[:8]
+    inputs = pubsub_emulator.create_topic(f"fin-{run}")
+    outputs = pubsub_emulator.create_topic(f"fout-{run}")
+    dead = pubsub_emulator.create_topic(f"fdead-{run}")
+    subscription = pubsub_emulator.create_subscription(f"fin-{run}", inputs)
+    output_sub = pubsub_emulator.create_subscription(f"fout-{run}", outputs)
+    dead_sub = pubsub_emulator.create_subscription(f"fdead-{run}", dead)
+    texts = {"ok-1": "A warm film.", "bad-1": f"A {POISON} film.", "ok-2": "Dull.", "bad-2": POISON}
+
+    pipeline = start_faulty_job(
+        [
+            f"--input_subscription={subscription}",
+            f"--output_topic={outputs}",
+            f"--dead_letter_topic={dead}",
+            f"--onnx_path={demo_onnx}",
+            "--max_batch_size=1",
+            "--max_batch_duration_secs=0.5",
+            "--runner=DirectRunner",
+        ]
+    )
+    try:
+        for record_id, text in texts.items():
+            publish(pubsub_emulator, inputs, json.dumps({"id": record_id, "text": text}).encode())
+        received = pull_until([output_sub, dead_sub], len(texts), RESULT_DEADLINE_SECS, pipeline)
+    finally:
+        stop(pipeline)
+
+    predictions = [body for body, _ in received[output_sub]]
+    dead_letters = [body for body, _ in received[dead_sub]]
+    assert sorted(row["id"] for row in predictions) == ["ok-1", "ok-2"]
+    assert sorted((row["id"], row["stage"], row["input"]) for row in dead_letters) == [
+        ("bad-1", "inference", texts["bad-1"]),
+        ("bad-2", "inference", texts["bad-2"]),
+    ]
+    for row in dead_letters:
+        assert "injected fault: the accelerator rejected this batch" in row["error"]
+    assert_each_record_once(texts, predictions, dead_letters)

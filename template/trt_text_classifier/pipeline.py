@@ -45,6 +45,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 from trt_text_classifier import bigquery_output, streaming
 from trt_text_classifier.handler import (
     METRICS_NAMESPACE,
+    ClassifierLoader,
     TextClassificationModelHandler,
     record_length,
 )
@@ -146,7 +147,10 @@ class PipelineOutputs:
     dead_letters: beam.PCollection
 
 
-def make_handler(params: PipelineParameters) -> TextClassificationModelHandler:
+def make_handler(
+    params: PipelineParameters, loader: ClassifierLoader | None = None
+) -> TextClassificationModelHandler:
+    """The handler the parameters describe; `loader` replaces how the model loads (tests)."""
     return TextClassificationModelHandler(
         params.model_path,
         tokenizer=params.tokenizer,
@@ -155,6 +159,7 @@ def make_handler(params: PipelineParameters) -> TextClassificationModelHandler:
         max_batch_size=params.max_batch_size,
         max_batch_duration_secs=params.batch_duration_secs,
         share_across_processes=params.engine_path is not None,
+        loader=loader,
     )
 
 
