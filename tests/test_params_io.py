@@ -7,6 +7,7 @@ import re
 import pytest
 from apache_beam.options.pipeline_options import StandardOptions
 
+from trt_text_classifier.handler import LENGTH_BUCKET_BOUNDARIES
 from trt_text_classifier.options import make_pipeline_options
 from trt_text_classifier.params import (
     DEFAULT_STREAMING_BATCH_DURATION_SECS,
@@ -14,6 +15,7 @@ from trt_text_classifier.params import (
     PipelineParameters,
     console_form,
 )
+from trt_text_classifier.pipeline import make_handler
 
 MODEL = {"onnx_path": "gs://b/m/model.onnx"}
 SUBSCRIPTION = "projects/my-project/subscriptions/reviews"
@@ -135,3 +137,18 @@ def test_console_form_types_and_regexes_accept_the_examples(name: str, param_typ
     example = PipelineParameters.model_fields[name].examples[0]
     assert all(re.fullmatch(regex, example) for regex in form.regexes)
     assert not any(re.fullmatch(regex, "not a valid value") for regex in form.regexes)
+
+
+def test_streaming_handler_batches_by_length_bucket_with_the_default_wait() -> None:
+    params = parse(**STREAMING, output_topic=TOPIC)
+    batching = make_handler(params).batch_elements_kwargs()
+    assert batching["max_batch_duration_secs"] == DEFAULT_STREAMING_BATCH_DURATION_SECS
+    assert batching["bucket_boundaries"] == list(LENGTH_BUCKET_BOUNDARIES)
+
+
+def test_batch_handler_keeps_bundle_batching() -> None:
+    params = parse(**MODEL, input="gs://b/in/*.txt", output="gs://b/out/p")
+    assert make_handler(params).batch_elements_kwargs() == {
+        "min_batch_size": 1,
+        "max_batch_size": 64,
+    }
