@@ -25,6 +25,7 @@ from trt_text_classifier.handler import TextClassificationModelHandler
 from trt_text_classifier.options import make_pipeline_options
 from trt_text_classifier.params import PipelineParameters
 from trt_text_classifier.pipeline import build_pipeline
+from trt_text_classifier.run import last_line
 
 
 def write_lines(path: Path, lines: list[str]) -> list[str]:
@@ -155,3 +156,42 @@ def test_output_that_cannot_be_written_fails_the_job_with_one_line(
         "error: the pipeline failed: OSError: [Errno 20] Not a directory"
     )
     assert "[while running 'Write" in error_lines[-1]
+
+
+def test_output_to_a_missing_bucket_fails_the_job_with_one_line(
+    gcs_emulator: GcsEmulator, demo_onnx: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Output buckets are not checked at launch (that would need GCS access for every check)."""
+    source = gcs_emulator.write("faults/unwritable/in.txt", b"good film\nbad film\n")
+    status = main(
+        [
+            "run",
+            f"--input={source}",
+            "--output=gs://no-such-bucket-here/out/predictions",
+            f"--onnx_path={demo_onnx}",
+        ]
+    )
+    error_lines = capsys.readouterr().err.strip().splitlines()
+    assert status == 1
+    assert error_lines[-1].startswith("error: the pipeline failed: InvalidResponse: (404,")
+    assert gcs_emulator.read_matching("faults/unwritable/") == {
+        "faults/unwritable/in.txt": b"good film\nbad film\n"
+    }
+
+
+@pytest.mark.parametrize(
+    ("error", "summary"),
+    [
+        (
+            RuntimeError(
+                "Traceback (most recent call last):\n  ...\nOSError: disk full [while running 'Write']\n"
+            ),
+            "OSError: disk full [while running 'Write']",
+        ),
+        (ValueError("(404, 'Expected one of', 200)"), "ValueError: (404, 'Expected one of', 200)"),
+        (KeyError(), "KeyError"),
+        (OSError("x" * 600), "OSError: " + "x" * 488 + "..."),
+    ],
+)
+def test_job_failure_is_summarized_in_one_line(error: Exception, summary: str) -> None:
+    assert last_line(error) == summary

@@ -70,10 +70,13 @@ def last_line(error: BaseException, limit: int = 500) -> str:
 
     Runners wrap the worker's exception in long multi-line messages (the
     traceback, then `OSError: ... [while running 'Step']`); its last
-    non-blank line names the cause and the step.
+    non-blank line names the cause and the step. Errors raised outside a step
+    get their type name in front.
     """
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    text = lines[-1] if lines else type(error).__name__
+    text = lines[-1] if lines else ""
+    if "[while running" not in text:
+        text = f"{type(error).__name__}: {text}".rstrip(": ")
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
