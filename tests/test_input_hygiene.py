@@ -72,6 +72,7 @@ def test_every_non_blank_line_is_accounted_for_once(hygiene_run: HygieneRun) -> 
         expected, list(hygiene_run.predictions.values()), list(hygiene_run.dead_letters.values())
     )
     assert hygiene_run.summary.blank_lines == 1
+    assert (hygiene_run.summary.predictions, hygiene_run.summary.dead_letters) == (6, 1)
 
 
 def test_windows_line_endings_and_bom_are_removed(hygiene_run: HygieneRun) -> None:

@@ -182,17 +182,22 @@ def classify(
 
 
 def write_json_lines(pcoll: beam.PCollection, prefix: str, label: str) -> None:
-    counter = Metrics.counter(METRICS_NAMESPACE, f"{label}_written")
-
-    def to_json(item: Prediction | DeadLetter) -> str:
-        counter.inc()
-        return item.to_json()
-
     _ = (
         pcoll
-        | f"{label}ToJson" >> beam.Map(to_json)
+        | f"{label}ToJson" >> beam.Map(lambda item: item.to_json())
         | f"Write{label}" >> beam.io.WriteToText(prefix, file_name_suffix=OUTPUT_SUFFIX)
     )
+
+
+def counted(pcoll: beam.PCollection, label: str) -> beam.PCollection:
+    """`pcoll` unchanged, counted once as `LABEL_written` whatever the number of sinks."""
+    counter = Metrics.counter(METRICS_NAMESPACE, f"{label}_written")
+
+    def count(item: Prediction | DeadLetter) -> Prediction | DeadLetter:
+        counter.inc()
+        return item
+
+    return pcoll | f"Count{label}" >> beam.Map(count)
 
 
 def read_files(pipeline: beam.Pipeline, pattern: str) -> tuple[beam.PCollection, beam.PCollection]:
@@ -218,7 +223,8 @@ def write_predictions(
     predictions: beam.PCollection, params: PipelineParameters
 ) -> list[beam.PCollection]:
     """Write to every output given; return dead letters of rows an output rejected."""
-    rejected = []
+    predictions = counted(predictions, "predictions")
+    rejected: list[beam.PCollection] = []
     if params.output:
         write_json_lines(predictions, params.output, "predictions")
     if params.output_topic:
@@ -233,6 +239,7 @@ def write_predictions(
 
 
 def write_dead_letters(dead_letters: beam.PCollection, params: PipelineParameters) -> None:
+    dead_letters = counted(dead_letters, "dead_letters")
     if params.dead_letter_topic:
         streaming.publish(dead_letters, params.dead_letter_topic, "dead_letters")
     else:

@@ -134,14 +134,8 @@ def to_message(item: Prediction | DeadLetter) -> PubsubMessage:
 
 
 def publish(pcoll: beam.PCollection, topic: str, label: str) -> None:
-    counter = Metrics.counter(METRICS_NAMESPACE, f"{label}_written")
-
-    def counted_message(item: Prediction | DeadLetter) -> PubsubMessage:
-        counter.inc()
-        return to_message(item)
-
     _ = (
         pcoll
-        | f"{label}ToMessage" >> beam.Map(counted_message)
+        | f"{label}ToMessage" >> beam.Map(to_message)
         | f"Publish{label}" >> WriteToPubSub(topic, with_attributes=True)
     )
