@@ -115,7 +115,6 @@ def test_streaming_pipeline_classifies_every_message_once(
             f"--output_topic={outputs}",
             f"--dead_letter_topic={dead}",
             f"--onnx_path={demo_onnx}",
-            "--max_batch_duration_secs=0.5",
             "--runner=DirectRunner",
         ]
     )
