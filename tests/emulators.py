@@ -29,8 +29,12 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from google.cloud import storage
 
 EMULATOR_PROJECT = "test-project"
 GCS_BUCKET = "tc-test-bucket"
@@ -91,7 +95,7 @@ class GcsEmulator:
         """gs:// URL of `path` inside the test bucket."""
         return f"gs://{self.bucket}/{path.lstrip('/')}"
 
-    def client(self):
+    def client(self) -> storage.Client:
         from google.auth.credentials import AnonymousCredentials
         from google.cloud import storage
 
