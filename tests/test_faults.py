@@ -24,7 +24,7 @@ from trt_text_classifier.engine.demo_model import read_corpus
 from trt_text_classifier.handler import TextClassificationModelHandler
 from trt_text_classifier.options import make_pipeline_options
 from trt_text_classifier.params import PipelineParameters
-from trt_text_classifier.pipeline import build_pipeline
+from trt_text_classifier.pipeline import build_pipeline, make_handler
 from trt_text_classifier.run import last_line
 
 
@@ -47,34 +47,57 @@ def run_with_handler(
     )
 
 
-@pytest.mark.parametrize("max_batch_size", [1, 8])
-def test_batches_the_backend_rejects_become_dead_letters(
-    tmp_path: Path, demo_onnx: str, max_batch_size: int
-) -> None:
+def poisoned_input(tmp_path: Path) -> tuple[list[str], set[str]]:
+    """30 corpus sentences, 3 of them holding a token the faulty backend refuses."""
     lines = [sentence for _, sentence in read_corpus()[:30]]
     poisoned = {3, 17, 29}
     for index in poisoned:
         lines[index] = f"a {POISON} review"
     ids = write_lines(tmp_path / "in.txt", lines)
-    params = PipelineParameters(
+    return ids, {ids[index] for index in poisoned}
+
+
+def batch_params(tmp_path: Path, demo_onnx: str, max_batch_size: int) -> PipelineParameters:
+    return PipelineParameters(
         input=str(tmp_path / "in.txt"),
         output=str(tmp_path / "out" / "predictions"),
         onnx_path=demo_onnx,
         max_batch_size=max_batch_size,
     )
+
+
+@pytest.mark.parametrize("max_batch_size", [1, 8])
+def test_only_the_records_the_backend_rejects_become_dead_letters(
+    tmp_path: Path, demo_onnx: str, max_batch_size: int
+) -> None:
+    ids, poisoned = poisoned_input(tmp_path)
+    params = batch_params(tmp_path, demo_onnx, max_batch_size)
+
+    predictions, dead_letters = run_with_handler(
+        params, make_handler(params, loader=load_faulty_classifier)
+    )
+
+    assert_each_record_once(ids, predictions, dead_letters)
+    assert sorted(row["id"] for row in dead_letters) == sorted(poisoned)
+    for row in dead_letters:
+        assert row["stage"] == "inference"
+        assert "injected fault: the accelerator rejected this batch" in row["error"]
+
+
+def test_without_isolation_a_failed_batch_dead_letters_all_its_records(
+    tmp_path: Path, demo_onnx: str
+) -> None:
+    ids, poisoned = poisoned_input(tmp_path)
+    params = batch_params(tmp_path, demo_onnx, 8)
     handler = TextClassificationModelHandler(
-        demo_onnx, max_batch_size=max_batch_size, loader=load_faulty_classifier
+        demo_onnx, max_batch_size=8, loader=load_faulty_classifier, isolate_failures=False
     )
 
     predictions, dead_letters = run_with_handler(params, handler)
 
     assert_each_record_once(ids, predictions, dead_letters)
-    assert {ids[index] for index in poisoned} <= {row["id"] for row in dead_letters}
-    for row in dead_letters:
-        assert row["stage"] == "inference"
-        assert "injected fault: the accelerator rejected this batch" in row["error"]
-    if max_batch_size == 1:
-        assert sorted(row["id"] for row in dead_letters) == sorted(ids[i] for i in poisoned)
+    assert poisoned < {row["id"] for row in dead_letters}
+    assert all(row["stage"] == "inference" for row in dead_letters)
 
 
 def test_a_record_the_tokenizer_rejects_becomes_a_dead_letter(

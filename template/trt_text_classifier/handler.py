@@ -13,7 +13,8 @@ worker; constructing the handler touches no model file.
 
 Besides Beam's standard RunInference metrics it counts, in its namespace:
 `real_tokens` and `computed_tokens` (their ratio is the padding efficiency)
-and `truncated_records`.
+`truncated_records` and `isolated_batches` (failed batches retried record by
+record, see `isolate_failures`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from apache_beam.metrics import Metrics
 from apache_beam.ml.inference.base import ModelHandler
 
 from trt_text_classifier.classifier import TextClassifier
-from trt_text_classifier.records import Prediction, TextRecord
+from trt_text_classifier.records import DeadLetter, Prediction, TextRecord
 
 METRICS_NAMESPACE = "trt_text_classifier"
 
@@ -60,6 +61,12 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
         SDK process (what a GPU needs: one engine per GPU).
       loader: how to load the classifier; the default picks the backend from
         the model path's extension.
+      isolate_failures: when a batch fails, retry its records one at a time
+        and return a `DeadLetter` (stage "inference") for each record that
+        fails alone, instead of failing the whole batch. One bad record then
+        costs its neighbours nothing. Off by default so that plain
+        `RunInference(handler)` yields only `Prediction`s; the template's
+        pipeline turns it on and routes the dead letters.
     """
 
     def __init__(
@@ -73,6 +80,7 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
         max_batch_duration_secs: float | None = None,
         share_across_processes: bool = False,
         loader: ClassifierLoader | None = None,
+        isolate_failures: bool = False,
     ) -> None:
         bucketing: dict[str, Any] = {}
         if max_batch_duration_secs is not None:
@@ -91,6 +99,8 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
         self._tokenizer = tokenizer
         self._max_seq_length = max_seq_length
         self._loader = loader
+        self._isolate_failures = isolate_failures
+        self._isolated_batches = Metrics.counter(METRICS_NAMESPACE, "isolated_batches")
         self._real_tokens = Metrics.counter(METRICS_NAMESPACE, "real_tokens")
         self._computed_tokens = Metrics.counter(METRICS_NAMESPACE, "computed_tokens")
         self._truncated_records = Metrics.counter(METRICS_NAMESPACE, "truncated_records")
@@ -108,7 +118,16 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
         batch: Sequence[TextRecord],
         model: TextClassifier,
         inference_args: dict[str, Any] | None = None,
-    ) -> Iterable[Prediction]:
+    ) -> Iterable[Prediction | DeadLetter]:
+        if not self._isolate_failures:
+            return self._classify(batch, model)
+        try:
+            return self._classify(batch, model)
+        except Exception:
+            self._isolated_batches.inc()
+            return [self._classify_alone(record, model) for record in batch]
+
+    def _classify(self, batch: Sequence[TextRecord], model: TextClassifier) -> list[Prediction]:
         result = model.classify([record.text for record in batch])
         self._real_tokens.inc(result.tokenized.real_tokens)
         self._computed_tokens.inc(result.tokenized.computed_tokens)
@@ -117,6 +136,13 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
             Prediction(record.id, record.text, item.label, item.score, item.probabilities)
             for record, item in zip(batch, result.classifications, strict=True)
         ]
+
+    def _classify_alone(self, record: TextRecord, model: TextClassifier) -> Prediction | DeadLetter:
+        try:
+            (prediction,) = self._classify([record], model)
+        except Exception as error:
+            return DeadLetter(record.id, record.text, f"inference failed: {error!r}", "inference")
+        return prediction
 
     def get_num_bytes(self, batch: Sequence[TextRecord]) -> int:
         return sum(len(record.text.encode("utf-8")) for record in batch)

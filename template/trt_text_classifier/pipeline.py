@@ -141,6 +141,14 @@ def failed_batch_to_dead_letters(failure: tuple[object, object]) -> Iterator[Dea
         yield DeadLetter(record.id, record.text, f"inference failed: {error!r}", "inference")
 
 
+def separate_failed_records(result: Prediction | DeadLetter) -> Iterator[object]:
+    """Records that failed alone (the handler's `isolate_failures`) leave as dead letters."""
+    if isinstance(result, DeadLetter):
+        yield beam.pvalue.TaggedOutput(DEAD_LETTERS, result)
+    else:
+        yield result
+
+
 @dataclass(frozen=True)
 class PipelineOutputs:
     predictions: beam.PCollection
@@ -160,24 +168,37 @@ def make_handler(
         max_batch_duration_secs=params.batch_duration_secs,
         share_across_processes=params.engine_path is not None,
         loader=loader,
+        isolate_failures=True,
     )
 
 
 def classify(
     records: beam.PCollection, handler: TextClassificationModelHandler, *, order_by_length: bool
 ) -> tuple[beam.PCollection, beam.PCollection]:
-    """RunInference with exception handling: (predictions, dead letters of failed batches)."""
+    """RunInference with exception handling: (predictions, dead letters).
+
+    A failing batch is retried record by record inside the handler, so only
+    the records that fail alone become dead letters; a batch that fails in a
+    way the handler cannot isolate (model load, a crash) dead-letters all its
+    records through RunInference's own failure output.
+    """
     if order_by_length:
         batch_size = handler.batch_elements_kwargs().get("max_batch_size", 64)
         records = records | "OrderByLength" >> beam.ParDo(
             OrderByLength(LENGTH_ORDER_BATCHES * batch_size)
         )
-    predictions, failures = (
-        records | "RunInference" >> RunInference(handler).with_exception_handling()
-    )
-    dead_letters = failures.failed_inferences | "FailedBatches" >> beam.FlatMap(
+    results, failures = records | "RunInference" >> RunInference(handler).with_exception_handling()
+    separated = results | "SeparateFailedRecords" >> beam.FlatMap(
+        separate_failed_records
+    ).with_outputs(DEAD_LETTERS, main="predictions")
+    failed_batches = failures.failed_inferences | "FailedBatches" >> beam.FlatMap(
         failed_batch_to_dead_letters
     )
+    dead_letters = (
+        separated[DEAD_LETTERS],
+        failed_batches,
+    ) | "InferenceDeadLetters" >> beam.Flatten()
+    predictions = separated.predictions
     return predictions, dead_letters
 
 
