@@ -8,8 +8,14 @@ table are all derived from this model; nothing else declares a parameter.
 Each field carries, besides its type and constraints:
 - a pydantic `title` (the Console form's label) and `description` (help text),
 - `examples` (at least one value the user can copy),
-- a `ConsoleForm` annotation: the form group, the Dataflow parameter type and
-  the regexes the Dataflow service matches before launching.
+- a `ConsoleForm` annotation: the form group, the Dataflow parameter type, the
+  regexes the Dataflow service matches before launching, and the job modes
+  (batch, streaming) whose template lists the parameter.
+
+The validation below covers both modes (one pipeline: `input` makes a batch
+job, `input_subscription` a streaming one). The two Flex Template specs,
+metadata.json (batch) and metadata-streaming.json, are views of this one model
+filtered by `ConsoleForm.modes`.
 
 The launcher passes parameters as `--name=value` strings; anything this model
 does not know (runner, project, region, temp_location, ...) passes through to
@@ -23,6 +29,7 @@ that need I/O (do the input files exist, what can this model serve) live in
 from __future__ import annotations
 
 import argparse
+import enum
 import posixpath
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -45,18 +52,42 @@ class ParameterError(ValueError):
     """A launch parameter is wrong. The message names it and says how to fix it."""
 
 
+class JobMode(enum.Enum):
+    """The two kinds of Dataflow job this pipeline runs; each has its own template spec."""
+
+    BATCH = "batch"
+    STREAMING = "streaming"
+
+
+BOTH_MODES = frozenset(JobMode)
+BATCH_ONLY = frozenset({JobMode.BATCH})
+STREAMING_ONLY = frozenset({JobMode.STREAMING})
+
+
 @dataclass(frozen=True)
 class ConsoleForm:
-    """How a parameter appears in metadata.json and the Cloud Console form.
+    """How a parameter appears in the template specs and the Cloud Console form.
 
     `param_type` is one of Dataflow's ParameterType names (TEXT, GCS_READ_FILE,
     GCS_WRITE_FOLDER, PUBSUB_SUBSCRIPTION, ENUM, NUMBER, BOOLEAN, ...).
     `regexes` must be RE2/Java compatible: the service matches them.
+    `modes` are the job modes whose template lists the parameter: `streaming`
+    is a static property of a template spec, so a Console form can only offer
+    what its mode accepts. `required_in` are the modes where the form marks it
+    required (the model keeps it optional because the other mode lacks it).
     """
 
     group: str
     param_type: str = "TEXT"
     regexes: tuple[str, ...] = ()
+    modes: frozenset[JobMode] = BOTH_MODES
+    required_in: frozenset[JobMode] = frozenset()
+
+    def __post_init__(self) -> None:
+        if not self.modes:
+            raise ValueError("ConsoleForm.modes: a parameter belongs to at least one job mode")
+        if not self.required_in <= self.modes:
+            raise ValueError("ConsoleForm.required_in: a parameter is required only where listed")
 
 
 INPUT_GROUP = "Input"
@@ -102,7 +133,13 @@ class PipelineParameters(BaseModel):
             ),
             examples=["gs://my-bucket/reviews/*.txt"],
         ),
-        ConsoleForm(group=INPUT_GROUP, param_type="GCS_READ_FILE", regexes=(GCS_PATH,)),
+        ConsoleForm(
+            group=INPUT_GROUP,
+            param_type="GCS_READ_FILE",
+            regexes=(GCS_PATH,),
+            modes=BATCH_ONLY,
+            required_in=BATCH_ONLY,
+        ),
     ] = None
 
     input_subscription: Annotated[
@@ -122,6 +159,8 @@ class PipelineParameters(BaseModel):
             group=INPUT_GROUP,
             param_type="PUBSUB_SUBSCRIPTION",
             regexes=(PUBSUB_SUBSCRIPTION_PATH,),
+            modes=STREAMING_ONLY,
+            required_in=STREAMING_ONLY,
         ),
     ] = None
 
@@ -135,7 +174,12 @@ class PipelineParameters(BaseModel):
             ),
             examples=["gs://my-bucket/results/predictions"],
         ),
-        ConsoleForm(group=OUTPUT_GROUP, param_type="GCS_WRITE_FOLDER", regexes=(GCS_PATH,)),
+        ConsoleForm(
+            group=OUTPUT_GROUP,
+            param_type="GCS_WRITE_FOLDER",
+            regexes=(GCS_PATH,),
+            modes=BATCH_ONLY,
+        ),
     ] = None
 
     dead_letter_output: Annotated[
@@ -149,7 +193,12 @@ class PipelineParameters(BaseModel):
             ),
             examples=["gs://my-bucket/results/dead_letters/predictions"],
         ),
-        ConsoleForm(group=OUTPUT_GROUP, param_type="GCS_WRITE_FOLDER", regexes=(GCS_PATH,)),
+        ConsoleForm(
+            group=OUTPUT_GROUP,
+            param_type="GCS_WRITE_FOLDER",
+            regexes=(GCS_PATH,),
+            modes=BATCH_ONLY,
+        ),
     ] = None
 
     output_topic: Annotated[
@@ -163,7 +212,12 @@ class PipelineParameters(BaseModel):
             ),
             examples=["projects/my-project/topics/review-predictions"],
         ),
-        ConsoleForm(group=OUTPUT_GROUP, param_type="PUBSUB_TOPIC", regexes=(PUBSUB_TOPIC_PATH,)),
+        ConsoleForm(
+            group=OUTPUT_GROUP,
+            param_type="PUBSUB_TOPIC",
+            regexes=(PUBSUB_TOPIC_PATH,),
+            modes=STREAMING_ONLY,
+        ),
     ] = None
 
     output_table: Annotated[
@@ -195,7 +249,13 @@ class PipelineParameters(BaseModel):
             ),
             examples=["projects/my-project/topics/review-dead-letters"],
         ),
-        ConsoleForm(group=OUTPUT_GROUP, param_type="PUBSUB_TOPIC", regexes=(PUBSUB_TOPIC_PATH,)),
+        ConsoleForm(
+            group=OUTPUT_GROUP,
+            param_type="PUBSUB_TOPIC",
+            regexes=(PUBSUB_TOPIC_PATH,),
+            modes=STREAMING_ONLY,
+            required_in=STREAMING_ONLY,
+        ),
     ] = None
 
     onnx_path: Annotated[
@@ -417,6 +477,11 @@ class PipelineParameters(BaseModel):
     def streaming(self) -> bool:
         """A Pub/Sub input makes the job a streaming job."""
         return self.input_subscription is not None
+
+    @property
+    def mode(self) -> JobMode:
+        """The job mode, hence the template spec these parameters launch with."""
+        return JobMode.STREAMING if self.streaming else JobMode.BATCH
 
     @property
     def batch_duration_secs(self) -> float | None:

@@ -1,11 +1,17 @@
-"""metadata.json and the README's parameter table, generated from `PipelineParameters`.
+"""The two Flex Template specs and the README's parameter table, generated from `PipelineParameters`.
 
-Each field becomes one Flex Template parameter (Dataflow's `ParameterMetadata`,
-camelCase JSON). The Dataflow parameter type comes from the field's
-`ConsoleForm` annotation, or from its Python type when the annotation leaves
-it at TEXT: bool -> BOOLEAN, int/float -> NUMBER, Enum/Literal -> ENUM with
-`enumOptions`. Fields with fixed choices or booleans get a regex for them when
-the annotation gives none.
+Dataflow's `streaming` flag is a static property of a template spec, so the
+pipeline is published as two templates from the same image: metadata.json
+(batch: files in) and metadata-streaming.json (streaming: Pub/Sub in). Each
+lists the parameters whose `ConsoleForm.modes` include its mode, so a Console
+form never offers a field its job would refuse.
+
+Each listed field becomes one Flex Template parameter (Dataflow's
+`ParameterMetadata`, camelCase JSON). The Dataflow parameter type comes from
+the field's `ConsoleForm` annotation, or from its Python type when the
+annotation leaves it at TEXT: bool -> BOOLEAN, int/float -> NUMBER,
+Enum/Literal -> ENUM with `enumOptions`. Fields with fixed choices or booleans
+get a regex for them when the annotation gives none.
 """
 
 from __future__ import annotations
@@ -14,37 +20,109 @@ import enum
 import json
 import types
 import typing
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from trt_text_classifier.params import ConsoleForm, PipelineParameters
+from trt_text_classifier.params import ConsoleForm, JobMode, PipelineParameters
 
-TEMPLATE_NAME = "TensorRT text classification"
-TEMPLATE_DESCRIPTION = (
-    "Classifies text with a BERT model served by TensorRT on GPU workers (or ONNX Runtime on "
-    "CPU workers): reads text files, writes JSON Lines predictions and dead letters."
+
+@dataclass(frozen=True)
+class TemplateSpec:
+    """The top-level fields of one template's metadata, besides its parameters.
+
+    The batch template leaves `streaming` out (false by default): gcloud's
+    `flex-template build` embeds such a file whole. It drops the streaming
+    fields, which is why cloudbuild.yaml writes the streaming spec with
+    container/template_spec.py.
+    """
+
+    file_name: str
+    name: str
+    description: str
+    streaming_fields: tuple[tuple[str, Any], ...]
+
+
+STREAMING_FIELDS = (
+    ("streaming", True),
+    ("supportsAtLeastOnce", True),
+    ("supportsExactlyOnce", True),
+    ("defaultStreamingMode", "AT_LEAST_ONCE"),
 )
+"""The streaming template's streaming mode: at-least-once by default, exactly-once offered.
+
+Exactly-once buys nothing at this pipeline's ends: Pub/Sub delivers to
+subscribers at least once and BigQuery streaming inserts deduplicate only on a
+best-effort basis, so consumers must tolerate duplicates anyway. Every
+prediction and dead letter carries its record's id (the `id` field of each
+message and row, and each message's "id" attribute) so duplicates can be
+removed downstream, and inference is a function of the record alone, so a
+retried record gets the same answer.
+At-least-once mode skips Dataflow's per-record deduplication: lower latency
+and cost. It needs Streaming Engine (the default for Python streaming jobs);
+exactly-once stays available in the Console's "Streaming mode" choice.
+"""
+
+TEMPLATES = {
+    JobMode.BATCH: TemplateSpec(
+        file_name="metadata.json",
+        name="TensorRT text classification",
+        description=(
+            "Batch job: classifies text files with a BERT model served by TensorRT on GPU "
+            "workers (or ONNX Runtime on CPU workers); writes predictions to JSON Lines files "
+            "and/or BigQuery, and every record that could not be classified to dead-letter files."
+        ),
+        streaming_fields=(),
+    ),
+    JobMode.STREAMING: TemplateSpec(
+        file_name="metadata-streaming.json",
+        name="TensorRT text classification (streaming)",
+        description=(
+            "Streaming job: classifies Pub/Sub messages with a BERT model served by TensorRT on "
+            "GPU workers (or ONNX Runtime on CPU workers); publishes predictions to a Pub/Sub "
+            "topic and/or BigQuery, and every message that could not be classified to a "
+            "dead-letter topic."
+        ),
+        streaming_fields=STREAMING_FIELDS,
+    ),
+}
 
 
-def template_metadata(model: type[BaseModel] = PipelineParameters) -> dict[str, Any]:
-    """The Flex Template metadata as a JSON-ready dict."""
+def template_metadata(
+    model: type[BaseModel] = PipelineParameters, *, mode: JobMode = JobMode.BATCH
+) -> dict[str, Any]:
+    """One template's metadata as a JSON-ready dict: its mode's parameters only."""
+    spec = TEMPLATES[mode]
     return {
-        "name": TEMPLATE_NAME,
-        "description": TEMPLATE_DESCRIPTION,
-        "parameters": [
-            parameter_metadata(name, field) for name, field in model.model_fields.items()
-        ],
+        "name": spec.name,
+        "description": spec.description,
+        **dict(spec.streaming_fields),
+        "parameters": parameter_entries(model, mode=mode),
     }
 
 
-def metadata_json(model: type[BaseModel] = PipelineParameters) -> str:
-    """metadata.json's exact text (what `trt-text-classifier metadata` prints)."""
-    return json.dumps(template_metadata(model), indent=2, ensure_ascii=False) + "\n"
+def parameter_entries(
+    model: type[BaseModel] = PipelineParameters, *, mode: JobMode
+) -> list[dict[str, Any]]:
+    """The `ParameterMetadata` of each field listed in `mode`'s template, in model order."""
+    return [
+        parameter_metadata(name, field, mode=mode)
+        for name, field in model.model_fields.items()
+        if mode in _console_form(name, field).modes
+    ]
 
 
-def parameter_metadata(name: str, field: FieldInfo) -> dict[str, Any]:
+def metadata_json(
+    model: type[BaseModel] = PipelineParameters, *, mode: JobMode = JobMode.BATCH
+) -> str:
+    """A template file's exact text (what `trt-text-classifier metadata [--streaming]` prints)."""
+    return json.dumps(template_metadata(model, mode=mode), indent=2, ensure_ascii=False) + "\n"
+
+
+def parameter_metadata(name: str, field: FieldInfo, *, mode: JobMode) -> dict[str, Any]:
+    """One field as Dataflow's `ParameterMetadata`; required per mode (`ConsoleForm.required_in`)."""
     form = _console_form(name, field)
     choices = enum_choices(field.annotation)
     param_type = _param_type(field.annotation, form, choices)
@@ -52,7 +130,7 @@ def parameter_metadata(name: str, field: FieldInfo) -> dict[str, Any]:
         "name": name,
         "label": field.title or name,
         "helpText": help_text(field),
-        "isOptional": not field.is_required(),
+        "isOptional": not (field.is_required() or mode in form.required_in),
         "paramType": param_type,
         "groupName": form.group,
     }
@@ -142,20 +220,28 @@ def _console_form(name: str, field: FieldInfo) -> ConsoleForm:
 
 
 def markdown_table(model: type[BaseModel] = PipelineParameters) -> str:
-    """The README's parameter table: one row per parameter, in the form's groups."""
+    """The README's parameter table: each parameter once, with the templates that list it."""
     rows = [
-        "| Parameter | Group | Type | Required | Default | Description |",
-        "|---|---|---|---|---|---|",
+        "| Parameter | Templates | Group | Type | Required in | Default | Description |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for entry in template_metadata(model)["parameters"]:
+    for name, field in model.model_fields.items():
+        form = _console_form(name, field)
+        entry = parameter_metadata(name, field, mode=next(iter(_ordered(form.modes))))
+        required = form.modes if field.is_required() else form.required_in
         rows.append(
-            "| `{name}` | {group} | {type} | {required} | {default} | {help} |".format(
-                name=entry["name"],
+            "| `{name}` | {modes} | {group} | {type} | {required} | {default} | {help} |".format(
+                name=name,
+                modes=", ".join(mode.value for mode in _ordered(form.modes)),
                 group=entry["groupName"],
                 type=entry["paramType"],
-                required="no" if entry["isOptional"] else "yes",
+                required=", ".join(mode.value for mode in _ordered(required)) or "no",
                 default=f"`{entry['defaultValue']}`" if "defaultValue" in entry else "",
                 help=entry["helpText"].replace("|", "\\|"),
             )
         )
     return "\n".join(rows) + "\n"
+
+
+def _ordered(modes: frozenset[JobMode]) -> list[JobMode]:
+    return [mode for mode in JobMode if mode in modes]

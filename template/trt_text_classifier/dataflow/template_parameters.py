@@ -3,8 +3,9 @@
 `check_template_parameters` is what `trt-text-classifier validate` and
 `launch` run before a job exists: the checks the job would meet, with their
 messages. The parameter model comes first (its messages are the most
-specific), then the Dataflow service's regex match (metadata.json; catches
-what the model allows but the service refuses, such as local paths), then
+specific), then the Dataflow service's regex match (the template spec of the
+parameters' job mode, metadata.json or metadata-streaming.json; catches what
+the model allows but the service refuses, such as local paths), then
 `preflight.check_parameters`, the very function `run.run_pipeline` calls on
 the launcher VM.
 """
@@ -16,8 +17,8 @@ import re
 from collections.abc import Mapping
 
 from trt_text_classifier.dataflow.accelerator import WorkerGpu
-from trt_text_classifier.dataflow.metadata import template_metadata
-from trt_text_classifier.params import ParameterError, PipelineParameters
+from trt_text_classifier.dataflow.metadata import parameter_entries
+from trt_text_classifier.params import JobMode, ParameterError, PipelineParameters
 from trt_text_classifier.preflight import check_parameters
 
 RESERVED_OPTIONS = frozenset(
@@ -56,13 +57,17 @@ def check_template_parameters(
             "command (e.g. gcloud dataflow flex-template run --region, --staging-location)"
         )
     params = PipelineParameters.from_strings(values)
-    check_service_regexes(values)
+    check_service_regexes(values, params.mode)
     return params, check_parameters(params, runner="DataflowRunner", io=io)
 
 
-def check_service_regexes(values: Mapping[str, str]) -> None:
-    """What the Dataflow service does first: each value must match its regexes."""
-    for entry in template_metadata()["parameters"]:
+def check_service_regexes(values: Mapping[str, str], mode: JobMode) -> None:
+    """What the Dataflow service does first: each value must match its regexes.
+
+    Only `mode`'s template is consulted: the model has already refused every
+    parameter that template leaves out (e.g. output_topic in a batch job).
+    """
+    for entry in parameter_entries(mode=mode):
         value = values.get(entry["name"])
         if not value:
             continue
