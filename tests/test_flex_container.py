@@ -147,12 +147,21 @@ def test_cloudbuild_declares_every_substitution_it_uses(build: dict) -> None:
     declared = set(build["substitutions"])
     assert used - declared - BUILTIN_SUBSTITUTIONS == set()
     assert {"_REGION", "_REPOSITORY", "_IMAGE", "_TAG", "_TEMPLATE_PATH"} <= declared
+    assert "_TEMPLATE_PATH_STREAMING" in declared
     assert build["substitutions"]["_TAG"] == "${SHORT_SHA}"
+
+
+def test_streaming_template_defaults_beside_the_batch_one(build: dict) -> None:
+    batch = build["substitutions"]["_TEMPLATE_PATH"]
+    streaming = build["substitutions"]["_TEMPLATE_PATH_STREAMING"]
+    assert streaming == batch.removesuffix(".json") + "-streaming.json"
 
 
 def test_cloudbuild_builds_checks_pushes_then_writes_the_spec(build: dict) -> None:
     steps = {step["id"]: step for step in build["steps"]}
-    assert list(steps) == ["pull-cache", "build", "self-check", "push", "template-spec"]
+    assert list(steps) == [
+        "pull-cache", "build", "self-check", "push", "template-spec", "template-spec-streaming",
+    ]  # fmt: skip
     assert "--cache-from=${_IMAGE_URI}:latest" in steps["build"]["args"]
     assert "--file=container/Dockerfile" in steps["build"]["args"]
     assert "--platform=linux/amd64" in steps["build"]["args"]
@@ -162,6 +171,21 @@ def test_cloudbuild_builds_checks_pushes_then_writes_the_spec(build: dict) -> No
     assert "--metadata-file=metadata.json" in spec
     assert "--image=${_IMAGE_URI}:${_TAG}" in spec
     assert build["images"] == ["${_IMAGE_URI}:${_TAG}", "${_IMAGE_URI}:latest"]
+
+
+def test_both_template_specs_use_the_image_just_built(build: dict) -> None:
+    """The streaming step is a script (tests/test_flex_metadata.py runs it); same image, own file."""
+    steps = {step["id"]: step for step in build["steps"]}
+    streaming = steps["template-spec-streaming"]
+    assert streaming["name"] == steps["template-spec"]["name"]
+    assert streaming["entrypoint"] == "bash"
+    script = streaming["args"][1]
+    assert script.startswith("set -euo pipefail && gcloud dataflow flex-template build ")
+    assert "build ${_TEMPLATE_PATH_STREAMING} --image=${_IMAGE_URI}:${_TAG} " in script
+    assert "--metadata-file=metadata-streaming.json" in script
+    assert script.endswith(
+        "gcloud storage cp template-spec-streaming.json ${_TEMPLATE_PATH_STREAMING}"
+    )
 
 
 def test_compile_script_regenerates_the_requirements_from_setup_py() -> None:

@@ -15,6 +15,7 @@ from trt_text_classifier.dataflow.template_parameters import (
     gcloud_parameters_flag,
     parse_parameters_flag,
 )
+from trt_text_classifier.params import JobMode
 
 __all__ = ["gcs_emulator"]
 
@@ -33,21 +34,16 @@ def run_validate(values: dict[str, str], capsys: pytest.CaptureFixture[str]) -> 
     return status, captured.err.strip()
 
 
-def test_documented_examples_are_valid(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("mode", JobMode, ids=[mode.value for mode in JobMode])
+def test_documented_examples_of_each_template_are_valid(
+    mode: JobMode, capsys: pytest.CaptureFixture[str]
+) -> None:
     examples = {
         entry["name"]: entry["helpText"].rpartition(" Example: ")[2]
-        for entry in template_metadata()["parameters"]
+        for entry in template_metadata(mode=mode)["parameters"]
     }
     del examples["onnx_path"]  # the examples name both models; a launch gives one
-    batch = {name: value for name, value in examples.items() if name not in STREAMING_ONLY}
-    assert run_validate(batch, capsys) == (0, "")
-    streaming = {name: value for name, value in examples.items() if name not in BATCH_ONLY}
-    assert run_validate(streaming, capsys) == (0, "")
-
-
-STREAMING_ONLY = frozenset({"input_subscription", "output_topic", "dead_letter_topic"})
-BATCH_ONLY = frozenset({"input", "output", "dead_letter_output"})
-"""The examples name both kinds of input; a launch reads files or a subscription."""
+    assert run_validate(examples, capsys) == (0, "")
 
 
 def test_valid_set_reports_the_workers(capsys: pytest.CaptureFixture[str]) -> None:
