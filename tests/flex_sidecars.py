@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gcs_emulator import upload
+from emulators import GcsEmulator
 from trt_text_classifier.engine.sidecar import EngineSidecar, sidecar_path_for
 
 
@@ -33,8 +33,12 @@ def l4_sidecar(**changes: Any) -> EngineSidecar:
     return EngineSidecar.model_validate(fields | changes)
 
 
-def upload_engine(engine_path: str, sidecar: EngineSidecar | None) -> None:
-    """A placeholder engine (launch checks never read it) and, if given, its sidecar."""
-    upload(engine_path, "not an engine: launch checks read only the sidecar")
+def upload_engine(emulator: GcsEmulator, name: str, sidecar: EngineSidecar | None) -> str:
+    """A placeholder engine (launch checks never read it) and, if given, its sidecar.
+
+    Returns the engine's gs:// path.
+    """
+    engine_path = emulator.write(name, b"not an engine: launch checks read only the sidecar")
     if sidecar is not None:
-        upload(sidecar_path_for(engine_path), sidecar.model_dump_json())
+        emulator.write(sidecar_path_for(name), sidecar.model_dump_json().encode())
+    return engine_path

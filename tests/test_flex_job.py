@@ -12,35 +12,32 @@ import json
 
 import pytest
 
+from emulators import GcsEmulator
 from flex_sidecars import l4_sidecar, upload_engine
-from gcs_emulator import create_bucket, gcs_emulator, upload
 
-__all__ = ["gcs_emulator"]
-
-BUCKET = "flex-job-test"
 IMAGE = "us-central1-docker.pkg.dev/my-project-123/dataflow/trt-text-classifier:abc123"
 
 
 @pytest.fixture(scope="module")
-def job(gcs_emulator: str, tmp_path_factory: pytest.TempPathFactory) -> dict:
+def job(gcs_emulator: GcsEmulator, tmp_path_factory: pytest.TempPathFactory) -> dict:
     from trt_text_classifier.run import run_pipeline
 
-    create_bucket(BUCKET)
-    upload(f"gs://{BUCKET}/in/reviews.txt", "great movie\nterrible plot\n")
-    upload_engine(f"gs://{BUCKET}/engines/sst2.plan", l4_sidecar())
+    gcs_emulator.write("flex-job/in/reviews.txt", b"great movie\nterrible plot\n")
+    engine = upload_engine(gcs_emulator, "flex-job/engines/sst2.plan", l4_sidecar())
+    bucket = gcs_emulator.url("flex-job")
     job_file = tmp_path_factory.mktemp("job") / "job.json"
     run_pipeline(
         [
-            f"--input=gs://{BUCKET}/in/*.txt",
-            f"--output=gs://{BUCKET}/out/predictions",
-            f"--engine_path=gs://{BUCKET}/engines/sst2.plan",
+            f"--input={bucket}/in/*.txt",
+            f"--output={bucket}/out/predictions",
+            f"--engine_path={engine}",
             "--accelerator=type:nvidia-l4;count:1;install-nvidia-driver",
             "--max_batch_size=32",
             f"--sdk_container_image={IMAGE}",
             "--runner=DataflowRunner",
             "--project=my-project-123",
             "--region=us-central1",
-            f"--temp_location=gs://{BUCKET}/tmp",
+            f"--temp_location={bucket}/tmp",
             f"--template_location={job_file}",
         ],
         wait=False,

@@ -7,8 +7,8 @@ import pathlib
 
 import pytest
 
+from emulators import GCS_BUCKET, GcsEmulator
 from flex_sidecars import l4_sidecar, upload_engine
-from gcs_emulator import create_bucket, gcs_emulator, upload
 from trt_text_classifier.commands import launch, validate
 from trt_text_classifier.dataflow.metadata import template_metadata
 from trt_text_classifier.dataflow.template_parameters import (
@@ -16,8 +16,6 @@ from trt_text_classifier.dataflow.template_parameters import (
     parse_parameters_flag,
 )
 from trt_text_classifier.params import JobMode
-
-__all__ = ["gcs_emulator"]
 
 L4 = "type:nvidia-l4;count:1;install-nvidia-driver"
 VALID = {
@@ -211,13 +209,9 @@ def test_launch_refuses_before_sending_anything(capsys: pytest.CaptureFixture[st
     assert capsys.readouterr().err.startswith("error: --accelerator: required with --engine_path")
 
 
-BUCKET = "flex-validate-test"
-
-
 @pytest.fixture(scope="module")
-def engines(gcs_emulator: str) -> dict[str, str]:
-    create_bucket(BUCKET)
-    upload(f"gs://{BUCKET}/in/a.txt", "fine\n")
+def engines(gcs_emulator: GcsEmulator) -> dict[str, str]:
+    gcs_emulator.write("flex-validate/in/a.txt", b"fine\n")
     variants = {
         "l4": l4_sidecar(),
         "t4": l4_sidecar(compute_capabilities=("7.5",)),
@@ -226,9 +220,8 @@ def engines(gcs_emulator: str) -> dict[str, str]:
     }
     paths = {}
     for name, sidecar in variants.items():
-        paths[name] = f"gs://{BUCKET}/engines/{name}.plan"
-        upload_engine(paths[name], sidecar)
-    paths["missing"] = f"gs://{BUCKET}/engines/none.plan"
+        paths[name] = upload_engine(gcs_emulator, f"flex-validate/engines/{name}.plan", sidecar)
+    paths["missing"] = gcs_emulator.url("flex-validate/engines/none.plan")
     return paths
 
 
@@ -236,8 +229,8 @@ def validate_engine(
     engine: str, capsys: pytest.CaptureFixture[str], **extra: str
 ) -> tuple[int, str]:
     values = {
-        "input": f"gs://{BUCKET}/in/*.txt",
-        "output": f"gs://{BUCKET}/out/p",
+        "input": f"gs://{GCS_BUCKET}/flex-validate/in/*.txt",
+        "output": f"gs://{GCS_BUCKET}/flex-validate/out/p",
         "engine_path": engine,
         "accelerator": L4,
         **extra,
@@ -254,7 +247,7 @@ def test_engine_built_for_the_gpu_passes(
 
 REBUILD = (
     "rebuild it where it will run: trt-text-classifier build-engine --onnx "
-    "gs://my-bucket/models/sst2/model.onnx --output gs://flex-validate-test/engines/{name}.plan "
+    "gs://my-bucket/models/sst2/model.onnx --output gs://tc-test-bucket/flex-validate/engines/{name}.plan "
     "--builder tensorrt --precision fp16 --batch 1,16,32 --seq 8,128,256 --compute-capability 8.9"
 )
 
@@ -265,16 +258,16 @@ REBUILD = (
         (
             "t4",
             {"max_batch_size": "32"},
-            "--engine_path='gs://flex-validate-test/engines/t4.plan': cannot run on "
-            "--accelerator nvidia-l4 in this image: gs://flex-validate-test/engines/t4.plan was "
+            "--engine_path='gs://tc-test-bucket/flex-validate/engines/t4.plan': cannot run on "
+            "--accelerator nvidia-l4 in this image: gs://tc-test-bucket/flex-validate/engines/t4.plan was "
             "built with tensorrt 10.13.3.9 for compute capability 7.5, but this GPU has compute "
             "capability 8.9; " + REBUILD.format(name="t4"),
         ),
         (
             "trt11",
             {"max_batch_size": "32"},
-            "--engine_path='gs://flex-validate-test/engines/trt11.plan': cannot run on "
-            "--accelerator nvidia-l4 in this image: gs://flex-validate-test/engines/trt11.plan was "
+            "--engine_path='gs://tc-test-bucket/flex-validate/engines/trt11.plan': cannot run on "
+            "--accelerator nvidia-l4 in this image: gs://tc-test-bucket/flex-validate/engines/trt11.plan was "
             "built with tensorrt 11.1.0.1 for compute capability 8.9, but this worker has "
             "tensorrt 10 (major version differs); " + REBUILD.format(name="trt11"),
         ),
@@ -292,14 +285,14 @@ REBUILD = (
         (
             "nosidecar",
             {},
-            "--engine_path='gs://flex-validate-test/engines/nosidecar.plan': its sidecar "
-            "gs://flex-validate-test/engines/nosidecar.plan.json is missing; copy the .plan.json "
+            "--engine_path='gs://tc-test-bucket/flex-validate/engines/nosidecar.plan': its sidecar "
+            "gs://tc-test-bucket/flex-validate/engines/nosidecar.plan.json is missing; copy the .plan.json "
             "that build-engine wrote beside the engine",
         ),
         (
             "missing",
             {},
-            "--engine_path='gs://flex-validate-test/engines/none.plan': no such file; build one "
+            "--engine_path='gs://tc-test-bucket/flex-validate/engines/none.plan': no such file; build one "
             "with `trt-text-classifier build-engine`",
         ),
     ],
