@@ -13,6 +13,10 @@ RUNTIME = [
     "pydantic==2.14.4",
     "numpy==2.4.6",
     "google-cloud-storage==3.17.1",
+    # Beam's RunInference imports its memory metrics helper together with a module that needs
+    # scipy; without it Beam logs "Resource module is not available" for every batch and reports
+    # no model memory.
+    "scipy==1.17.1",
 ]
 
 TENSORRT_RTX = [

@@ -83,3 +83,11 @@ def test_in_a_beam_pipeline_with_padding_metrics(demo_onnx: str) -> None:
     assert counters["real_tokens"] == 8 + 12 + 10
     assert counters["computed_tokens"] == 3 * 12
     assert counters["truncated_records"] == 0
+    distributions = {
+        metric.key.metric.name: metric.committed
+        for metric in result.metrics().query()["distributions"]
+    }
+    # Beam's standard RunInference metrics, model memory included (it needs scipy).
+    assert distributions["inference_batch_latency_micro_secs"].count == 1
+    assert distributions["load_model_latency_milli_secs"].count == 1
+    assert distributions["model_byte_size"].max > 0
