@@ -91,3 +91,17 @@ def test_in_a_beam_pipeline_with_padding_metrics(demo_onnx: str) -> None:
     assert distributions["inference_batch_latency_micro_secs"].count == 1
     assert distributions["load_model_latency_milli_secs"].count == 1
     assert distributions["model_byte_size"].max > 0
+
+
+def test_a_model_shared_across_processes_gives_the_same_predictions(demo_onnx: str) -> None:
+    """`share_across_processes` (what engines use) serves the model from one process for all."""
+    records = [TextRecord(f"r{index}", text) for index, text in enumerate(TEXTS)]
+    pipeline = beam.Pipeline(runner="DirectRunner")
+    labels = (
+        pipeline
+        | beam.Create(records)
+        | RunInference(TextClassificationModelHandler(demo_onnx, share_across_processes=True))
+        | beam.Map(lambda p: (p.id, p.label))
+    )
+    assert_that(labels, equal_to([("r0", "positive"), ("r1", "negative"), ("r2", "positive")]))
+    pipeline.run().wait_until_finish()
