@@ -6,6 +6,8 @@ The emulator fixtures (GCS, Pub/Sub) live in tests/emulators.py, loaded as a plu
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,11 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 EXAMPLES = REPOSITORY / "examples"
+
+
+def run_python(*arguments: str) -> subprocess.CompletedProcess[str]:
+    """This interpreter in a fresh process (what a user or the template launcher starts)."""
+    return subprocess.run([sys.executable, *arguments], capture_output=True, text=True, check=False)
 
 
 @pytest.fixture(scope="session")

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLES, REPOSITORY
+from conftest import EXAMPLES, REPOSITORY, run_python
 from trt_text_classifier.cli import main
 
 
@@ -99,19 +97,13 @@ def test_bad_parameters_end_with_one_line(
 
 
 def test_installed_command_runs_the_examples(demo_onnx: str, tmp_path: Path) -> None:
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "trt_text_classifier",
-            "run",
-            f"--input={EXAMPLES / '*.txt'}",
-            f"--output={tmp_path / 'predictions'}",
-            f"--onnx_path={demo_onnx}",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
+    completed = run_python(
+        "-m",
+        "trt_text_classifier",
+        "run",
+        f"--input={EXAMPLES / '*.txt'}",
+        f"--output={tmp_path / 'predictions'}",
+        f"--onnx_path={demo_onnx}",
     )
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.splitlines()[:2] == [
@@ -121,12 +113,7 @@ def test_installed_command_runs_the_examples(demo_onnx: str, tmp_path: Path) -> 
 
 
 def test_bad_parameter_from_the_real_process_has_no_traceback() -> None:
-    completed = subprocess.run(
-        [sys.executable, "-m", "trt_text_classifier", "run", "--input=x", "--output=o"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    completed = run_python("-m", "trt_text_classifier", "run", "--input=x", "--output=o")
     assert completed.returncode == 2
     assert "Traceback" not in completed.stderr
     assert completed.stderr.startswith("error: --onnx_path / --engine_path")

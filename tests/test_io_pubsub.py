@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,35 @@ def stop(process: subprocess.Popen) -> None:
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGKILL)
     process.wait()
+
+
+@dataclass(frozen=True)
+class StreamingTopics:
+    """Input, output and dead-letter topics of one streaming test, with a subscription each."""
+
+    inputs: str
+    subscription: str
+    outputs: str
+    output_subscription: str
+    dead_letters: str
+    dead_letter_subscription: str
+
+    def job_arguments(self) -> list[str]:
+        return [
+            f"--input_subscription={self.subscription}",
+            f"--output_topic={self.outputs}",
+            f"--dead_letter_topic={self.dead_letters}",
+        ]
+
+
+def create_streaming_topics(emulator: PubsubEmulator, prefix: str) -> StreamingTopics:
+    """Fresh topics, and a subscription to each, named PREFIXin-RUN, PREFIXout-RUN, PREFIXdead-RUN."""
+    run = uuid.uuid4().hex[:8]
+    paths = {}
+    for role in ("in", "out", "dead"):
+        topic = emulator.create_topic(f"{prefix}{role}-{run}")
+        paths[role] = (topic, emulator.create_subscription(f"{prefix}{role}-{run}", topic))
+    return StreamingTopics(*paths["in"], *paths["out"], *paths["dead"])
 
 
 def publish(emulator: PubsubEmulator, topic: str, data: bytes, **attributes: str) -> str:
@@ -101,19 +131,13 @@ def pull_until(
 def test_streaming_pipeline_classifies_every_message_once(
     pubsub_emulator: PubsubEmulator, demo_onnx: str
 ) -> None:
-    run = uuid.uuid4().hex[:8]
-    inputs = pubsub_emulator.create_topic(f"in-{run}")
-    outputs = pubsub_emulator.create_topic(f"out-{run}")
-    dead = pubsub_emulator.create_topic(f"dead-{run}")
-    subscription = pubsub_emulator.create_subscription(f"in-{run}", inputs)
-    output_sub = pubsub_emulator.create_subscription(f"out-{run}", outputs)
-    dead_sub = pubsub_emulator.create_subscription(f"dead-{run}", dead)
+    topics = create_streaming_topics(pubsub_emulator, "")
+    inputs, output_sub = topics.inputs, topics.output_subscription
+    dead_sub = topics.dead_letter_subscription
 
     pipeline = start_cli(
         [
-            f"--input_subscription={subscription}",
-            f"--output_topic={outputs}",
-            f"--dead_letter_topic={dead}",
+            *topics.job_arguments(),
             f"--onnx_path={demo_onnx}",
             "--runner=DirectRunner",
         ]
@@ -186,20 +210,14 @@ def test_missing_pubsub_resources_fail_at_launch(
 def test_failed_inferences_go_to_the_dead_letter_topic(
     pubsub_emulator: PubsubEmulator, demo_onnx: str
 ) -> None:
-    run = uuid.uuid4().hex[:8]
-    inputs = pubsub_emulator.create_topic(f"fin-{run}")
-    outputs = pubsub_emulator.create_topic(f"fout-{run}")
-    dead = pubsub_emulator.create_topic(f"fdead-{run}")
-    subscription = pubsub_emulator.create_subscription(f"fin-{run}", inputs)
-    output_sub = pubsub_emulator.create_subscription(f"fout-{run}", outputs)
-    dead_sub = pubsub_emulator.create_subscription(f"fdead-{run}", dead)
+    topics = create_streaming_topics(pubsub_emulator, "f")
+    inputs, output_sub = topics.inputs, topics.output_subscription
+    dead_sub = topics.dead_letter_subscription
     texts = {"ok-1": "A warm film.", "bad-1": f"A {POISON} film.", "ok-2": "Dull.", "bad-2": POISON}
 
     pipeline = start_faulty_job(
         [
-            f"--input_subscription={subscription}",
-            f"--output_topic={outputs}",
-            f"--dead_letter_topic={dead}",
+            *topics.job_arguments(),
             f"--onnx_path={demo_onnx}",
             "--max_batch_size=1",
             "--max_batch_duration_secs=0.5",

@@ -37,8 +37,37 @@ def runner_name(beam_args: Sequence[str]) -> str:
     return PipelineOptions(list(beam_args)).view_as(StandardOptions).runner or DEFAULT_RUNNER
 
 
+LOCAL_RUNNERS = frozenset(
+    {
+        "DirectRunner",
+        "FnApiRunner",
+        "PrismRunner",
+        "SwitchingDirectRunner",
+        "BundleBasedDirectRunner",
+    }
+)
+"""Runners that execute on this machine."""
+
+
+def _runner_class_name(runner: str) -> str:
+    """`apache_beam.runners.DataflowRunner` and `DataflowRunner` both name DataflowRunner."""
+    return runner.rsplit(".", 1)[-1]
+
+
+def is_local_runner(runner: str | None) -> bool:
+    """`runner` is Beam's --runner; None is the default DirectRunner."""
+    return runner is None or _runner_class_name(runner) in LOCAL_RUNNERS
+
+
+def is_dataflow_runner(runner: str | None) -> bool:
+    return (
+        runner is not None
+        and _runner_class_name(runner).removesuffix("Runner").lower() == "dataflow"
+    )
+
+
 def is_dataflow(beam_args: Sequence[str]) -> bool:
-    return runner_name(beam_args).removesuffix("Runner").lower() == "dataflow"
+    return is_dataflow_runner(runner_name(beam_args))
 
 
 def with_environment_machine_type(

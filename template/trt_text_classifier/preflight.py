@@ -15,18 +15,8 @@ from trt_text_classifier.bundle import BundleManifest, manifest_path_for
 from trt_text_classifier.dataflow.accelerator import WorkerGpu, parse_accelerator, resolve_worker
 from trt_text_classifier.dataflow.engine_check import check_engine_runs_on
 from trt_text_classifier.engine.sidecar import EngineSidecar, read_sidecar, sidecar_path_for
+from trt_text_classifier.options import is_dataflow_runner, is_local_runner
 from trt_text_classifier.params import ParameterError, PipelineParameters
-
-LOCAL_RUNNERS = frozenset(
-    {
-        "DirectRunner",
-        "FnApiRunner",
-        "PrismRunner",
-        "SwitchingDirectRunner",
-        "BundleBasedDirectRunner",
-    }
-)
-"""Runners that execute on this machine: an engine must be runnable here."""
 
 
 def check_parameters(
@@ -110,14 +100,6 @@ def check_topic_exists(name: str, topic: str) -> None:
         raise ParameterError(
             f"--{name}={topic!r}: no such topic; create it with `gcloud pubsub topics create NAME`"
         ) from None
-
-
-def is_local_runner(runner: str | None) -> bool:
-    return runner is None or runner.rsplit(".", 1)[-1] in LOCAL_RUNNERS
-
-
-def is_dataflow_runner(runner: str | None) -> bool:
-    return runner is not None and runner.rsplit(".", 1)[-1] in ("DataflowRunner", "Dataflow")
 
 
 def read_engine_sidecar(engine_path: str) -> EngineSidecar:

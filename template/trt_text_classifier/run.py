@@ -7,12 +7,12 @@ from dataclasses import dataclass
 
 import apache_beam as beam
 from apache_beam.metrics.metric import MetricsFilter
-from apache_beam.options.pipeline_options import StandardOptions
 from apache_beam.runners.runner import PipelineResult
 
 from trt_text_classifier.handler import METRICS_NAMESPACE
 from trt_text_classifier.options import (
     make_pipeline_options,
+    runner_name,
     with_environment_machine_type,
 )
 from trt_text_classifier.params import PipelineParameters, parse_pipeline_args
@@ -45,12 +45,8 @@ def run_pipeline(argv: Sequence[str], *, wait: bool) -> tuple[PipelineParameters
     """
     params, beam_args = parse_pipeline_args(argv)
     params = with_environment_machine_type(params, beam_args)
-    options = make_pipeline_options(params, beam_args)
-    runner = options.view_as(StandardOptions).runner
-    worker = check_parameters(params, runner=runner)
-    if worker is not None:
-        options = make_pipeline_options(params, beam_args, worker)
-    pipeline = beam.Pipeline(options=options)
+    worker = check_parameters(params, runner=runner_name(beam_args))
+    pipeline = beam.Pipeline(options=make_pipeline_options(params, beam_args, worker))
     build_pipeline(pipeline, params)
     try:
         result = pipeline.run()

@@ -6,11 +6,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from tokenizers import Tokenizer
+from tokenizers import Encoding, Tokenizer
 
 INPUT_IDS = "input_ids"
 ATTENTION_MASK = "attention_mask"
 TOKEN_TYPE_IDS = "token_type_ids"
+
+_ENCODING_ATTRIBUTES = {
+    INPUT_IDS: "ids",
+    ATTENTION_MASK: "attention_mask",
+    TOKEN_TYPE_IDS: "type_ids",
+}
+"""Which attribute of a `tokenizers.Encoding` holds each BERT input."""
 
 
 @dataclass(frozen=True)
@@ -72,16 +79,19 @@ class BatchTokenizer:
 
     def encode(self, texts: Sequence[str], input_names: Sequence[str]) -> TokenizedBatch:
         encodings = self._tokenizer.encode_batch(list(texts))
-        columns = {
-            INPUT_IDS: [encoding.ids for encoding in encodings],
-            ATTENTION_MASK: [encoding.attention_mask for encoding in encodings],
-            TOKEN_TYPE_IDS: [encoding.type_ids for encoding in encodings],
-        }
-        arrays = {name: np.asarray(columns[name], dtype=np.int64) for name in input_names}
-        mask = np.asarray(columns[ATTENTION_MASK], dtype=np.int64)
+        arrays = {name: _column(encodings, name) for name in input_names}
+        mask = arrays.get(ATTENTION_MASK)
+        if mask is None:
+            mask = _column(encodings, ATTENTION_MASK)
         return TokenizedBatch(
             arrays=arrays,
             real_tokens=int(mask.sum()),
             computed_tokens=int(mask.size),
             truncated=tuple(bool(encoding.overflowing) for encoding in encodings),
         )
+
+
+def _column(encodings: Sequence[Encoding], name: str) -> np.ndarray:
+    """One input of the whole batch as a (batch, sequence) int64 array."""
+    attribute = _ENCODING_ATTRIBUTES[name]
+    return np.asarray([getattr(encoding, attribute) for encoding in encodings], dtype=np.int64)

@@ -244,10 +244,12 @@ class TensorRTBackend:
 
         sidecar = read_sidecar(engine_path)
         local = model_files.cache_file(engine_path)
-        if sha256_of(local) != sidecar.engine_sha256 and not model_files.is_local(engine_path):
+        digest = sha256_of(local)
+        if digest != sidecar.engine_sha256 and not model_files.is_local(engine_path):
             os.remove(local)
             local = model_files.cache_file(engine_path)
-        if sha256_of(local) != sidecar.engine_sha256:
+            digest = sha256_of(local)
+        if digest != sidecar.engine_sha256:
             raise BackendError(
                 f"{engine_path}: its SHA-256 differs from engine_sha256 in its sidecar; the engine "
                 "or the sidecar was replaced after the build: copy both files from one build"
