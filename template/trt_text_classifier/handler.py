@@ -27,6 +27,7 @@ from apache_beam.ml.inference.base import ModelHandler
 
 from trt_text_classifier.classifier import TextClassifier
 from trt_text_classifier.records import DeadLetter, Prediction, TextRecord
+from trt_text_classifier.tokenization import BatchTokenizer
 
 METRICS_NAMESPACE = "trt_text_classifier"
 
@@ -36,7 +37,11 @@ where length buckets split, for streaming jobs' stateful batching."""
 
 
 def record_length(record: TextRecord) -> int:
-    """The length used for bucketing: characters, a cheap proxy for tokens."""
+    """The length streaming jobs bucket by: characters, a proxy for tokens.
+
+    Beam calls it inside its stateful batching, where no tokenizer is loaded.
+    Batch jobs order by exact token counts instead (`pipeline.OrderByLength`).
+    """
     return len(record.text)
 
 
@@ -112,6 +117,12 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
     def load_model(self) -> TextClassifier:
         loader = self._loader or _default_loader()
         return loader(self._model_path, self._tokenizer, self._max_seq_length)
+
+    def load_tokenizer(self) -> BatchTokenizer:
+        """The model's tokenizer on its own: ordering records by token count needs no model."""
+        from trt_text_classifier.loading import load_tokenizer
+
+        return load_tokenizer(self._model_path, self._tokenizer, self._max_seq_length)
 
     def run_inference(
         self,

@@ -22,6 +22,20 @@ def load_classifier(model_path: str, tokenizer: str | None, max_seq_length: int)
     return load_engine_classifier(model_path, tokenizer, max_seq_length)
 
 
+def load_tokenizer(model_path: str, tokenizer: str | None, max_seq_length: int) -> BatchTokenizer:
+    """The tokenizer that `load_classifier` would pair with the model, loaded alone.
+
+    For an engine the default location comes from its sidecar; nothing else of
+    the engine is read.
+    """
+    if tokenizer is None and not is_onnx_model(model_path):
+        from trt_text_classifier.engine.sidecar import read_sidecar
+
+        tokenizer = read_sidecar(model_path).tokenizer_location(model_path)
+    directory = model_files.cache_directory(tokenizer or model_directory(model_path))
+    return BatchTokenizer.from_pretrained(directory, max_seq_length=max_seq_length)
+
+
 def load_onnx_classifier(
     onnx_path: str, tokenizer: str | None, max_seq_length: int
 ) -> TextClassifier:

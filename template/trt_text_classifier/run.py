@@ -9,14 +9,14 @@ import apache_beam as beam
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.runners.runner import PipelineResult
 
-from trt_text_classifier.handler import METRICS_NAMESPACE
+from trt_text_classifier.handler import METRICS_NAMESPACE, ClassifierLoader
 from trt_text_classifier.options import (
     make_pipeline_options,
     runner_name,
     with_environment_machine_type,
 )
 from trt_text_classifier.params import PipelineParameters, parse_pipeline_args
-from trt_text_classifier.pipeline import OUTPUT_SUFFIX, build_pipeline
+from trt_text_classifier.pipeline import OUTPUT_SUFFIX, build_pipeline, make_handler
 from trt_text_classifier.preflight import check_parameters
 
 
@@ -37,17 +37,20 @@ class RunSummary:
         return self.real_tokens / self.computed_tokens if self.computed_tokens else 1.0
 
 
-def run_pipeline(argv: Sequence[str], *, wait: bool) -> tuple[PipelineParameters, PipelineResult]:
+def run_pipeline(
+    argv: Sequence[str], *, wait: bool, loader: ClassifierLoader | None = None
+) -> tuple[PipelineParameters, PipelineResult]:
     """Validate, build and start the pipeline; with `wait`, block until it ends.
 
     The Flex Template entry point passes wait=False: the launcher must return
-    once the job is submitted.
+    once the job is submitted. `loader` replaces how workers load the model
+    (the benchmark wraps the backend to time it).
     """
     params, beam_args = parse_pipeline_args(argv)
     params = with_environment_machine_type(params, beam_args)
     worker = check_parameters(params, runner=runner_name(beam_args))
     pipeline = beam.Pipeline(options=make_pipeline_options(params, beam_args, worker))
-    build_pipeline(pipeline, params)
+    build_pipeline(pipeline, params, make_handler(params, loader))
     try:
         result = pipeline.run()
         if wait:

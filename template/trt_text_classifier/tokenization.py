@@ -44,6 +44,8 @@ class BatchTokenizer:
     Truncation at `max_seq_length` and padding to the longest sequence of the
     batch (rounded up to `pad_to_multiple_of`) are configured once on a copy
     of the backend tokenizer; `encode` is then a single `encode_batch` call.
+    A second, unpadded copy counts tokens (`count_tokens`) for ordering
+    records by length before they are batched.
     """
 
     def __init__(
@@ -55,6 +57,9 @@ class BatchTokenizer:
         pad_token: str,
         pad_to_multiple_of: int | None = None,
     ) -> None:
+        self._counter = Tokenizer.from_str(tokenizer.to_str())
+        self._counter.enable_truncation(max_length=max_seq_length)
+        self._counter.no_padding()
         self._tokenizer = Tokenizer.from_str(tokenizer.to_str())
         self._tokenizer.enable_truncation(max_length=max_seq_length)
         self._tokenizer.enable_padding(
@@ -76,6 +81,10 @@ class BatchTokenizer:
             pad_token_id=pretrained.pad_token_id,
             pad_token=pretrained.pad_token,
         )
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Tokens per text as `encode` will give them (special tokens in, truncated), unpadded."""
+        return [len(encoding.ids) for encoding in self._counter.encode_batch_fast(list(texts))]
 
     def encode(self, texts: Sequence[str], input_names: Sequence[str]) -> TokenizedBatch:
         encodings = self._tokenizer.encode_batch(list(texts))
