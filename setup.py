@@ -37,6 +37,8 @@ EXTRAS = {
     # TensorRT-RTX runtime and builder, cuda-bindings; setuptools and wheel install the project
     # there without build isolation. container/requirements.txt is generated from this extra.
     "container": [*TENSORRT_RTX, "setuptools==84.2.1", "wheel==0.48.0"],
+    # benchmarks/run.py's plot (the smoke test in tests/ runs it too).
+    "benchmark": ["matplotlib==3.11.2"],
     "dev": [
         "pytest==9.2.0",
         "pytest-timeout==2.4.0",

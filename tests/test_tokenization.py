@@ -50,3 +50,55 @@ def test_truncates_at_max_seq_length_and_reports_which_records(tokenizer: BatchT
 def test_only_the_requested_inputs_are_returned(tokenizer: BatchTokenizer) -> None:
     batch = tokenizer.encode(["great film"], ("input_ids", "attention_mask"))
     assert set(batch.arrays) == {"input_ids", "attention_mask"}
+
+
+SENTENCES = [
+    "A moving, funny film.",
+    "the plot was dull and predictable, though the lead actor's charm almost saved it",
+    "Ünïcödé and emoji 🙂 go to [UNK] pieces",
+]
+
+
+def test_reads_tokenizer_json_alone_and_matches_transformers(demo_bundle: Path) -> None:
+    from transformers import AutoTokenizer
+
+    ours = BatchTokenizer.from_pretrained(str(demo_bundle), max_seq_length=16)
+    reference = AutoTokenizer.from_pretrained(str(demo_bundle))(
+        SENTENCES, padding=True, truncation=True, max_length=16, return_tensors="np"
+    )
+    batch = ours.encode(SENTENCES, ["input_ids", "attention_mask", "token_type_ids"])
+    for name, array in batch.arrays.items():
+        assert array.tolist() == reference[name].tolist(), name
+    assert ours.count_tokens(SENTENCES) == reference["attention_mask"].sum(axis=1).tolist()
+
+
+def test_a_directory_without_tokenizer_json_is_converted_by_transformers(
+    demo_bundle: Path, tmp_path: Path
+) -> None:
+    from tokenizers import Tokenizer
+
+    vocabulary = Tokenizer.from_file(str(demo_bundle / "tokenizer.json")).get_vocab()
+    slow_only = tmp_path / "slow"
+    slow_only.mkdir()
+    (slow_only / "vocab.txt").write_text("\n".join(sorted(vocabulary, key=vocabulary.get)) + "\n")
+    (slow_only / "tokenizer_config.json").write_text(
+        (demo_bundle / "tokenizer_config.json").read_text()
+    )
+    converted = BatchTokenizer.from_pretrained(str(slow_only), max_seq_length=16)
+    direct = BatchTokenizer.from_pretrained(str(demo_bundle), max_seq_length=16)
+    names = ["input_ids", "attention_mask"]
+    assert not (slow_only / "tokenizer.json").exists()
+    assert converted.encode(SENTENCES, names).arrays["input_ids"].tolist() == (
+        direct.encode(SENTENCES, names).arrays["input_ids"].tolist()
+    )
+
+
+def test_a_tokenizer_without_a_pad_token_is_refused_with_the_fix(
+    demo_bundle: Path, tmp_path: Path
+) -> None:
+    directory = tmp_path / "no-pad"
+    directory.mkdir()
+    (directory / "tokenizer.json").write_text((demo_bundle / "tokenizer.json").read_text())
+    (directory / "tokenizer_config.json").write_text('{"cls_token": "[CLS]"}')
+    with pytest.raises(ValueError, match="names no pad token"):
+        BatchTokenizer.from_pretrained(str(directory), max_seq_length=16)

@@ -44,10 +44,7 @@ def load_onnx_classifier(
     manifest = BundleManifest.model_validate_json(
         model_files.read_text(manifest_path_for(onnx_path))
     )
-    tokenizer_directory = model_files.cache_directory(tokenizer or model_directory(onnx_path))
-    batch_tokenizer = BatchTokenizer.from_pretrained(
-        tokenizer_directory, max_seq_length=max_seq_length
-    )
+    batch_tokenizer = load_tokenizer(onnx_path, tokenizer, max_seq_length)
     backend = OnnxRuntimeBackend(model_files.cache_file(onnx_path))
     return TextClassifier(batch_tokenizer, backend, manifest.labels)
 
@@ -71,11 +68,8 @@ def load_engine_classifier(
                 f"max_seq_length={max_seq_length} is above the engine's profile maximum of "
                 f"{sidecar.sequence.max} tokens; lower it or rebuild with a larger --seq MAX"
             )
-        tokenizer_directory = model_files.cache_directory(
-            tokenizer or sidecar.tokenizer_location(engine_path)
-        )
-        batch_tokenizer = BatchTokenizer.from_pretrained(
-            tokenizer_directory, max_seq_length=max_seq_length
+        batch_tokenizer = load_tokenizer(
+            engine_path, tokenizer or sidecar.tokenizer_location(engine_path), max_seq_length
         )
     except BaseException:
         backend.close()

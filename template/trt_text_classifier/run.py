@@ -79,12 +79,18 @@ def last_line(error: BaseException, limit: int = 500) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def summarize(result: PipelineResult) -> RunSummary:
-    counters = result.metrics().query(MetricsFilter().with_namespace(METRICS_NAMESPACE))["counters"]
+def counter_totals(result: PipelineResult, namespace: str = METRICS_NAMESPACE) -> dict[str, int]:
+    """The committed value of each counter in `namespace`, summed over steps, by name."""
+    counters = result.metrics().query(MetricsFilter().with_namespace(namespace))["counters"]
     totals: dict[str, int] = {}
     for counter in counters:
         name = counter.key.metric.name
         totals[name] = totals.get(name, 0) + int(counter.committed or 0)
+    return totals
+
+
+def summarize(result: PipelineResult) -> RunSummary:
+    totals = counter_totals(result)
     return RunSummary(
         records_read=totals.get("records_read", 0),
         blank_lines=totals.get("blank_lines", 0),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from tokenizers import Encoding, Tokenizer
@@ -11,6 +13,7 @@ from tokenizers import Encoding, Tokenizer
 INPUT_IDS = "input_ids"
 ATTENTION_MASK = "attention_mask"
 TOKEN_TYPE_IDS = "token_type_ids"
+TOKENIZER_FILE = "tokenizer.json"
 
 _ENCODING_ATTRIBUTES = {
     INPUT_IDS: "ids",
@@ -43,7 +46,8 @@ class BatchTokenizer:
 
     Truncation at `max_seq_length` and padding to the longest sequence of the
     batch (rounded up to `pad_to_multiple_of`) are configured once on a copy
-    of the backend tokenizer; `encode` is then a single `encode_batch` call.
+    of the backend tokenizer; `encode` is then a single `encode_batch_fast`
+    call (no character offsets: nothing here needs them).
     A second, unpadded copy counts tokens (`count_tokens`) for ordering
     records by length before they are batched.
     """
@@ -69,7 +73,26 @@ class BatchTokenizer:
 
     @classmethod
     def from_pretrained(cls, directory: str, *, max_seq_length: int) -> BatchTokenizer:
-        """Load a tokenizer saved with `save_pretrained` (works offline)."""
+        """Load a tokenizer saved with `save_pretrained` (works offline).
+
+        A directory with `tokenizer.json` (what every fast tokenizer saves) is
+        read with `tokenizers` alone: importing transformers costs a worker
+        about 2 seconds at startup. Other directories (a slow tokenizer's
+        vocabulary files) go through transformers, which converts them.
+        """
+        tokenizer_file = Path(directory) / TOKENIZER_FILE
+        if tokenizer_file.exists():
+            tokenizer = Tokenizer.from_file(str(tokenizer_file))
+            pad_token = read_pad_token(Path(directory))
+            pad_token_id = tokenizer.token_to_id(pad_token)
+            if pad_token_id is None:
+                raise ValueError(f"the pad token {pad_token!r} is not in {tokenizer_file}")
+            return cls(
+                tokenizer,
+                max_seq_length=max_seq_length,
+                pad_token_id=pad_token_id,
+                pad_token=pad_token,
+            )
         from transformers import AutoTokenizer
 
         pretrained = AutoTokenizer.from_pretrained(directory, use_fast=True)
@@ -87,7 +110,7 @@ class BatchTokenizer:
         return [len(encoding.ids) for encoding in self._counter.encode_batch_fast(list(texts))]
 
     def encode(self, texts: Sequence[str], input_names: Sequence[str]) -> TokenizedBatch:
-        encodings = self._tokenizer.encode_batch(list(texts))
+        encodings = self._tokenizer.encode_batch_fast(list(texts))
         arrays = {name: _column(encodings, name) for name in input_names}
         mask = arrays.get(ATTENTION_MASK)
         if mask is None:
@@ -98,6 +121,22 @@ class BatchTokenizer:
             computed_tokens=int(mask.size),
             truncated=tuple(bool(encoding.overflowing) for encoding in encodings),
         )
+
+
+def read_pad_token(directory: Path) -> str:
+    """The pad token named by `save_pretrained`'s config files ("[PAD]" for BERT)."""
+    for name in ("tokenizer_config.json", "special_tokens_map.json"):
+        path = directory / name
+        if path.exists():
+            token = json.loads(path.read_text(encoding="utf-8")).get("pad_token")
+            if isinstance(token, dict):
+                token = token.get("content")
+            if token:
+                return token
+    raise ValueError(
+        f"{directory} names no pad token (tokenizer_config.json: pad_token); "
+        "save the tokenizer with a pad token set"
+    )
 
 
 def _column(encodings: Sequence[Encoding], name: str) -> np.ndarray:

@@ -1,0 +1,84 @@
+"""Host work per sentence, outside Beam: tokenizing and turning logits into output records.
+
+Both paths run their real code with the model replaced by constant logits
+(`ConstantLogits`), so only the host side is timed:
+- ours: count tokens per window (`OrderByLength`), encode each batch padded to its
+  longest record, label it (`TextClassifier.classify`) and serialize each `Prediction`;
+- seed-style: tokenize each sentence padded to 128, decode its ids and label it
+  (`seed_pipeline.tokenize_one` and `label_one`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+from apache_beam.ml.inference.base import PredictionResult
+
+import seed_pipeline
+from trt_text_classifier.backends.base import BackendLimits
+from trt_text_classifier.classifier import TextClassifier
+from trt_text_classifier.pipeline import LENGTH_ORDER_BATCHES
+from trt_text_classifier.records import Prediction
+from trt_text_classifier.tokenization import BatchTokenizer
+
+
+class ConstantLogits:
+    """An `InferenceBackend` that returns zeros at once: isolates the host's share of a batch."""
+
+    def __init__(self, input_names: Sequence[str], labels: int) -> None:
+        self._input_names = tuple(input_names)
+        self._labels = labels
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        return self._input_names
+
+    @property
+    def limits(self) -> BackendLimits:
+        return BackendLimits(max_batch_size=None, max_sequence_length=None)
+
+    def infer(self, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
+        return np.zeros((len(next(iter(inputs.values()))), self._labels), dtype=np.float32)
+
+    def close(self) -> None:
+        pass
+
+
+def our_host_microseconds(
+    bundle: Path,
+    sentences: Sequence[str],
+    *,
+    input_names: Sequence[str],
+    labels: Sequence[str],
+    batch_size: int,
+    max_seq_length: int = 128,
+) -> float:
+    tokenizer = BatchTokenizer.from_pretrained(str(bundle), max_seq_length=max_seq_length)
+    classifier = TextClassifier(tokenizer, ConstantLogits(input_names, len(labels)), labels)
+    window = LENGTH_ORDER_BATCHES * batch_size
+    started = time.perf_counter()
+    for start in range(0, len(sentences), window):
+        texts = list(sentences[start : start + window])
+        counts = tokenizer.count_tokens(texts)
+        ordered = [text for _, text in sorted(zip(counts, texts, strict=True))]
+        for first in range(0, len(ordered), batch_size):
+            batch = ordered[first : first + batch_size]
+            result = classifier.classify(batch)
+            for text, item in zip(batch, result.classifications, strict=True):
+                Prediction(text, text, item.label, item.score, item.probabilities).to_json()
+    return (time.perf_counter() - started) / len(sentences) * 1e6
+
+
+def seed_host_microseconds(bundle: Path, sentences: Sequence[str], labels: Sequence[str]) -> float:
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(bundle))
+    logits = np.zeros(len(labels), dtype=np.float32)
+    started = time.perf_counter()
+    for text in sentences:
+        example = seed_pipeline.tokenize_one(tokenizer, text)
+        seed_pipeline.label_one(tokenizer, labels, PredictionResult(example, logits))
+    return (time.perf_counter() - started) / len(sentences) * 1e6
