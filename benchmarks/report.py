@@ -87,32 +87,56 @@ def machine() -> dict[str, str]:
         platform.processor(),
     )
     memory_kib = int(Path("/proc/meminfo").read_text().split()[1])
+    import onnxruntime
+
+    from trt_text_classifier.backends.onnxruntime_backend import choose_providers
+
     versions = ", ".join(
         f"{name} {metadata.version(name)}"
-        for name in ("apache-beam", "onnxruntime", "tokenizers", "transformers", "numpy")
+        for name in ("apache-beam", "tokenizers", "transformers", "numpy")
     )
+    runtime = f"ONNX Runtime {onnxruntime.__version__}, {choose_providers()[0]}"
     return {
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "cpu": f"{cpu}, {len(os.sched_getaffinity(0))} usable cores",
         "memory": f"{memory_kib / 2**20:.0f} GiB",
+        "gpu": gpu_name(),
+        "model runtime": runtime,
         "system": f"{platform.system()} {platform.release()}, Python {platform.python_version()}",
         "packages": versions,
     }
 
 
-def write(results: list[WorkloadResult], output: Path) -> None:
+def gpu_name() -> str:
+    """The GPU nvidia-smi reports, or "none"."""
+    import shutil
+    import subprocess
+
+    if shutil.which("nvidia-smi") is None:
+        return "none"
+    listing = subprocess.run(
+        ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return listing.stdout.strip().replace("\n", ", ") or "none"
+
+
+def write(results: list[WorkloadResult], output: Path, name: str) -> None:
+    """`NAME.md`, `NAME.json` and `NAME.png` under `output`."""
     output.mkdir(parents=True, exist_ok=True)
     host = machine()
-    (output / "cpu.md").write_text(markdown(results, host))
-    (output / "cpu.json").write_text(
+    (output / f"{name}.md").write_text(markdown(results, host))
+    (output / f"{name}.json").write_text(
         json.dumps({"machine": host, "workloads": [asdict(r) for r in results]}, indent=2) + "\n"
     )
-    plot(results, output / "cpu.png", host)
+    plot(results, output / f"{name}.png", host)
 
 
 def markdown(results: list[WorkloadResult], host: dict[str, str]) -> str:
     lines = [
-        "# CPU benchmark: our pipeline vs the seed-style pipeline",
+        f"# Benchmark: our pipeline vs the seed-style pipeline ({host['model runtime']})",
         "",
         *(f"- **{key}:** {value}" for key, value in host.items()),
         "- **reproduce:** `python benchmarks/run.py` (see benchmarks/README.md)",
@@ -204,7 +228,10 @@ def plot(results: list[WorkloadResult], path: Path, host: dict[str, str]) -> Non
         axis.set_xlim(0, max(rates) * 1.35)
         axis.set_xlabel("sentences per second (higher is better)")
         axis.set_title(f"{result.name}: {result.sentences:,} sentences", fontsize=10)
-    figure.suptitle(f"DirectRunner + ONNX Runtime on {host['cpu']} ({host['date']})", fontsize=9)
+    where = host["cpu"] if host["gpu"] == "none" else f"{host['gpu']}, {host['cpu']}"
+    figure.suptitle(
+        f"DirectRunner + {host['model runtime']} on {where} ({host['date']})", fontsize=9
+    )
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     pyplot.close(figure)

@@ -10,7 +10,9 @@ For each workload (model + sentences), in one process, on this machine:
 3. the seed-style pipeline (`seed_pipeline.py`) at batch size 1, and at its best batch
    size, found by timing the model alone on fixed-128 batches of the candidate sizes;
 4. host work per sentence for both styles, outside Beam (`host_overhead.py`).
-Writes `cpu.md` (table + machine), `cpu.png` (plot) and `cpu.json` under --output.
+Writes `NAME.md` (table + machine), `NAME.png` (plot) and `NAME.json` under --output
+(NAME: --name, default `cpu`). On a machine where onnxruntime-gpu sees a GPU, every
+pipeline and the backend alone run on ONNX Runtime's CUDA provider.
 """
 
 from __future__ import annotations
@@ -57,8 +59,8 @@ def main(argv: list[str] | None = None) -> None:
         workload = builders[name](work)
         print(f"== {workload.name}: {workload.description}, {workload.sentences} sentences")
         results.append(measure(workload, work / f"{workload.name}-run", args.seed_batch_sizes))
-    report.write(results, Path(args.output))
-    print(f"wrote {args.output}/cpu.md, cpu.png, cpu.json")
+    report.write(results, Path(args.output), args.name)
+    print(f"wrote {args.name}.md, {args.name}.png, {args.name}.json under {args.output}")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -75,6 +77,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="candidate batch sizes for the seed-style pipeline (comma-separated)",
     )
     parser.add_argument("--output", default=str(RESULTS), help="where the report goes")
+    parser.add_argument("--name", default="cpu", help="report file names: NAME.md, .png, .json")
     parser.add_argument(
         "--work", help="models and scratch files (reused between runs; default: a temp dir)"
     )

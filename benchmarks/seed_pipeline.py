@@ -8,9 +8,10 @@ Here the same shape runs on Beam's stock ONNX model handler
 our pipeline. Two changes make the comparison fair rather than faithful to a fault:
 - all three BERT inputs are fed (the example sends only `input_ids`, which our
   model does not accept; the cost of the model is the same either way);
-- the ONNX Runtime session gets the same options as ours (`make_session_options`:
-  same threads, same graph optimizations), set when the model loads because
-  `SessionOptions` cannot be pickled with the handler.
+- the ONNX Runtime session gets the same options and execution providers as ours
+  (`make_session_options`, `choose_providers`: same threads, same graph
+  optimizations, CUDA where onnxruntime-gpu sees a GPU), set when the model loads
+  because `SessionOptions` cannot be pickled with the handler.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from apache_beam.ml.inference.onnx_inference import OnnxModelHandlerNumpy
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.runner import PipelineResult
 
-from trt_text_classifier.backends.onnxruntime_backend import make_session_options
+from trt_text_classifier.backends.onnxruntime_backend import choose_providers, make_session_options
 from trt_text_classifier.classifier import softmax
 
 SEED_SEQUENCE_LENGTH = 128
@@ -117,7 +118,7 @@ def run_seed_pipeline(
     """ReadFromText -> tokenize one, pad to 128 -> RunInference (fixed batch size) -> write."""
     handler = SeedOnnxModelHandler(
         onnx_path,
-        providers=["CPUExecutionProvider"],
+        providers=choose_providers(),
         inference_fn=stack_inputs,
         min_batch_size=batch_size,
         max_batch_size=batch_size,
