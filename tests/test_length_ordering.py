@@ -21,7 +21,7 @@ def ordering(window_size: int) -> OrderByLength:
     return dofn
 
 
-def test_releases_a_sorted_window_when_full_and_the_rest_at_bundle_end() -> None:
+def test_releases_sorted_windows_alternately_up_and_down_and_the_rest_at_bundle_end() -> None:
     dofn = ordering(window_size=3)
     records = [
         TextRecord(name, "x" * length)
@@ -29,7 +29,9 @@ def test_releases_a_sorted_window_when_full_and_the_rest_at_bundle_end() -> None
     ]
     emitted = [[r.id for r in dofn.process(record)] for record in records]
     assert emitted == [[], [], ["b", "c", "a"], [], []]
-    assert [value.value.id for value in dofn.finish_bundle()] == ["e", "d"]
+    # The second window runs from long to short, so that a batch spanning the two windows
+    # joins "a" (50) with "d" (9) rather than with "e" (1).
+    assert [value.value.id for value in dofn.finish_bundle()] == ["d", "e"]
     assert list(dofn.finish_bundle()) == []
 
 
