@@ -102,3 +102,10 @@ def test_a_tokenizer_without_a_pad_token_is_refused_with_the_fix(
     (directory / "tokenizer_config.json").write_text('{"cls_token": "[CLS]"}')
     with pytest.raises(ValueError, match="names no pad token"):
         BatchTokenizer.from_pretrained(str(directory), max_seq_length=16)
+
+
+def test_a_directory_with_no_tokenizer_names_itself_and_the_fix(tmp_path: Path) -> None:
+    with pytest.raises(
+        ValueError, match=r"no tokenizer could be loaded from .*empty.*save_pretrained"
+    ):
+        BatchTokenizer.from_pretrained(str(tmp_path / "empty"), max_seq_length=16)

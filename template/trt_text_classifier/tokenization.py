@@ -95,7 +95,15 @@ class BatchTokenizer:
             )
         from transformers import AutoTokenizer
 
-        pretrained = AutoTokenizer.from_pretrained(directory, use_fast=True)
+        try:
+            pretrained = AutoTokenizer.from_pretrained(directory, use_fast=True)
+        except (OSError, ValueError) as error:
+            raise ValueError(
+                f"no tokenizer could be loaded from {directory}: it has no {TOKENIZER_FILE}, "
+                "and transformers could not build one from what is there "
+                f"({first_line(error)}); point --tokenizer at a directory written by the "
+                "tokenizer's save_pretrained"
+            ) from error
         if not pretrained.is_fast:
             raise ValueError(f"the tokenizer in {directory} has no fast (Rust) implementation")
         return cls(
@@ -121,6 +129,12 @@ class BatchTokenizer:
             computed_tokens=int(mask.size),
             truncated=tuple(bool(encoding.overflowing) for encoding in encodings),
         )
+
+
+def first_line(error: BaseException) -> str:
+    return next(
+        (line.strip() for line in str(error).splitlines() if line.strip()), type(error).__name__
+    )
 
 
 def read_pad_token(directory: Path) -> str:
