@@ -2,8 +2,9 @@
 
 Both paths run their real code with the model replaced by constant logits
 (`ConstantLogits`), so only the host side is timed:
-- ours: count tokens per window (`OrderByLength`), encode each batch padded to its
-  longest record, label it (`TextClassifier.classify`) and serialize each `Prediction`;
+- ours: order the records with the pipeline's own `OrderByLength` (a token count per
+  window), encode each batch padded to its longest record, label it
+  (`TextClassifier.classify`) and serialize each `Prediction`;
 - seed-style: tokenize each sentence padded to 128, decode its ids and label it
   (`seed_pipeline.tokenize_one` and `label_one`).
 """
@@ -20,8 +21,8 @@ from apache_beam.ml.inference.base import PredictionResult
 import seed_pipeline
 from trt_text_classifier.backends.base import BackendLimits
 from trt_text_classifier.classifier import TextClassifier
-from trt_text_classifier.pipeline import LENGTH_ORDER_BATCHES
-from trt_text_classifier.records import Prediction
+from trt_text_classifier.pipeline import LENGTH_ORDER_BATCHES, OrderByLength
+from trt_text_classifier.records import Prediction, TextRecord
 from trt_text_classifier.tokenization import BatchTokenizer
 
 
@@ -58,17 +59,18 @@ def our_host_microseconds(
 ) -> float:
     tokenizer = BatchTokenizer.from_pretrained(str(bundle), max_seq_length=max_seq_length)
     classifier = TextClassifier(tokenizer, ConstantLogits(input_names, len(labels)), labels)
-    window = LENGTH_ORDER_BATCHES * batch_size
+    records = [TextRecord(str(number), text) for number, text in enumerate(sentences)]
+    ordering = OrderByLength(LENGTH_ORDER_BATCHES * batch_size, lambda: tokenizer.count_tokens)
+    ordering.setup()
     started = time.perf_counter()
-    for start in range(0, len(sentences), window):
-        texts = list(sentences[start : start + window])
-        counts = tokenizer.count_tokens(texts)
-        ordered = [text for _, text in sorted(zip(counts, texts, strict=True))]
-        for first in range(0, len(ordered), batch_size):
-            batch = ordered[first : first + batch_size]
-            result = classifier.classify(batch)
-            for text, item in zip(batch, result.classifications, strict=True):
-                Prediction(text, text, item.label, item.score, item.probabilities).to_json()
+    ordering.start_bundle()
+    ordered = [out for record in records for out in ordering.process(record)]
+    ordered += [value.value for value in ordering.finish_bundle()]
+    for first in range(0, len(ordered), batch_size):
+        batch = ordered[first : first + batch_size]
+        result = classifier.classify([record.text for record in batch])
+        for record, item in zip(batch, result.classifications, strict=True):
+            Prediction(record.id, record.text, item.label, item.score, item.probabilities).to_json()
     return (time.perf_counter() - started) / len(sentences) * 1e6
 
 
