@@ -159,7 +159,7 @@ class SidecarOnlyBackend:
     """Stands in for TensorRTBackend.from_path where no GPU is present: the real sidecar only."""
 
     def __init__(self, engine_path: str) -> None:
-        from trt_text_classifier.engine.sidecar import read_sidecar
+        from trt_text_classifier.sidecar import read_sidecar
 
         self.sidecar = read_sidecar(engine_path)
 

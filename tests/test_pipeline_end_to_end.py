@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from trt_text_classifier.engine.sidecar import sha256_of
 from trt_text_classifier.run import run_pipeline, summarize
+from trt_text_classifier.sidecar import sha256_of
 
 
 def write(path: Path, data: bytes) -> Path:

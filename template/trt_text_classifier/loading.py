@@ -59,7 +59,7 @@ def load_onnx_classifier(
     onnx_path: str, tokenizer: str | None, max_seq_length: int
 ) -> TextClassifier:
     from trt_text_classifier.backends.onnxruntime_backend import OnnxRuntimeBackend
-    from trt_text_classifier.engine.sidecar import sha256_of
+    from trt_text_classifier.sidecar import sha256_of
 
     manifest = BundleManifest.model_validate_json(
         model_files.read_text(manifest_path_for(onnx_path))
