@@ -144,15 +144,12 @@ def test_handler_model_refresh_loads_the_new_engine() -> None:
         loaded.append((path, tokenizer, max_seq_length))
         return path
 
-    handler = TextClassificationModelHandler(
-        "gs://b/v1.plan", max_seq_length=64, share_across_processes=True, loader=loader
-    )
+    handler = TextClassificationModelHandler("gs://b/v1.plan", max_seq_length=64, loader=loader)
+    handler.load_model()
     handler.load_model()
     handler.update_model_path("gs://b/v2.plan")
     handler.load_model()
     assert loaded == [("gs://b/v1.plan", None, 64), ("gs://b/v2.plan", None, 64)]
-    assert handler.share_model_across_processes()
-    assert handler.model_copies() == 1
 
 
 class SidecarOnlyBackend:

@@ -19,7 +19,9 @@ record, see `isolate_failures`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import threading
+import uuid
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from apache_beam.metrics import Metrics
@@ -27,6 +29,7 @@ from apache_beam.ml.inference.base import ModelHandler
 
 from trt_text_classifier.classifier import TextClassifier
 from trt_text_classifier.records import DeadLetter, Prediction, TextRecord
+from trt_text_classifier.shared_backend import ClassifierLoader, acquire_shared_backend
 from trt_text_classifier.tokenization import BatchTokenizer
 
 METRICS_NAMESPACE = "trt_text_classifier"
@@ -45,8 +48,11 @@ def record_length(record: TextRecord) -> int:
     return len(record.text)
 
 
-ClassifierLoader = Callable[[str, str | None, int], TextClassifier]
-"""(model path, tokenizer directory or None, max_seq_length) -> a loaded classifier."""
+__all__ = ["ClassifierLoader", "TextClassificationModelHandler"]
+
+_LOADED: dict[str, tuple[str, TextClassifier]] = {}
+"""Per process: handler instance key -> (model path, the classifier loaded for it)."""
+_LOADING = threading.Lock()
 
 
 class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextClassifier]):
@@ -62,10 +68,14 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
       max_batch_duration_secs: when set, batches are formed by Beam's stateful
         batching, keyed by length bucket (`LENGTH_BUCKET_BOUNDARIES`), and a
         partial batch waits at most this long: use it for streaming.
-      share_across_processes: load one model per worker VM instead of one per
-        SDK process (what a GPU needs: one engine per GPU).
+      share_across_processes: serve one backend per worker VM instead of one
+        per SDK process (what a GPU needs: one engine per GPU). Each SDK
+        process still loads the tokenizer and tokenizes its own batches; only
+        the padded arrays travel to the process serving the backend (see
+        `shared_backend.py`).
       loader: how to load the classifier; the default picks the backend from
-        the model path's extension.
+        the model path's extension. With `share_across_processes` it runs in
+        the serving process and only its backend and labels are used.
       isolate_failures: when a batch fails, retry its records one at a time
         and return a `DeadLetter` (stage "inference") for each record that
         fails alone, instead of failing the whole batch. One bad record then
@@ -97,9 +107,10 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
             min_batch_size=min_batch_size,
             max_batch_size=max_batch_size,
             max_batch_duration_secs=max_batch_duration_secs,
-            large_model=share_across_processes,
             **bucketing,
         )
+        self._share_backend = share_across_processes
+        self._instance_key = uuid.uuid4().hex
         self._model_path = model_path
         self._tokenizer = tokenizer
         self._max_seq_length = max_seq_length
@@ -114,9 +125,35 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
     def model_path(self) -> str:
         return self._model_path
 
+    @property
+    def shares_backend_across_processes(self) -> bool:
+        return self._share_backend
+
     def load_model(self) -> TextClassifier:
+        """The classifier, loaded once per process and model path.
+
+        Beam keeps a loaded model only while a DoFn instance holds it; runners
+        that set DoFns up per bundle (the streaming DirectRunner) would load
+        the model for every bundle. Every copy of this handler (they are
+        pickled to the workers) shares one process-wide entry, replaced when
+        the model path changes (`update_model_path`).
+        """
+        with _LOADING:
+            cached = _LOADED.get(self._instance_key)
+            if cached is not None and cached[0] == self._model_path:
+                return cached[1]
+            classifier = self._load()
+            _LOADED[self._instance_key] = (self._model_path, classifier)
+            return classifier
+
+    def _load(self) -> TextClassifier:
         loader = self._loader or _default_loader()
-        return loader(self._model_path, self._tokenizer, self._max_seq_length)
+        if not self._share_backend:
+            return loader(self._model_path, self._tokenizer, self._max_seq_length)
+        backend = acquire_shared_backend(
+            self._model_path, self._tokenizer, self._max_seq_length, loader
+        )
+        return TextClassifier(self.load_tokenizer(), backend, backend.labels, backend.identity)
 
     def load_tokenizer(self) -> BatchTokenizer:
         """The model's tokenizer on its own: ordering records by token count needs no model."""

@@ -2,9 +2,11 @@
 
 On Dataflow with an accelerator, the options follow Google's recipe for GPU
 workers: the `worker_accelerator` service option, a machine type of the GPU's
-series, Runner v2 with a custom container (the template's own image), and one
-SDK process per worker (`no_use_multiple_sdk_containers`) so a worker VM holds
-one TensorRT engine instead of one per vCPU.
+series and Runner v2 with a custom container (the template's own image).
+Dataflow's default layout stays: one SDK process per vCPU, each tokenizing its
+own records, while the handler serves one engine per worker VM to all of them
+(`shared_backend.py`). One SDK process per worker (`no_use_multiple_sdk_containers`)
+would put all host work of a worker on one core: the GPU would wait for it.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from trt_text_classifier.params import PipelineParameters
 DEFAULT_RUNNER = "DirectRunner"
 IMAGE_ENV = "TRT_TEXT_CLASSIFIER_IMAGE"
 """Set in the container at build time to the image's own name (container/Dockerfile)."""
-GPU_EXPERIMENTS = ("use_runner_v2", "no_use_multiple_sdk_containers")
+GPU_EXPERIMENTS = ("use_runner_v2",)
 GPU_WORKER_DISK_GB = 50
 """Boot disk for GPU workers when none is asked for: the image is about 10 GB unpacked."""
 
