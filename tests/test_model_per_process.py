@@ -28,6 +28,7 @@ from trt_text_classifier.engine.demo_model import read_corpus
 from trt_text_classifier.handler import TextClassificationModelHandler
 from trt_text_classifier.loading import load_classifier
 from trt_text_classifier.records import Prediction, TextRecord
+from trt_text_classifier.shared_backend import acquire_shared_backend
 
 TESTS = Path(__file__).resolve().parent
 TEMPLATE = TESTS.parent / "template"
@@ -106,3 +107,24 @@ def test_the_streaming_runner_loads_the_model_once_for_many_bundles(
         ids = pipeline | stream | RunInference(handler) | beam.Map(lambda p: p.id)
         assert_that(ids, equal_to(["r0", "r1", "r2", "r3"]))
     assert len(recorded(probes, "load")) == 1
+
+
+def test_arrays_reach_the_shared_backend_without_waiting_for_delayed_acknowledgements(
+    demo_onnx: str,
+) -> None:
+    """A batch above 16 KiB goes out as header + payload: Nagle's algorithm must be off."""
+    import socket
+
+    import numpy as np
+
+    backend = acquire_shared_backend(demo_onnx, None, 64, load_classifier)
+    arrays = {name: np.ones((64, 32), dtype=np.int64) for name in backend.input_names}
+    logits = backend.infer(arrays)
+    proxy = backend._service.get_auto_proxy_object()
+    connection = socket.socket(fileno=proxy._tls.connection.fileno())
+    try:
+        nodelay = connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    finally:
+        connection.detach()
+    assert logits.shape == (64, 2)
+    assert nodelay != 0

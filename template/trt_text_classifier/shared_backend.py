@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import socket
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -72,10 +73,33 @@ class SharedBackend:
         return self._limits
 
     def infer(self, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
+        _send_without_delay(self._service)
         return self._service.infer({name: inputs[name] for name in self._input_names})
 
     def close(self) -> None:
         self._shared.release(self._service)
+
+
+def _send_without_delay(service: Any) -> None:
+    """Turn Nagle's algorithm off on this thread's connection to the service.
+
+    `multiprocessing.connection` sends a message above 16 KiB as a header and
+    then the payload; with Nagle's algorithm on, the payload's last segment
+    waits for the receiver's delayed acknowledgement, about 40 ms a call on
+    Linux (measured: 50 ms per 64 x 32 batch against 5 ms for the backend).
+    Each thread of an SDK process has its own connection, opened on its first call.
+    """
+    proxy = service.get_auto_proxy_object()
+    if getattr(proxy._tls, "nodelay", False):
+        return
+    if not hasattr(proxy._tls, "connection"):
+        proxy._connect()
+    connection = socket.socket(fileno=proxy._tls.connection.fileno())
+    try:
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    finally:
+        connection.detach()
+    proxy._tls.nodelay = True
 
 
 def _serve(loader: ClassifierLoader, model_path: str, tokenizer: str | None, length: int):
