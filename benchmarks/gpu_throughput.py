@@ -237,6 +237,7 @@ class BackendAlone:
     seconds: float
     sentences_per_s: float
     session_seconds: float
+    providers: list[str]
 
 
 def backend_alone(workload: workloads.Workload, batches_directory: Path) -> BackendAlone:
@@ -245,6 +246,7 @@ def backend_alone(workload: workloads.Workload, batches_directory: Path) -> Back
     started = time.monotonic()
     backend = OnnxRuntimeBackend(str(workload.onnx_path))
     session = time.monotonic() - started
+    providers = backend.providers
     for batch in batches[:20]:
         backend.infer(batch)
     seconds = instrumentation.replay_batches(backend, batches)
@@ -257,6 +259,7 @@ def backend_alone(workload: workloads.Workload, batches_directory: Path) -> Back
         seconds=round(seconds, 3),
         sentences_per_s=round(sentences / seconds, 1),
         session_seconds=round(session, 3),
+        providers=providers,
     )
 
 
