@@ -44,6 +44,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ["PYTHONPATH"] = os.pathsep.join(
     [str(BENCHMARKS), str(BENCHMARKS.parent / "template"), os.environ.get("PYTHONPATH", "")]
 )
+sys.path[1:1] = [str(BENCHMARKS.parent / "template")]
 
 import apache_beam as beam  # noqa: E402
 import onnxruntime  # noqa: E402
@@ -72,7 +73,9 @@ class Run:
     batches: int
     wall_seconds: float
     pipeline_sentences_per_s: float
+    seconds_to_first_batch: float
     steady_seconds: float
+    seconds_after_last_batch: float
     steady_sentences_per_s: float
     backend_busy_seconds: float
     gpu_busy_fraction: float
@@ -178,7 +181,9 @@ def run_layout(
         batches=len(intervals),
         wall_seconds=round(wall, 3),
         pipeline_sentences_per_s=round(sentences / wall, 1),
+        seconds_to_first_batch=round(first - started, 3),
         steady_seconds=round(steady, 3),
+        seconds_after_last_batch=round(started + wall - last, 3),
         steady_sentences_per_s=round(sentences / steady, 1),
         backend_busy_seconds=round(busy, 3),
         gpu_busy_fraction=round(busy / steady, 4),
