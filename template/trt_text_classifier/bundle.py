@@ -14,11 +14,16 @@ sequence limit) without downloading the model or the tokenizer.
 from __future__ import annotations
 
 import posixpath
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 MANIFEST_NAME = "bundle.json"
 ONNX_NAME = "model.onnx"
+
+ProblemType = Literal["single_label_classification", "multi_label_classification"]
+SINGLE_LABEL: ProblemType = "single_label_classification"
+MULTI_LABEL: ProblemType = "multi_label_classification"
 
 
 class BundleManifest(BaseModel):
@@ -36,6 +41,10 @@ class BundleManifest(BaseModel):
     """The Hugging Face model id or directory the bundle was exported from."""
     demo: bool = False
     """True for the generated demo model, whose predictions mean nothing."""
+    problem_type: ProblemType = SINGLE_LABEL
+    """How logits become probabilities: a softmax over the labels (one label per record)
+    or a sigmoid per label (any number of labels per record). Manifests written before
+    this field existed are single-label."""
 
 
 def manifest_path_for(model_path: str) -> str:

@@ -4,13 +4,18 @@ Output schema (one JSON object per line):
 
     prediction:  {"id": str, "text": str, "label": str, "score": float,
                   "probabilities": {label: float, ...}}
+                  (multi-label models add "labels": [label, ...])
     dead letter: {"id": str, "input": str, "error": str, "stage": str}
 
 `id` ties every output to its input; for files it is `PATH:LINE` (LINE
 counted from 1, blank lines included), see `pipeline.py`. `score` is the
-probability of `label`, the arg-max class. A dead letter's `input` is the
-record's text, or its bytes with invalid UTF-8 escaped as \\xNN when the line
-could not be decoded; `stage` says where it failed (decode, inference).
+probability of `label`, the arg-max class. Single-label models give a
+softmax over the labels (the probabilities sum to 1); multi-label models
+(`problem_type: multi_label_classification`) a sigmoid per label, and
+`labels` lists every label at or above the threshold, in label order
+(possibly none). A dead letter's `input` is the record's text, or its bytes
+with invalid UTF-8 escaped as \\xNN when the line could not be decoded;
+`stage` says where it failed (decode, inference).
 """
 
 from __future__ import annotations
@@ -32,9 +37,14 @@ class Prediction(NamedTuple):
     label: str
     score: float
     probabilities: dict[str, float]
+    labels: list[str] | None = None
+    """Multi-label models only: every label whose probability is at or above the threshold."""
 
     def to_json(self) -> str:
-        return json.dumps(self._asdict(), ensure_ascii=False)
+        document = self._asdict()
+        if self.labels is None:
+            del document["labels"]
+        return json.dumps(document, ensure_ascii=False)
 
 
 class DeadLetter(NamedTuple):
