@@ -54,6 +54,7 @@ def test_export_command_writes_the_bundle_and_reports_parity(
         "input_names": ["input_ids", "token_type_ids", "attention_mask"],
         "source": str(pretrained_directory),
         "demo": False,
+        "problem_type": "single_label_classification",
     }
     assert (output / "tokenizer.json").exists()
     assert (output / "config.json").exists()

@@ -25,7 +25,7 @@ from typing import Any
 from apache_beam.metrics import Metrics
 from apache_beam.ml.inference.base import ModelHandler
 
-from trt_text_classifier.classifier import TextClassifier
+from trt_text_classifier.classifier import DEFAULT_THRESHOLD, TextClassifier
 from trt_text_classifier.records import DeadLetter, Prediction, TextRecord
 from trt_text_classifier.tokenization import BatchTokenizer
 
@@ -72,6 +72,8 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
         costs its neighbours nothing. Off by default so that plain
         `RunInference(handler)` yields only `Prediction`s; the template's
         pipeline turns it on and routes the dead letters.
+      threshold: multi-label models answer every label whose probability is
+        at or above it; single-label models ignore it.
     """
 
     def __init__(
@@ -86,6 +88,7 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
         share_across_processes: bool = False,
         loader: ClassifierLoader | None = None,
         isolate_failures: bool = False,
+        threshold: float = DEFAULT_THRESHOLD,
     ) -> None:
         bucketing: dict[str, Any] = {}
         if max_batch_duration_secs is not None:
@@ -105,6 +108,7 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
         self._max_seq_length = max_seq_length
         self._loader = loader
         self._isolate_failures = isolate_failures
+        self._threshold = threshold
         self._isolated_batches = Metrics.counter(METRICS_NAMESPACE, "isolated_batches")
         self._real_tokens = Metrics.counter(METRICS_NAMESPACE, "real_tokens")
         self._computed_tokens = Metrics.counter(METRICS_NAMESPACE, "computed_tokens")
@@ -139,12 +143,14 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
             return [self._classify_alone(record, model) for record in batch]
 
     def _classify(self, batch: Sequence[TextRecord], model: TextClassifier) -> list[Prediction]:
-        result = model.classify([record.text for record in batch])
+        result = model.classify([record.text for record in batch], threshold=self._threshold)
         self._real_tokens.inc(result.tokenized.real_tokens)
         self._computed_tokens.inc(result.tokenized.computed_tokens)
         self._truncated_records.inc(sum(result.tokenized.truncated))
         return [
-            Prediction(record.id, record.text, item.label, item.score, item.probabilities)
+            Prediction(
+                record.id, record.text, item.label, item.score, item.probabilities, item.labels
+            )
             for record, item in zip(batch, result.classifications, strict=True)
         ]
 

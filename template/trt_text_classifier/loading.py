@@ -46,7 +46,9 @@ def load_onnx_classifier(
     )
     batch_tokenizer = load_tokenizer(onnx_path, tokenizer, max_seq_length)
     backend = OnnxRuntimeBackend(model_files.cache_file(onnx_path))
-    return TextClassifier(batch_tokenizer, backend, manifest.labels)
+    return TextClassifier(
+        batch_tokenizer, backend, manifest.labels, problem_type=manifest.problem_type
+    )
 
 
 def load_engine_classifier(
@@ -74,4 +76,6 @@ def load_engine_classifier(
     except BaseException:
         backend.close()
         raise
-    return TextClassifier(batch_tokenizer, backend, sidecar.labels)
+    return TextClassifier(
+        batch_tokenizer, backend, sidecar.labels, problem_type=sidecar.problem_type
+    )

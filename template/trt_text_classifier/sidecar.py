@@ -17,6 +17,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from trt_text_classifier.bundle import SINGLE_LABEL, ProblemType
+
 SIDECAR_SUFFIX = ".json"
 FORMAT_VERSION = 1
 
@@ -77,6 +79,8 @@ class EngineSidecar(BaseModel):
     inputs: tuple[TensorSpec, ...]
     outputs: tuple[TensorSpec, ...]
     labels: tuple[str, ...]
+    problem_type: ProblemType = SINGLE_LABEL
+    """From the bundle manifest: softmax (single-label) or a sigmoid per label (multi-label)."""
     tokenizer: str
     """Tokenizer directory, relative to the engine's directory (or absolute / gs://)."""
     engine_sha256: str
