@@ -29,7 +29,7 @@ def load_tokenizer(model_path: str, tokenizer: str | None, max_seq_length: int) 
     the engine is read.
     """
     if tokenizer is None and not is_onnx_model(model_path):
-        from trt_text_classifier.engine.sidecar import read_sidecar
+        from trt_text_classifier.sidecar import read_sidecar
 
         tokenizer = read_sidecar(model_path).tokenizer_location(model_path)
     directory = model_files.cache_directory(tokenizer or model_directory(model_path))

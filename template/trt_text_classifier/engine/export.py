@@ -19,7 +19,6 @@ import numpy as np
 import torch
 
 from trt_text_classifier.bundle import MANIFEST_NAME, ONNX_NAME, BundleManifest
-from trt_text_classifier.tokenization import INPUT_IDS
 
 ONNX_OPSET = 17
 DEFAULT_TOLERANCE = 1e-3
@@ -159,7 +158,7 @@ def check_parity(model, tokenizer, onnx_path: str) -> ParityReport:
         actual = backend.infer({name: batch[name] for name in backend.input_names})
     finally:
         backend.close()
-    return compare_logits(expected, actual, sentences=len(batch[INPUT_IDS]))
+    return compare_logits(expected, actual, sentences=len(PARITY_SENTENCES))
 
 
 def compare_logits(expected: np.ndarray, actual: np.ndarray, *, sentences: int) -> ParityReport:
