@@ -40,7 +40,11 @@ def image_venv(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
         check=True,
     )
     site = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "import sysconfig; print(sysconfig.get_path('purelib'))",
+        ],
         check=True,
         capture_output=True,
         text=True,
@@ -60,7 +64,9 @@ def base_environment(venv: pathlib.Path) -> dict[str, str]:
 def test_the_image_venv_itself_imports_the_worker_modules(image_venv: pathlib.Path) -> None:
     env = base_environment(image_venv)
     for module in MODULES:
-        subprocess.run([str(image_venv / "bin" / "python"), "-c", f"import {module}"], env=env, check=True)
+        subprocess.run(
+            [str(image_venv / "bin" / "python"), "-c", f"import {module}"], env=env, check=True
+        )
 
 
 def test_a_venv_that_boot_makes_from_the_image_venv_is_refused(image_venv: pathlib.Path) -> None:
