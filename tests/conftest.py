@@ -94,7 +94,6 @@ class TinyBundle:
 
 def export_tiny_model(directory: Path, family: str, **options: object) -> TinyBundle:
     from tiny_models import FAMILIES, save_tiny_model
-
     from trt_text_classifier.engine.export import export_bundle
 
     pretrained = save_tiny_model(FAMILIES[family], directory / "pretrained", **options)

@@ -6,9 +6,9 @@ import json
 
 import numpy as np
 import pytest
+
 from conftest import TinyBundle
 from tiny_models import LABELS, MULTI_LABELS
-
 from trt_text_classifier.backends.onnxruntime_backend import OnnxRuntimeBackend
 from trt_text_classifier.handler import TextClassificationModelHandler
 from trt_text_classifier.records import TextRecord

@@ -51,11 +51,16 @@ PREDICTION_SCHEMA: dict[str, Any] = {
                 {"name": "probability", "type": "FLOAT", "mode": "REQUIRED"},
             ],
         },
+        {"name": "model", "type": "STRING", "mode": "NULLABLE"},
+        {"name": "labels", "type": "STRING", "mode": "REPEATED"},
     ]
 }
 """One row per prediction. `probabilities` is a repeated record (label,
 probability) rather than a JSON column: it stays queryable with UNNEST and
-does not change when a model has other labels."""
+does not change when a model has other labels. `model` is NULLABLE so that a
+table created before it existed takes it with `ALTER TABLE ... ADD COLUMN`.
+`labels` holds a multi-label model's labels at or above the threshold (empty
+for single-label models: a REPEATED column is never NULL)."""
 
 
 def prediction_row(prediction: Prediction) -> dict[str, Any]:
@@ -69,6 +74,8 @@ def prediction_row(prediction: Prediction) -> dict[str, Any]:
             {"label": label, "probability": probability}
             for label, probability in prediction.probabilities.items()
         ],
+        "model": prediction.model,
+        "labels": list(prediction.labels or ()),
     }
 
 

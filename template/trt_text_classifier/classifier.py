@@ -33,6 +33,9 @@ class Classification:
 class ClassifiedBatch:
     classifications: list[Classification]
     tokenized: TokenizedBatch
+    model: str
+    """The classifier's identity. Returned with every batch because a model shared
+    across processes is a proxy that forwards method calls, not attributes."""
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -48,19 +51,25 @@ def sigmoid(logits: np.ndarray) -> np.ndarray:
 
 
 class TextClassifier:
-    """What `load_model` returns on a worker: everything needed to classify a batch."""
+    """What `load_model` returns on a worker: everything needed to classify a batch.
+
+    `identity` names the model that answers (`loading.model_identity`); every
+    prediction carries it as `model`.
+    """
 
     def __init__(
         self,
         tokenizer: BatchTokenizer,
         backend: InferenceBackend,
         labels: Sequence[str],
+        identity: str,
         *,
         problem_type: ProblemType = SINGLE_LABEL,
     ) -> None:
         self.tokenizer = tokenizer
         self.backend = backend
         self.labels = tuple(labels)
+        self.identity = identity
         self.problem_type = problem_type
 
     @property
@@ -80,7 +89,9 @@ class TextClassifier:
             )
         probabilities = sigmoid(logits) if self.multi_label else softmax(logits)
         return ClassifiedBatch(
-            [self._classification(row, threshold) for row in probabilities], tokenized
+            [self._classification(row, threshold) for row in probabilities],
+            tokenized,
+            self.identity,
         )
 
     def _classification(self, row: np.ndarray, threshold: float) -> Classification:

@@ -149,7 +149,13 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
         self._truncated_records.inc(sum(result.tokenized.truncated))
         return [
             Prediction(
-                record.id, record.text, item.label, item.score, item.probabilities, item.labels
+                record.id,
+                record.text,
+                item.label,
+                item.score,
+                item.probabilities,
+                result.model,
+                item.labels,
             )
             for record, item in zip(batch, result.classifications, strict=True)
         ]

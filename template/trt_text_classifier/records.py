@@ -3,7 +3,7 @@
 Output schema (one JSON object per line):
 
     prediction:  {"id": str, "text": str, "label": str, "score": float,
-                  "probabilities": {label: float, ...}}
+                  "probabilities": {label: float, ...}, "model": str}
                   (multi-label models add "labels": [label, ...])
     dead letter: {"id": str, "input": str, "error": str, "stage": str}
 
@@ -13,9 +13,11 @@ probability of `label`, the arg-max class. Single-label models give a
 softmax over the labels (the probabilities sum to 1); multi-label models
 (`problem_type: multi_label_classification`) a sigmoid per label, and
 `labels` lists every label at or above the threshold, in label order
-(possibly none). A dead letter's `input` is the record's text, or its bytes
-with invalid UTF-8 escaped as \\xNN when the line could not be decoded;
-`stage` says where it failed (decode, inference).
+(possibly none). `model` names the model that answered: its file name and
+the first 12 hex digits of its SHA-256 (`model.onnx@3f2a9c1b7d0e`, see
+`loading.model_identity`). A dead letter's `input` is the record's text, or
+its bytes with invalid UTF-8 escaped as \\xNN when the line could not be
+decoded; `stage` says where it failed (decode, inference).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class Prediction(NamedTuple):
     label: str
     score: float
     probabilities: dict[str, float]
+    model: str
     labels: list[str] | None = None
     """Multi-label models only: every label whose probability is at or above the threshold."""
 
