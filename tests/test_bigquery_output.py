@@ -45,18 +45,27 @@ def test_row_follows_the_schema_field_by_field() -> None:
             {"label": "positive", "probability": 0.75},
         ],
         "model": "model.onnx@3f2a9c1b7d0e",
+        "labels": [],
     }
     assert_matches_schema(row, PREDICTION_SCHEMA["fields"])
+
+
+def test_a_multi_label_row_lists_its_labels() -> None:
+    multi = PREDICTION._replace(labels=["positive"])
+    assert prediction_row(multi)["labels"] == ["positive"]
+    assert_matches_schema(prediction_row(multi), PREDICTION_SCHEMA["fields"])
 
 
 def assert_matches_schema(row: dict, fields: list[dict]) -> None:
     assert set(row) == {field["name"] for field in fields}
     for field in fields:
         value = row[field["name"]]
-        if field["mode"] == "REPEATED":
+        if field["mode"] == "REPEATED" and field["type"] == "RECORD":
             assert isinstance(value, list)
             for item in value:
                 assert_matches_schema(item, field["fields"])
+        elif field["mode"] == "REPEATED":
+            assert all(isinstance(item, PYTHON_TYPES[field["type"]]) for item in value)
         else:
             assert isinstance(value, PYTHON_TYPES[field["type"]]), field["name"]
 
