@@ -15,6 +15,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -42,12 +43,15 @@ def start_faulty_job(arguments: list[str]) -> subprocess.Popen:
     return start_process([str(TESTS_DIRECTORY / "faulty_streaming_job.py"), *arguments])
 
 
-def start_process(arguments: list[str]) -> subprocess.Popen:
+def start_process(arguments: list[str], stderr: IO[str] | None = None) -> subprocess.Popen:
+    """`stderr`: a file that receives the job's log (default: the test's own stderr)."""
     environment = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(TEMPLATE_DIRECTORY), str(TESTS_DIRECTORY)]),
     }
-    return subprocess.Popen([sys.executable, *arguments], env=environment, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, *arguments], env=environment, start_new_session=True, stderr=stderr
+    )
 
 
 def stop(process: subprocess.Popen) -> None:

@@ -14,22 +14,36 @@ worker; constructing the handler touches no model file.
 Besides Beam's standard RunInference metrics it counts, in its namespace:
 `real_tokens` and `computed_tokens` (their ratio is the padding efficiency)
 `truncated_records` and `isolated_batches` (failed batches retried record by
-record, see `isolate_failures`).
+record, see `isolate_failures`), `model_updates` and `model_updates_refused`.
+
+Model swap (streaming jobs): Beam's RunInference calls `update_model_path`
+with each new file its `WatchFilePattern` side input reports. The file is
+checked as at launch and loaded (`model_swap.py`) before the handler takes
+it; a file that fails is refused, logged with the reason and counted, and the
+current model keeps serving. Where the runner cannot deliver that side input
+(the local DirectRunner blocks on a global-window side input in streaming
+mode until the end of time), `watch_models` makes the handler itself match
+the pattern between batches and swap through the same `update_model_path`.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from apache_beam.metrics import Metrics
 from apache_beam.ml.inference.base import ModelHandler
 
+from trt_text_classifier import model_swap
 from trt_text_classifier.classifier import DEFAULT_THRESHOLD, TextClassifier
 from trt_text_classifier.records import DeadLetter, Prediction, TextRecord
 from trt_text_classifier.tokenization import BatchTokenizer
 
 METRICS_NAMESPACE = "trt_text_classifier"
+_LOGGER = logging.getLogger(__name__)
 
 LENGTH_BUCKET_BOUNDARIES = (32, 64, 96, 128, 192, 256, 384, 512, 1024)
 """Record lengths in characters (about 4 per WordPiece token for English)
@@ -113,12 +127,26 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
         self._real_tokens = Metrics.counter(METRICS_NAMESPACE, "real_tokens")
         self._computed_tokens = Metrics.counter(METRICS_NAMESPACE, "computed_tokens")
         self._truncated_records = Metrics.counter(METRICS_NAMESPACE, "truncated_records")
+        self._model_updates = Metrics.counter(METRICS_NAMESPACE, "model_updates")
+        self._model_updates_refused = Metrics.counter(METRICS_NAMESPACE, "model_updates_refused")
+        self._accepted: TextClassifier | None = None
+        self._watch: _ModelWatch | None = None
+        self._swapped: TextClassifier | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Loaded models stay in the process that loaded them."""
+        state = self.__dict__.copy()
+        state.update(_accepted=None, _swapped=None)
+        return state
 
     @property
     def model_path(self) -> str:
         return self._model_path
 
     def load_model(self) -> TextClassifier:
+        accepted, self._accepted = self._accepted, None
+        if accepted is not None:
+            return accepted
         loader = self._loader or _default_loader()
         return loader(self._model_path, self._tokenizer, self._max_seq_length)
 
@@ -134,6 +162,7 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
         model: TextClassifier,
         inference_args: dict[str, Any] | None = None,
     ) -> Iterable[Prediction | DeadLetter]:
+        model = self._watched(model)
         if not self._isolate_failures:
             return self._classify(batch, model)
         try:
@@ -174,9 +203,156 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
         return METRICS_NAMESPACE
 
     def update_model_path(self, model_path: str | None = None) -> None:
-        """Serve another model file (Beam's model refresh); the tokenizer stays."""
-        if model_path:
-            self._model_path = model_path
+        """Take `model_path` over if it passes the swap checks; otherwise refuse it.
+
+        Beam calls this (twice per new file) before `load_model`; an accepted
+        file is loaded here, so `load_model` hands over the checked model
+        instead of loading it again. A refused file is never tried again
+        (Beam's watch, too, ignores a name it has seen: upload under a new
+        name). With a watched pattern (`watch_models`), a refused file makes
+        the handler take the newest match that passes instead, so that every
+        worker, whenever it started, serves the same model.
+        """
+        if not model_path or model_path == self._model_path:
+            return
+        if not self._take_over(model_path) and self._watch is not None:
+            self._take_newest_acceptable()
+
+    def _take_over(self, model_path: str) -> bool:
+        """Check and load `model_path` (once per process); True when it now serves."""
+        key = (model_path, self._tokenizer, self._max_seq_length)
+        try:
+            classifier = _SWAPS.get_or_load(key, self._load_announced)
+        except Exception as error:
+            if _SWAPS.refuse(key):
+                self._model_updates_refused.inc()
+                _LOGGER.warning("model update refused: %s: %s", model_path, _first_line(error))
+            return False
+        self._model_path = model_path
+        self._accepted = classifier
+        return True
+
+    def _load_announced(self, model_path: str) -> TextClassifier:
+        classifier = self._load_checked(model_path)
+        self._model_updates.inc()
+        _LOGGER.warning("model update: now serving %s (was %s)", model_path, self._model_path)
+        return classifier
+
+    def _take_newest_acceptable(self) -> None:
+        """Serve the newest file of the watched pattern that passes the checks."""
+        for path in model_swap.newest_first(self._watch.pattern):
+            if path == self._model_path or self._take_over(path):
+                return
+
+    def watch_models(self, pattern: str, interval_secs: float, *, poll: bool) -> None:
+        """Serve the newest file matching `pattern` that passes the swap checks.
+
+        With `poll`, the handler matches the pattern itself, at most every
+        `interval_secs`, between batches: for runners without Beam's
+        model-refresh side input (the local DirectRunner). Without it, Beam's
+        `WatchFilePattern` (RunInference's `watch_model_pattern`) reports new
+        files and the pattern only serves to fall back from a refused one.
+        """
+        self._watch = _ModelWatch(pattern, interval_secs, poll=poll)
+
+    def _load_checked(self, model_path: str) -> TextClassifier:
+        limits = model_swap.ServingLimits(
+            max_seq_length=self._max_seq_length,
+            max_batch_size=self.batch_elements_kwargs().get("max_batch_size", 64),
+        )
+        candidate = model_swap.read_model_facts(model_path, limits)
+        model_swap.check_replacement(
+            model_swap.read_model_facts(self._model_path, limits), candidate
+        )
+        loader = self._loader or _default_loader()
+        classifier = loader(model_path, self._tokenizer, self._max_seq_length)
+        try:
+            model_swap.probe(classifier)
+        except BaseException:
+            classifier.close()
+            raise
+        return classifier
+
+    def _watched(self, model: TextClassifier) -> TextClassifier:
+        """The model to serve this batch with: Beam's, or the one the handler's watch swapped in."""
+        if self._watch is None or not self._watch.poll:
+            return model
+        with self._watch.lock:
+            if self._watch.due():
+                self._take_newest_acceptable()
+                if self._accepted is not None:
+                    self._swapped, self._accepted = self._accepted, None
+            return self._swapped or model
+
+
+class _SwappedModels:
+    """Swap candidates of this process: the latest accepted model per serving setup, and refusals.
+
+    The runner makes many copies of a handler (one per DoFn instance, often one
+    per bundle): a new file is checked, loaded and logged once per process and
+    the copies share the loaded model, as Beam shares the launch model. A
+    replaced model is dropped, not closed: another copy may still be serving
+    a batch with it.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._latest: dict[tuple[str | None, int], tuple[str, TextClassifier]] = {}
+        self._refused: set[tuple[str, str | None, int]] = set()
+
+    def get_or_load(
+        self, key: tuple[str, str | None, int], load: Callable[[str], TextClassifier]
+    ) -> TextClassifier:
+        """The model at `key`'s path, loaded by `load` unless already; raises when refused."""
+        path, setup = key[0], key[1:]
+        with self._lock:
+            if key in self._refused:
+                raise model_swap.ModelRefused(f"{path} was refused before")
+            latest = self._latest.get(setup)
+            if latest is not None and latest[0] == path:
+                return latest[1]
+            classifier = load(path)
+            self._latest[setup] = (path, classifier)
+            return classifier
+
+    def refuse(self, key: tuple[str, str | None, int]) -> bool:
+        """Record a refusal; True the first time (log and count it then)."""
+        with self._lock:
+            first = key not in self._refused
+            self._refused.add(key)
+            return first
+
+
+_SWAPS = _SwappedModels()
+
+
+class _ModelWatch:
+    """A file pattern matched at most once per interval (the first time at once)."""
+
+    def __init__(self, pattern: str, interval_secs: float, *, poll: bool) -> None:
+        self.pattern = pattern
+        self.interval_secs = interval_secs
+        self.poll = poll
+        self.lock = threading.Lock()
+        self._last: float | None = None
+
+    def due(self) -> bool:
+        now = time.monotonic()
+        if self._last is not None and now - self._last < self.interval_secs:
+            return False
+        self._last = now
+        return True
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"pattern": self.pattern, "interval_secs": self.interval_secs, "poll": self.poll}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["pattern"], state["interval_secs"], poll=state["poll"])
+
+
+def _first_line(error: BaseException) -> str:
+    text = next((line for line in str(error).splitlines() if line.strip()), "")
+    return text or type(error).__name__
 
 
 def _default_loader() -> ClassifierLoader:

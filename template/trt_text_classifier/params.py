@@ -111,6 +111,8 @@ BIGQUERY_TABLE_SPEC = rf"^{PROJECT_ID}:[A-Za-z0-9_]+\.[-A-Za-z0-9_$]+$"
 
 DEFAULT_STREAMING_BATCH_DURATION_SECS = 1.0
 """Longest a partial batch waits in a streaming job when max_batch_duration_secs is not given."""
+DEFAULT_THRESHOLD = 0.5
+DEFAULT_MODEL_WATCH_INTERVAL_SECS = 60.0
 
 
 class PipelineParameters(BaseModel):
@@ -292,6 +294,58 @@ class PipelineParameters(BaseModel):
         ConsoleForm(group=MODEL_GROUP, param_type="GCS_READ_FOLDER", regexes=(GCS_PATH,)),
     ] = None
 
+    threshold: Annotated[
+        float,
+        Field(
+            ge=0,
+            le=1,
+            title="Multi-label threshold",
+            description=(
+                "Multi-label models (problem_type multi_label_classification) answer every "
+                "label whose sigmoid probability is at or above this value, in the prediction's "
+                "labels list. Single-label models ignore it."
+            ),
+            examples=[0.5],
+        ),
+        ConsoleForm(
+            group=MODEL_GROUP, param_type="NUMBER", regexes=(r"^(0([.][0-9]*)?|1([.]0*)?)$",)
+        ),
+    ] = DEFAULT_THRESHOLD
+
+    model_watch_pattern: Annotated[
+        str | None,
+        Field(
+            title="Model watch pattern",
+            description=(
+                "Streaming jobs: a file pattern watched for new models of the kind being served "
+                "(*.onnx with onnx_path, *.plan with engine_path). The newest matching file is "
+                "checked as at launch, loaded, and only then takes over; a file that fails is "
+                "refused with a logged reason and the current model keeps serving. Upload a "
+                "model's bundle files or sidecar and tokenizer first, the model file last, "
+                "under a new name each time."
+            ),
+            examples=["gs://my-bucket/models/*/model.onnx"],
+        ),
+        ConsoleForm(group=MODEL_GROUP, regexes=(GCS_PATH,), modes=STREAMING_ONLY),
+    ] = None
+
+    model_watch_interval_secs: Annotated[
+        float,
+        Field(
+            gt=0,
+            le=86400,
+            title="Model watch interval (seconds)",
+            description="How often model_watch_pattern is matched for a new model.",
+            examples=[60],
+        ),
+        ConsoleForm(
+            group=MODEL_GROUP,
+            param_type="NUMBER",
+            regexes=(r"^([0-9]+([.][0-9]*)?|[.][0-9]+)$",),
+            modes=STREAMING_ONLY,
+        ),
+    ] = DEFAULT_MODEL_WATCH_INTERVAL_SECS
+
     max_seq_length: Annotated[
         int,
         Field(
@@ -408,12 +462,30 @@ class PipelineParameters(BaseModel):
                 "--onnx_path serves with ONNX Runtime, --engine_path with TensorRT"
             )
         self._check_input_and_outputs()
+        self._check_model_watch()
         if self.min_batch_size > self.max_batch_size:
             raise ValueError(
                 f"--min_batch_size={self.min_batch_size} is larger than "
                 f"--max_batch_size={self.max_batch_size}; lower the minimum or raise the maximum"
             )
         return self
+
+    def _check_model_watch(self) -> None:
+        pattern = self.model_watch_pattern
+        if pattern is None:
+            return
+        if not self.streaming:
+            raise ValueError(
+                "--model_watch_pattern: models are swapped in streaming jobs only (with "
+                "--input_subscription); a batch job serves one model, start it with the new one"
+            )
+        if pattern.endswith(".onnx") != (self.onnx_path is not None):
+            serving = "--onnx_path" if self.onnx_path else "--engine_path"
+            wanted = "*.onnx" if self.onnx_path else "TensorRT engines such as *.plan"
+            raise ValueError(
+                f"--model_watch_pattern={pattern!r}: the job serves {serving}, so the pattern "
+                f"must match {wanted}"
+            )
 
     def _check_input_and_outputs(self) -> None:
         if (self.input is None) == (self.input_subscription is None):

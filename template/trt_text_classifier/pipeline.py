@@ -41,6 +41,7 @@ import apache_beam as beam
 from apache_beam.io import fileio
 from apache_beam.metrics import Metrics
 from apache_beam.ml.inference.base import RunInference
+from apache_beam.options.pipeline_options import StandardOptions
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
@@ -50,6 +51,7 @@ from trt_text_classifier.handler import (
     ClassifierLoader,
     TextClassificationModelHandler,
 )
+from trt_text_classifier.options import is_local_runner
 from trt_text_classifier.params import PipelineParameters
 from trt_text_classifier.records import DeadLetter, Prediction, TextRecord
 
@@ -206,18 +208,45 @@ def make_handler(
         share_across_processes=params.engine_path is not None,
         loader=loader,
         isolate_failures=True,
+        threshold=params.threshold,
     )
 
 
+def run_inference(
+    handler: TextClassificationModelHandler, params: PipelineParameters, *, local_runner: bool
+) -> RunInference:
+    """RunInference for the handler, watching `model_watch_pattern` for new models if given.
+
+    On Dataflow (and any runner that delivers a triggered global-window side
+    input) Beam's `WatchFilePattern` side input feeds new files to the
+    handler's `update_model_path`. The local DirectRunner blocks on such a
+    side input forever in streaming mode, so there the handler watches the
+    pattern itself, through the same `update_model_path`.
+    """
+    pattern = params.model_watch_pattern
+    if pattern is None:
+        return RunInference(handler)
+    interval = params.model_watch_interval_secs
+    handler.watch_models(pattern, interval, poll=local_runner)
+    if local_runner:
+        return RunInference(handler)
+    return RunInference(handler, watch_model_pattern=pattern, interval=interval)
+
+
 def classify(
-    records: beam.PCollection, handler: TextClassificationModelHandler, *, order_by_length: bool
+    records: beam.PCollection,
+    handler: TextClassificationModelHandler,
+    *,
+    order_by_length: bool,
+    inference: RunInference | None = None,
 ) -> tuple[beam.PCollection, beam.PCollection]:
     """RunInference with exception handling: (predictions, dead letters).
 
     A failing batch is retried record by record inside the handler, so only
     the records that fail alone become dead letters; a batch that fails in a
     way the handler cannot isolate (model load, a crash) dead-letters all its
-    records through RunInference's own failure output.
+    records through RunInference's own failure output. `inference` is the
+    RunInference transform of `handler` (default: a plain one, see `run_inference`).
     """
     if order_by_length:
         batch_size = handler.batch_elements_kwargs().get("max_batch_size", 64)
@@ -226,7 +255,8 @@ def classify(
                 LENGTH_ORDER_BATCHES * batch_size, functools.partial(load_token_counter, handler)
             )
         )
-    results, failures = records | "RunInference" >> RunInference(handler).with_exception_handling()
+    inference = inference or RunInference(handler)
+    results, failures = records | "RunInference" >> inference.with_exception_handling()
     separated = results | "SeparateFailedRecords" >> beam.FlatMap(
         separate_failed_records
     ).with_outputs(DEAD_LETTERS, main="predictions")
@@ -319,10 +349,13 @@ def build_pipeline(
         records, unreadable = read_messages(pipeline, params.input_subscription)
     else:
         records, unreadable = read_files(pipeline, params.input or "")
+    handler = handler or make_handler(params)
+    local_runner = is_local_runner(pipeline.options.view_as(StandardOptions).runner)
     predictions, failed = classify(
         records,
-        handler or make_handler(params),
+        handler,
         order_by_length=params.batch_duration_secs is None,
+        inference=run_inference(handler, params, local_runner=local_runner),
     )
     rejected = write_predictions(predictions, params)
     dead_letters = (unreadable, failed, *rejected) | "AllDeadLetters" >> beam.Flatten()
