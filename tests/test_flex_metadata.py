@@ -48,12 +48,13 @@ PARAMETERS = list(
 
 BATCH_PARAMETERS = [
     "input", "output", "dead_letter_output", "output_table", "onnx_path", "engine_path",
-    "tokenizer", "max_seq_length", "min_batch_size", "max_batch_size",
+    "tokenizer", "threshold", "max_seq_length", "min_batch_size", "max_batch_size",
     "max_batch_duration_secs", "accelerator", "machine_type", "sdk_container_image",
 ]  # fmt: skip
 STREAMING_PARAMETERS = [
     "input_subscription", "output_topic", "output_table", "dead_letter_topic", "onnx_path",
-    "engine_path", "tokenizer", "max_seq_length", "min_batch_size", "max_batch_size",
+    "engine_path", "tokenizer", "threshold", "model_watch_pattern", "model_watch_interval_secs",
+    "max_seq_length", "min_batch_size", "max_batch_size",
     "max_batch_duration_secs", "accelerator", "machine_type", "sdk_container_image",
 ]  # fmt: skip
 REQUIRED = {
@@ -78,6 +79,14 @@ MISTAKES_BY_NAME = {
         "trt-text-classifier",
     ],
     "max_batch_duration_secs": ["-1", "one", "1,5", "1e3"],
+    "model_watch_interval_secs": ["-1", "one", "1,5", "1e3"],
+    "threshold": ["-0.1", "1.5", "50%", "0,5", "2"],
+    "model_watch_pattern": [
+        "my-bucket/models/*.onnx",
+        "gs:/my-bucket/models/*.onnx",
+        "gs://My-Bucket/models/*.onnx",
+        "/home/me/models/*.onnx",
+    ],
     "input_subscription": [
         "reviews-to-classify",
         "projects/my-project/topics/reviews",
@@ -191,7 +200,10 @@ def test_every_parameter_is_in_a_template_and_together_they_are_the_model() -> N
     streaming = {entry["name"] for entry in template_metadata(mode=JobMode.STREAMING)["parameters"]}
     assert batch | streaming == set(PipelineParameters.model_fields)
     assert batch - streaming == {"input", "output", "dead_letter_output"}
-    assert streaming - batch == {"input_subscription", "output_topic", "dead_letter_topic"}
+    assert streaming - batch == {
+        "input_subscription", "output_topic", "dead_letter_topic",
+        "model_watch_pattern", "model_watch_interval_secs",
+    }  # fmt: skip
 
 
 EXAMPLES = {name: field.examples[0] for name, field in PipelineParameters.model_fields.items()}

@@ -18,6 +18,9 @@ from pathlib import Path
 import apache_beam as beam
 import numpy as np
 import pytest
+from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.pipeline import PipelineVisitor
+from apache_beam.runners.direct.direct_runner import DirectRunner
 
 from conftest import TinyBundle, export_tiny_model
 from emulators import GcsEmulator, PubsubEmulator
@@ -32,6 +35,8 @@ from test_io_pubsub import (
 )
 from trt_text_classifier.handler import TextClassificationModelHandler
 from trt_text_classifier.loading import model_identity
+from trt_text_classifier.params import PipelineParameters
+from trt_text_classifier.pipeline import build_pipeline, make_handler
 from trt_text_classifier.records import TextRecord
 from trt_text_classifier.run import counter_totals
 from trt_text_classifier.sidecar import sha256_of
@@ -267,3 +272,52 @@ def test_an_accepted_update_is_loaded_once_and_served(models: dict[str, TinyBund
         model.close()
     assert prediction.model == identity(models["b"])
     assert np.isfinite(prediction.score)
+
+
+class _Labels(PipelineVisitor):
+    def __init__(self) -> None:
+        self.labels: list[str] = []
+
+    def enter_composite_transform(self, transform_node) -> None:
+        self.labels.append(transform_node.full_label)
+
+    def visit_transform(self, transform_node) -> None:
+        self.labels.append(transform_node.full_label)
+
+
+def graph_with_watch(runner: str) -> tuple[list[str], TextClassificationModelHandler]:
+    """The streaming graph with --model_watch_pattern for `--runner=RUNNER`, built, never run.
+
+    The graph is built on a local runner object (a DataflowRunner would look for
+    its staging bucket on construction); the pipeline reads `--runner` from the options.
+    """
+    params = PipelineParameters.from_strings(
+        {
+            "input_subscription": "projects/my-project/subscriptions/reviews",
+            "output_topic": "projects/my-project/topics/predictions",
+            "dead_letter_topic": "projects/my-project/topics/dead-letters",
+            "onnx_path": "gs://b/models/a/model.onnx",
+            "model_watch_pattern": "gs://b/models/*/model.onnx",
+        }
+    )
+    options = PipelineOptions([f"--runner={runner}", "--streaming"])
+    pipeline = beam.Pipeline(runner=DirectRunner(), options=options)
+    handler = make_handler(params)
+    build_pipeline(pipeline, params, handler)
+    visitor = _Labels()
+    pipeline.visit(visitor)
+    return visitor.labels, handler
+
+
+def test_on_dataflow_beams_watch_file_pattern_feeds_run_inference() -> None:
+    labels, handler = graph_with_watch("DataflowRunner")
+    assert "RunInference/WatchFilePattern/MatchContinuously" in labels
+    assert "RunInference/WatchFilePattern/AcceptNewSideInputOnly" in labels
+    assert handler._watch is not None and not handler._watch.poll
+
+
+def test_on_the_direct_runner_the_handler_watches_the_pattern_itself() -> None:
+    labels, handler = graph_with_watch("DirectRunner")
+    assert not [label for label in labels if "WatchFilePattern" in label]
+    assert handler._watch is not None and handler._watch.poll
+    assert handler._watch.pattern == "gs://b/models/*/model.onnx"

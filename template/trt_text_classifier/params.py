@@ -330,12 +330,14 @@ class PipelineParameters(BaseModel):
     ] = None
 
     model_watch_interval_secs: Annotated[
-        float,
+        float | None,
         Field(
             gt=0,
             le=86400,
             title="Model watch interval (seconds)",
-            description="How often model_watch_pattern is matched for a new model.",
+            description=(
+                "How often model_watch_pattern is matched for a new model. Default: 60 seconds."
+            ),
             examples=[60],
         ),
         ConsoleForm(
@@ -344,7 +346,7 @@ class PipelineParameters(BaseModel):
             regexes=(r"^([0-9]+([.][0-9]*)?|[.][0-9]+)$",),
             modes=STREAMING_ONLY,
         ),
-    ] = DEFAULT_MODEL_WATCH_INTERVAL_SECS
+    ] = None
 
     max_seq_length: Annotated[
         int,
@@ -473,6 +475,11 @@ class PipelineParameters(BaseModel):
     def _check_model_watch(self) -> None:
         pattern = self.model_watch_pattern
         if pattern is None:
+            if self.model_watch_interval_secs is not None:
+                raise ValueError(
+                    "--model_watch_interval_secs: needs --model_watch_pattern (the files to "
+                    "watch for new models)"
+                )
             return
         if not self.streaming:
             raise ValueError(
@@ -554,6 +561,11 @@ class PipelineParameters(BaseModel):
         if self.max_batch_duration_secs is None and self.streaming:
             return DEFAULT_STREAMING_BATCH_DURATION_SECS
         return self.max_batch_duration_secs
+
+    @property
+    def watch_interval_secs(self) -> float:
+        """`model_watch_interval_secs`, or its default of 60 seconds."""
+        return self.model_watch_interval_secs or DEFAULT_MODEL_WATCH_INTERVAL_SECS
 
     @property
     def model_path(self) -> str:

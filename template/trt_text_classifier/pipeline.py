@@ -226,7 +226,7 @@ def run_inference(
     pattern = params.model_watch_pattern
     if pattern is None:
         return RunInference(handler)
-    interval = params.model_watch_interval_secs
+    interval = params.watch_interval_secs
     handler.watch_models(pattern, interval, poll=local_runner)
     if local_runner:
         return RunInference(handler)
