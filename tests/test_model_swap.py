@@ -18,9 +18,11 @@ from pathlib import Path
 import apache_beam as beam
 import numpy as np
 import pytest
+from apache_beam.ml.inference.base import ModelMetadata, RunInference
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.pipeline import PipelineVisitor
 from apache_beam.runners.direct.direct_runner import DirectRunner
+from apache_beam.testing.util import assert_that, equal_to
 
 from conftest import TinyBundle, export_tiny_model
 from emulators import GcsEmulator, PubsubEmulator
@@ -321,3 +323,46 @@ def test_on_the_direct_runner_the_handler_watches_the_pattern_itself() -> None:
     assert not [label for label in labels if "WatchFilePattern" in label]
     assert handler._watch is not None and handler._watch.poll
     assert handler._watch.pattern == "gs://b/models/*/model.onnx"
+
+
+def served_by_beams_model_refresh(
+    handler: TextClassificationModelHandler, model_path: str, expected_model: str
+) -> dict[str, int]:
+    """Beam's own RunInference with a model-metadata side input naming `model_path` (FnApiRunner).
+
+    The side input is what `WatchFilePattern` emits on Dataflow; Beam then calls
+    the handler's `update_model_path` and `load_model` itself. Every
+    prediction must name `expected_model`; returns the handler's counters.
+    """
+    pipeline = beam.Pipeline(runner="FnApiRunner")
+    side = pipeline | "Model" >> beam.Create([ModelMetadata(model_id=model_path, model_name="m")])
+    records = [TextRecord(str(index), text) for index, text in enumerate(TEXTS)]
+    models = (
+        pipeline
+        | "Records" >> beam.Create(records)
+        | RunInference(handler, model_metadata_pcoll=side)
+        | beam.Map(lambda prediction: prediction.model)
+    )
+    assert_that(models, equal_to([expected_model] * len(TEXTS)))
+    result = pipeline.run()
+    result.wait_until_finish()
+    return counter_totals(result)
+
+
+def test_beams_model_refresh_takes_the_checked_model(models: dict[str, TinyBundle]) -> None:
+    totals = served_by_beams_model_refresh(
+        TextClassificationModelHandler(models["a"].onnx), models["b"].onnx, identity(models["b"])
+    )
+    assert totals.get("model_updates") == 1
+
+
+def test_beams_model_refresh_keeps_the_model_when_the_new_one_is_refused(
+    models: dict[str, TinyBundle], tmp_path: Path
+) -> None:
+    broken = broken_copy(models["b"].bundle, tmp_path / "broken")
+    totals = served_by_beams_model_refresh(
+        TextClassificationModelHandler(models["a"].onnx),
+        str(broken / "model.onnx"),
+        identity(models["a"]),
+    )
+    assert totals.get("model_updates_refused") == 1
