@@ -19,8 +19,9 @@ NAMES = ("input_ids", "attention_mask", "token_type_ids")
 
 def make_runner(**sidecar_options) -> tuple[EngineRunner, FakeContext, FakeMemory]:
     memory = FakeMemory()
-    context = FakeContext(memory)
-    runner = EngineRunner(context, make_sidecar(**sidecar_options), memory)
+    sidecar = make_sidecar(**sidecar_options)
+    context = FakeContext(memory, sidecar)
+    runner = EngineRunner(context, sidecar, memory)
     return runner, context, memory
 
 
