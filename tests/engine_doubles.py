@@ -70,6 +70,7 @@ class FakeStream:
 
     def synchronize(self) -> None:
         self.synchronized += 1
+        time.sleep(0)  # cudaStreamSynchronize releases the GIL too
 
     def close(self) -> None:
         self.closed = True
@@ -136,9 +137,17 @@ class FakeContext:
     `set_input_shape` returns False outside `sidecar`'s profile, as TensorRT does.
     """
 
-    def __init__(self, memory: FakeMemory, sidecar: EngineSidecar | None = None) -> None:
+    def __init__(
+        self,
+        memory: FakeMemory,
+        sidecar: EngineSidecar | None = None,
+        *,
+        execution_seconds: float = 0.0,
+    ) -> None:
+        """`execution_seconds`: how long an execution holds the (fake) GPU, GIL released."""
         self.memory = memory
         self.sidecar = sidecar
+        self.execution_seconds = execution_seconds
         self.addresses: dict[str, int] = {}
         self.shapes: dict[str, tuple[int, ...]] = {}
         self.shape_calls: list[tuple[str, tuple[int, ...]]] = []
@@ -170,7 +179,7 @@ class FakeContext:
         self.executions.append(stream_handle)
         if self.fail_execution:
             return False
-        time.sleep(0)  # the real call releases the GIL: other threads run meanwhile
+        time.sleep(self.execution_seconds)  # the real call releases the GIL: others run
         dtype = self.memory.by_address(self.addresses["input_ids"]).dtype.name
         logits = expected_logits(
             self._device_array("input_ids", dtype), self._device_array("attention_mask", dtype)
@@ -181,11 +190,15 @@ class FakeContext:
 
 
 class EngineDoubleBackend:
-    """An `InferenceBackend`: a real `EngineRunner` over `FakeContext` and `FakeMemory`."""
+    """An `InferenceBackend`: a real `EngineRunner` over `FakeContext` and `FakeMemory`.
+
+    Each execution takes 2 ms, GIL released, as a small BERT batch does on a GPU.
+    """
 
     def __init__(self, sidecar: EngineSidecar) -> None:
         memory = FakeMemory()
-        self._runner = EngineRunner(FakeContext(memory, sidecar), sidecar, memory)
+        context = FakeContext(memory, sidecar, execution_seconds=0.002)
+        self._runner = EngineRunner(context, sidecar, memory)
         self.input_names = sidecar.input_names
 
     @property

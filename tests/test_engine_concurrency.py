@@ -7,6 +7,7 @@ thread, across processes). Every backend must give each caller its own result.
 
 from __future__ import annotations
 
+import random
 import threading
 from collections.abc import Callable, Mapping
 
@@ -109,8 +110,12 @@ def test_pipeline_sharing_one_engine_across_processes_labels_every_record_right(
     demo_onnx: str,
 ) -> None:
     """DirectRunner, 8 worker threads, the model in a MultiProcessShared server (large_model)."""
-    sentences = [sentence for _, sentence in read_corpus()][:240]
-    records = [TextRecord(f"r{index}", text) for index, text in enumerate(sentences)]
+    words = [word for _, sentence in read_corpus() for word in sentence.split()]
+    rng = random.Random(0)
+    records = [
+        TextRecord(f"r{index}", " ".join(rng.choices(words, k=rng.randint(1, 30))))
+        for index in range(800)
+    ]
     classifier = load_engine_double_classifier(demo_onnx, None, 64)
     expected = []
     for record in records:
@@ -122,7 +127,7 @@ def test_pipeline_sharing_one_engine_across_processes_labels_every_record_right(
         demo_onnx,
         max_seq_length=64,
         min_batch_size=1,
-        max_batch_size=DOUBLE_ENGINE_PROFILE["batch"][2] * 2,
+        max_batch_size=DOUBLE_ENGINE_PROFILE["batch"][2],
         share_across_processes=True,
         loader=load_engine_double_classifier,
     )
@@ -132,7 +137,7 @@ def test_pipeline_sharing_one_engine_across_processes_labels_every_record_right(
     with beam.Pipeline(options=options) as pipeline:
         predictions = (
             pipeline
-            | beam.Create(records, reshuffle=False)
+            | beam.Create(records)
             | RunInference(handler)
             | beam.Map(lambda prediction: (prediction.id, prediction.label, prediction.score))
         )
