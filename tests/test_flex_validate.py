@@ -216,6 +216,7 @@ def engines(gcs_emulator: GcsEmulator) -> dict[str, str]:
         "l4": l4_sidecar(),
         "t4": l4_sidecar(compute_capabilities=("7.5",)),
         "trt11": l4_sidecar(tensorrt_major=11, builder_version="11.1.0.1"),
+        "trt1012": l4_sidecar(tensorrt_minor=12, builder_version="10.12.0.36"),
         "nosidecar": None,
     }
     paths = {}
@@ -269,7 +270,17 @@ REBUILD = (
             "--engine_path='gs://tc-test-bucket/flex-validate/engines/trt11.plan': cannot run on "
             "--accelerator nvidia-l4 in this image: gs://tc-test-bucket/flex-validate/engines/trt11.plan was "
             "built with tensorrt 11.1.0.1 for compute capability 8.9, but this worker has "
-            "tensorrt 10 (major version differs); " + REBUILD.format(name="trt11"),
+            "tensorrt 10.13.3 (an engine loads only on the exact version that built it); "
+            + REBUILD.format(name="trt11"),
+        ),
+        (
+            "trt1012",
+            {"max_batch_size": "32"},
+            "--engine_path='gs://tc-test-bucket/flex-validate/engines/trt1012.plan': cannot run on "
+            "--accelerator nvidia-l4 in this image: gs://tc-test-bucket/flex-validate/engines/trt1012.plan was "
+            "built with tensorrt 10.12.0.36 for compute capability 8.9, but this worker has "
+            "tensorrt 10.13.3 (an engine loads only on the exact version that built it); "
+            + REBUILD.format(name="trt1012"),
         ),
         (
             "l4",
@@ -296,7 +307,15 @@ REBUILD = (
             "with `trt-text-classifier build-engine`",
         ),
     ],
-    ids=["compute-capability", "tensorrt-major", "batch", "sequence", "no-sidecar", "no-engine"],
+    ids=[
+        "compute-capability",
+        "tensorrt-major",
+        "tensorrt-minor",
+        "batch",
+        "sequence",
+        "no-sidecar",
+        "no-engine",
+    ],
 )
 def test_engine_that_cannot_run_is_refused(
     engines: dict[str, str],
