@@ -2,9 +2,11 @@
 
     TensorRTBackend.from_path(engine_path)   local or gs://
       read sidecar -> cache engine locally -> verify SHA-256 -> compare sidecar with
-      this runtime (library, major version, GPU compute capability) -> deserialize
-      -> one execution context, one stream, pinned + device buffers per tensor
-         sized for the profile maximum (EngineRunner)
+      this runtime (library, exact version, GPU compute capability) -> the library's
+      own validity query where it has one (TensorRT-RTX) -> deserialize -> one
+      execution context (None: BackendError with the free device memory), one
+      stream, pinned + device buffers per tensor sized for the profile maximum
+      (EngineRunner)
 
 Per batch (`EngineRunner.infer`, one lock held for the whole call: Beam calls
 one loaded model from several threads, and the context, stream and pinned
@@ -35,7 +37,7 @@ import math
 import os
 import threading
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -300,14 +302,16 @@ class TensorRTBackend:
         self._logger = trt.Logger(trt.Logger.WARNING)
         self._runtime = trt.Runtime(self._logger)
         with open(engine_path, "rb") as handle:
-            self._engine = self._runtime.deserialize_cuda_engine(handle.read())
+            data = handle.read()
+        check_engine_validity(trt, self._runtime, data, sidecar, source)
+        self._engine = self._runtime.deserialize_cuda_engine(data)
         if self._engine is None:
             raise BackendError(
                 f"{source}: {sidecar.builder} could not deserialize the engine; rebuild it: "
                 + sidecar.rebuild_command(source)
             )
         _check_engine_tensors(trt, self._engine, sidecar, source)
-        self._context = self._engine.create_execution_context()
+        self._context = create_context(self._engine, source)
         self._runner = EngineRunner(self._context, sidecar, CudaMemory())
         self._finalizer = weakref.finalize(self, self._runner.close)
 
@@ -352,6 +356,50 @@ class TensorRTBackend:
         self._context = None
         self._engine = None
         self._runtime = None
+
+
+def check_engine_validity(
+    trt: Any, runtime: Any, data: bytes, sidecar: EngineSidecar, source: str
+) -> None:
+    """The library's own verdict on the engine bytes, where it has one (TensorRT-RTX's
+    `Runtime.get_engine_validity`; full TensorRT 10 has none: nothing to ask)."""
+    query = getattr(runtime, "get_engine_validity", None)
+    if query is None:
+        return
+    validity, diagnostics = query(data)
+    if validity != trt.EngineValidity.INVALID:
+        return
+    reasons = [
+        name
+        for name, member in trt.EngineInvalidityDiagnostics.__members__.items()
+        if int(diagnostics) & int(member)
+    ]
+    raise EngineMismatchError(
+        f"{source}: {sidecar.builder} {trt.__version__} says the engine cannot run here "
+        f"({', '.join(reasons) or 'no reason given'}); rebuild it where it will run: "
+        + sidecar.rebuild_command(source)
+    )
+
+
+def _free_device_memory() -> int:
+    from trt_text_classifier.backends.cuda_memory import memory_info
+
+    return memory_info()[0]
+
+
+def create_context(
+    engine: Any, source: str, *, free_memory: Callable[[], int] = _free_device_memory
+) -> Any:
+    """The engine's execution context; TensorRT returns None when device memory is short."""
+    context = engine.create_execution_context()
+    if context is not None:
+        return context
+    raise BackendError(
+        f"{source}: TensorRT could not create an execution context: the engine needs "
+        f"{engine.device_memory_size_v2 >> 20} MiB of device memory and "
+        f"{free_memory() >> 20} MiB are free; free GPU memory (one engine per GPU: load it "
+        "once per worker) or build the engine with a smaller --batch/--seq MAX"
+    )
 
 
 def _check_engine_tensors(trt: Any, engine: Any, sidecar: EngineSidecar, source: str) -> None:
