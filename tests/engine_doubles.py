@@ -223,4 +223,6 @@ def load_engine_double_classifier(
     sidecar = make_sidecar(**DOUBLE_ENGINE_PROFILE)
     directory = tokenizer or os.path.dirname(model_path)
     batch_tokenizer = BatchTokenizer.from_pretrained(directory, max_seq_length=max_seq_length)
-    return TextClassifier(batch_tokenizer, EngineDoubleBackend(sidecar), sidecar.labels)
+    return TextClassifier(
+        batch_tokenizer, EngineDoubleBackend(sidecar), sidecar.labels, "engine double"
+    )

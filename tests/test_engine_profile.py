@@ -127,7 +127,7 @@ def test_a_real_engine_profile_serves_one_short_record_and_splits_large_batches(
         sidecar.tokenizer_location(str(engine_with_minimums)), max_seq_length=32
     )
     backend = EngineDoubleBackend(sidecar)
-    classifier = TextClassifier(tokenizer, backend, sidecar.labels)
+    classifier = TextClassifier(tokenizer, backend, sidecar.labels, "engine double")
     assert tokenizer.encode(["Great!"], sidecar.input_names).shape[1] < sidecar.sequence.min
     for texts in (["Great!"], ["Great!", "Dull."], ["A fine, warm film."] * 9):
         arrays = tokenizer.encode(texts, sidecar.input_names).arrays

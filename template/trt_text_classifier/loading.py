@@ -2,14 +2,33 @@
 
 The backend follows the model file: `*.onnx` is served by ONNX Runtime,
 anything else (`*.plan`, `*.engine`) is a TensorRT engine with a sidecar.
+
+Each loaded classifier knows which model it is (`model_identity`), computed
+once here: the engine's SHA-256 comes from its sidecar (the backend has
+already checked the file against it), the ONNX file's is hashed from the
+local copy the backend loads.
 """
 
 from __future__ import annotations
+
+import posixpath
 
 from trt_text_classifier import model_files
 from trt_text_classifier.bundle import BundleManifest, manifest_path_for, model_directory
 from trt_text_classifier.classifier import TextClassifier
 from trt_text_classifier.tokenization import BatchTokenizer
+
+IDENTITY_DIGITS = 12
+"""Hex digits of the SHA-256 in a model identity: enough to tell builds apart."""
+
+
+def model_identity(model_path: str, sha256: str) -> str:
+    """`NAME@HEX`: the model file's name and the first 12 hex digits of its SHA-256.
+
+    E.g. `model.onnx@3f2a9c1b7d0e` or `sst2-l4-fp16.plan@9c1b7d0e3f2a`: a
+    prediction names the exact file that produced it, whatever its directory.
+    """
+    return f"{posixpath.basename(model_path)}@{sha256[:IDENTITY_DIGITS]}"
 
 
 def is_onnx_model(model_path: str) -> bool:
@@ -40,13 +59,16 @@ def load_onnx_classifier(
     onnx_path: str, tokenizer: str | None, max_seq_length: int
 ) -> TextClassifier:
     from trt_text_classifier.backends.onnxruntime_backend import OnnxRuntimeBackend
+    from trt_text_classifier.sidecar import sha256_of
 
     manifest = BundleManifest.model_validate_json(
         model_files.read_text(manifest_path_for(onnx_path))
     )
     batch_tokenizer = load_tokenizer(onnx_path, tokenizer, max_seq_length)
-    backend = OnnxRuntimeBackend(model_files.cache_file(onnx_path))
-    return TextClassifier(batch_tokenizer, backend, manifest.labels)
+    local = model_files.cache_file(onnx_path)
+    backend = OnnxRuntimeBackend(local)
+    identity = model_identity(onnx_path, sha256_of(local))
+    return TextClassifier(batch_tokenizer, backend, manifest.labels, identity)
 
 
 def load_engine_classifier(
@@ -74,4 +96,5 @@ def load_engine_classifier(
     except BaseException:
         backend.close()
         raise
-    return TextClassifier(batch_tokenizer, backend, sidecar.labels)
+    identity = model_identity(engine_path, sidecar.engine_sha256)
+    return TextClassifier(batch_tokenizer, backend, sidecar.labels, identity)

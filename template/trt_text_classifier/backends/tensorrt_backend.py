@@ -103,8 +103,11 @@ def probe_runtime(builder: str) -> RuntimeInfo:
     try:
         compute_capability = device_compute_capability()
     except CudaError as error:
+        from trt_text_classifier.image_runtime import driver_too_old_here
+
         raise EngineMismatchError(
-            f"no usable NVIDIA GPU here ({error}); run TensorRT engines on a GPU worker "
+            driver_too_old_here()
+            or f"no usable NVIDIA GPU here ({error}); run TensorRT engines on a GPU worker "
             "(Dataflow with worker_accelerator) or serve the ONNX model with --onnx_path"
         ) from None
     return RuntimeInfo(builder, trt.__version__, compute_capability)

@@ -12,13 +12,13 @@ from __future__ import annotations
 import importlib
 
 from trt_text_classifier.dataflow.gpu_catalog import GpuType
+from trt_text_classifier.image_runtime import image_runtime
 from trt_text_classifier.params import ParameterError
 from trt_text_classifier.sidecar import BUILDER_MODULES, EngineSidecar
 
-IMAGE_RUNTIME_VERSIONS = {"tensorrt": "10.13.3", "tensorrt-rtx": "1.7.1.116"}
-"""The image's runtimes: NGC 25.10's TensorRT (its release notes give three components;
-the launcher, which runs in the image, imports the real one and compares all four) and
-setup.py's tensorrt-rtx pin."""
+IMAGE_RUNTIME_VERSIONS = {"tensorrt": image_runtime().tensorrt, "tensorrt-rtx": "1.7.1.116"}
+"""The image's runtimes: the base image's TensorRT (image_runtime.json) and setup.py's
+tensorrt-rtx pin (tests keep both equal to their sources)."""
 
 
 def image_runtime_version(library: str) -> str:
