@@ -71,3 +71,24 @@ def test_export_and_demo_model_without_torch(
     assert capsys.readouterr().err == (
         "error: torch is not installed; pip install 'trt-text-classifier[export]'\n"
     )
+
+
+def test_build_engine_without_onnxconverter_common(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: pathlib.Path,
+    demo_onnx: str,
+) -> None:
+    """The reported case: tensorrt_rtx installed, onnxconverter-common not; fp16 needs it."""
+    pytest.importorskip("tensorrt_rtx")
+    from trt_text_classifier import cli
+
+    block(monkeypatch, "onnxconverter_common")
+    engine = tmp_path / "e.plan"
+    argv = ["build-engine", "--builder", "tensorrt-rtx", "--onnx", demo_onnx]
+    assert cli.main([*argv, "--output", str(engine)]) == EXIT_FAILED
+    assert capsys.readouterr().err == (
+        "error: onnxconverter-common is not installed; "
+        "pip install 'trt-text-classifier[tensorrt-rtx]'\n"
+    )
+    assert not engine.exists()
