@@ -145,13 +145,13 @@ def test_a3_edge_carries_eight_h100() -> None:
         (
             "type:nvidia-l4;count:1;install-nvidia-driver:470",
             "--accelerator: install-nvidia-driver:470 installs driver 470, older than the "
-            "525.60.13 that nvidia-l4 with this image (CUDA 12.8.0) needs; "
+            "525.60.13 that nvidia-l4 with this image (CUDA 12.9.1) needs; "
             "use install-nvidia-driver:latest",
         ),
         (
             "type:nvidia-rtx-pro-6000;count:1;install-nvidia-driver:535",
             "--accelerator: install-nvidia-driver:535 installs driver 535, older than the "
-            "575 that nvidia-rtx-pro-6000 with this image (CUDA 12.8.0) needs; "
+            "575 that nvidia-rtx-pro-6000 with this image (CUDA 12.9.1) needs; "
             "use install-nvidia-driver:latest",
         ),
     ],
