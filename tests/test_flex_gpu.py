@@ -236,3 +236,17 @@ def test_every_gpu_the_readme_names_is_in_the_catalog() -> None:
     named = set(re.findall(r"`(nvidia-[a-z0-9-]+)`", readme))
     assert named and named <= set(GPU_TYPES)
     assert "nvidia-rtx-pro-6000" in named
+
+
+@pytest.mark.parametrize(
+    ("accelerator", "shared"),
+    [
+        ("type:nvidia-l4;count:1;install-nvidia-driver", True),
+        ("type:nvidia-l4;count:1;install-nvidia-driver;use_nvidia_mps", False),
+    ],
+)
+def test_with_mps_each_sdk_process_loads_its_own_engine(accelerator: str, shared: bool) -> None:
+    from trt_text_classifier.pipeline import make_handler
+
+    params = PipelineParameters.from_strings({**BASE, "accelerator": accelerator})
+    assert make_handler(params).share_model_across_processes() is shared
