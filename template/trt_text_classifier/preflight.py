@@ -15,8 +15,10 @@ from trt_text_classifier.backends.base import BackendError
 from trt_text_classifier.bundle import BundleManifest, manifest_path_for
 from trt_text_classifier.dataflow.accelerator import WorkerGpu, resolve_worker
 from trt_text_classifier.dataflow.engine_check import check_engine_runs_on
+from trt_text_classifier.dataflow.gpu_memory import check_engines_fit, engine_size
 from trt_text_classifier.options import is_dataflow_runner, is_local_runner
 from trt_text_classifier.params import ParameterError, PipelineParameters
+from trt_text_classifier.remote_checks import bounded
 from trt_text_classifier.sidecar import EngineSidecar, read_sidecar, sidecar_path_for
 
 
@@ -31,19 +33,29 @@ def check_parameters(
     worker = check_workers(params, on_dataflow=is_dataflow_runner(runner))
     if not io:
         return worker
-    check_input_matches(params.input)
+    if params.input:
+        bounded("input", params.input, lambda: check_input_matches(params.input))
     check_pubsub_resources(params)
     if params.onnx_path:
-        manifest = read_bundle_manifest(params.onnx_path)
+        manifest = bounded(
+            "onnx_path", params.onnx_path, lambda: read_bundle_manifest(params.onnx_path)
+        )
         check_sequence_length(params.max_seq_length, manifest.max_sequence_length, "the model")
     if params.engine_path:
-        sidecar = read_engine_sidecar(params.engine_path)
-        check_engine_limits(params, sidecar)
-        if is_local_runner(runner):
-            check_local_engine_runtime(params.engine_path, sidecar)
-        elif worker is not None:
-            check_engine_runs_on(params.engine_path, sidecar, worker.gpu)
+        _check_engine(params, runner, worker)
     return worker
+
+
+def _check_engine(params: PipelineParameters, runner: str | None, worker: WorkerGpu | None) -> None:
+    engine_path = params.engine_path
+    sidecar = bounded("engine_path", engine_path, lambda: read_engine_sidecar(engine_path))
+    check_engine_limits(params, sidecar)
+    if is_local_runner(runner):
+        check_local_engine_runtime(engine_path, sidecar)
+    elif worker is not None:
+        check_engine_runs_on(engine_path, sidecar, worker.gpu)
+        size = bounded("engine_path", engine_path, lambda: engine_size(engine_path))
+        check_engines_fit(worker, size, sidecar.workspace_mib)
 
 
 def check_workers(params: PipelineParameters, *, on_dataflow: bool) -> WorkerGpu | None:
@@ -67,12 +79,13 @@ def check_pubsub_resources(params: PipelineParameters) -> None:
     Only "not found" is an error: a launcher allowed to subscribe or publish may
     still lack the permission to describe the resource.
     """
-    if params.input_subscription:
-        check_subscription_exists(params.input_subscription)
+    subscription = params.input_subscription
+    if subscription:
+        bounded("input_subscription", subscription, lambda: check_subscription_exists(subscription))
     for name in ("output_topic", "dead_letter_topic"):
         topic = getattr(params, name)
         if topic:
-            check_topic_exists(name, topic)
+            bounded(name, topic, lambda name=name, topic=topic: check_topic_exists(name, topic))
 
 
 def check_subscription_exists(subscription: str) -> None:
