@@ -11,6 +11,7 @@ import pytest
 from conftest import EXAMPLES
 from trt_text_classifier import cli
 from trt_text_classifier.backends.base import BackendError
+from trt_text_classifier.classifier import TextClassifier
 from trt_text_classifier.commands.verify_engine import Comparison, compare_logits
 from trt_text_classifier.handler import TextClassificationModelHandler
 from trt_text_classifier.params import ParameterError, PipelineParameters
@@ -137,20 +138,27 @@ def test_compare_logits_reports_errors_and_label_agreement() -> None:
     )
 
 
-def test_handler_model_refresh_loads_the_new_engine() -> None:
+def test_handler_model_refresh_loads_the_checked_engine(
+    demo_engines: dict[str, Path], demo_onnx: str
+) -> None:
+    from trt_text_classifier.loading import load_onnx_classifier
+
     loaded: list[tuple[str, str | None, int]] = []
 
-    def loader(path: str, tokenizer: str | None, max_seq_length: int) -> str:
+    def loader(path: str, tokenizer: str | None, max_seq_length: int) -> TextClassifier:
+        # No GPU here runs the engine: the demo ONNX model answers for it.
         loaded.append((path, tokenizer, max_seq_length))
-        return path
+        return load_onnx_classifier(demo_onnx, None, max_seq_length)
 
+    first, second = str(demo_engines["fp32"]), str(demo_engines["fp16"])
     handler = TextClassificationModelHandler(
-        "gs://b/v1.plan", max_seq_length=64, share_across_processes=True, loader=loader
+        first, max_seq_length=64, max_batch_size=16, share_across_processes=True, loader=loader
     )
     handler.load_model()
-    handler.update_model_path("gs://b/v2.plan")
+    handler.update_model_path(second)  # its sidecar: profile 64 tokens, batch 16, same labels
     handler.load_model()
-    assert loaded == [("gs://b/v1.plan", None, 64), ("gs://b/v2.plan", None, 64)]
+    assert loaded == [(first, None, 64), (second, None, 64)]
+    assert handler.model_path == second
     assert handler.share_model_across_processes()
     assert handler.model_copies() == 1
 

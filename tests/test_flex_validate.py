@@ -137,7 +137,8 @@ def test_valid_set_reports_the_workers(capsys: pytest.CaptureFixture[str]) -> No
             {"batch_size": "8"},
             "--batch_size: unknown parameter; known parameters are input, input_subscription, "
             "output, dead_letter_output, output_topic, output_table, dead_letter_topic, "
-            "onnx_path, engine_path, tokenizer, max_seq_length, "
+            "onnx_path, engine_path, tokenizer, threshold, model_watch_pattern, "
+            "model_watch_interval_secs, max_seq_length, "
             "min_batch_size, max_batch_size, max_batch_duration_secs, accelerator, "
             "machine_type, sdk_container_image",
         ),

@@ -9,10 +9,11 @@ the model that answered it.
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import apache_beam as beam
@@ -225,6 +226,18 @@ def test_refused_updates_are_counted_and_keep_the_model(
     assert totals.get("model_updates", 0) == 0
 
 
+@pytest.fixture
+def swap_log(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """The handler's log lines, even after a CLI test in this process disabled logging."""
+    previous = logging.root.manager.disable
+    logging.disable(logging.NOTSET)
+    caplog.set_level(logging.WARNING, logger="trt_text_classifier.handler")
+    try:
+        yield caplog
+    finally:
+        logging.disable(previous)
+
+
 @pytest.mark.parametrize(
     ("problem", "reason"),
     [
@@ -239,7 +252,7 @@ def test_each_refusal_says_why(
     reason: str,
     models: dict[str, TinyBundle],
     tmp_path: Path,
-    caplog: pytest.LogCaptureFixture,
+    swap_log: pytest.LogCaptureFixture,
 ) -> None:
     candidate = tmp_path / "candidate"
     if problem == "broken":
@@ -258,7 +271,7 @@ def test_each_refusal_says_why(
     handler = TextClassificationModelHandler(models["a"].onnx, max_seq_length=512)
     handler.update_model_path(str(candidate / "model.onnx"))
     assert handler.model_path == models["a"].onnx
-    (line,) = [r.getMessage() for r in caplog.records if "model update refused" in r.getMessage()]
+    (line,) = [r.getMessage() for r in swap_log.records if "model update refused" in r.getMessage()]
     assert line.startswith(f"model update refused: {candidate / 'model.onnx'}: ")
     assert reason in line
 
@@ -267,11 +280,8 @@ def test_an_accepted_update_is_loaded_once_and_served(models: dict[str, TinyBund
     handler = TextClassificationModelHandler(models["a"].onnx)
     handler.update_model_path(models["b"].onnx)
     assert handler.model_path == models["b"].onnx
-    model = handler.load_model()
-    try:
-        (prediction,) = handler.run_inference([TextRecord("1", "Great.")], model)
-    finally:
-        model.close()
+    model = handler.load_model()  # shared with the process's other handler copies: not closed
+    (prediction,) = handler.run_inference([TextRecord("1", "Great.")], model)
     assert prediction.model == identity(models["b"])
     assert np.isfinite(prediction.score)
 
@@ -349,9 +359,13 @@ def served_by_beams_model_refresh(
     return counter_totals(result)
 
 
-def test_beams_model_refresh_takes_the_checked_model(models: dict[str, TinyBundle]) -> None:
+def test_beams_model_refresh_takes_the_checked_model(
+    models: dict[str, TinyBundle], tmp_path: Path
+) -> None:
+    # A copy under a new name: a model is loaded (and counted) once per process.
+    fresh = shutil.copytree(models["b"].bundle, tmp_path / "b-copy") / "model.onnx"
     totals = served_by_beams_model_refresh(
-        TextClassificationModelHandler(models["a"].onnx), models["b"].onnx, identity(models["b"])
+        TextClassificationModelHandler(models["a"].onnx), str(fresh), identity(models["b"])
     )
     assert totals.get("model_updates") == 1
 

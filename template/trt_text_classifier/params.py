@@ -324,7 +324,7 @@ class PipelineParameters(BaseModel):
                 "model's bundle files or sidecar and tokenizer first, the model file last, "
                 "under a new name each time."
             ),
-            examples=["gs://my-bucket/models/*/model.onnx"],
+            examples=["gs://my-bucket/engines/*.plan"],
         ),
         ConsoleForm(group=MODEL_GROUP, regexes=(GCS_PATH,), modes=STREAMING_ONLY),
     ] = None
