@@ -1,34 +1,47 @@
 """Load a `TextClassifier` on a worker: fetch the model files, pick the backend.
 
-The backend follows the model file: `*.onnx` is served by ONNX Runtime,
-anything else (`*.plan`, `*.engine`) is a TensorRT engine with a sidecar.
+The backend is the one the caller names ("onnxruntime" for --onnx_path,
+"tensorrt" for --engine_path). Left unnamed (the handler used on its own), it
+follows the file name: `*.onnx` (any case) is served by ONNX Runtime, anything
+else (`*.plan`, `*.engine`) is a TensorRT engine with a sidecar.
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 from trt_text_classifier import model_files
 from trt_text_classifier.bundle import BundleManifest, manifest_path_for, model_directory
 from trt_text_classifier.classifier import TextClassifier
 from trt_text_classifier.tokenization import BatchTokenizer
 
-
-def is_onnx_model(model_path: str) -> bool:
-    return model_path.endswith(".onnx")
+Backend = Literal["onnxruntime", "tensorrt"]
 
 
-def load_classifier(model_path: str, tokenizer: str | None, max_seq_length: int) -> TextClassifier:
-    if is_onnx_model(model_path):
+def backend_for(model_path: str, backend: Backend | None = None) -> Backend:
+    """`backend` when given, else the one the file name suggests."""
+    if backend is not None:
+        return backend
+    return "onnxruntime" if model_path.lower().endswith(".onnx") else "tensorrt"
+
+
+def load_classifier(
+    model_path: str, tokenizer: str | None, max_seq_length: int, backend: Backend | None = None
+) -> TextClassifier:
+    if backend_for(model_path, backend) == "onnxruntime":
         return load_onnx_classifier(model_path, tokenizer, max_seq_length)
     return load_engine_classifier(model_path, tokenizer, max_seq_length)
 
 
-def load_tokenizer(model_path: str, tokenizer: str | None, max_seq_length: int) -> BatchTokenizer:
+def load_tokenizer(
+    model_path: str, tokenizer: str | None, max_seq_length: int, backend: Backend | None = None
+) -> BatchTokenizer:
     """The tokenizer that `load_classifier` would pair with the model, loaded alone.
 
     For an engine the default location comes from its sidecar; nothing else of
     the engine is read.
     """
-    if tokenizer is None and not is_onnx_model(model_path):
+    if tokenizer is None and backend_for(model_path, backend) == "tensorrt":
         from trt_text_classifier.engine.sidecar import read_sidecar
 
         tokenizer = read_sidecar(model_path).tokenizer_location(model_path)
@@ -41,12 +54,27 @@ def load_onnx_classifier(
 ) -> TextClassifier:
     from trt_text_classifier.backends.onnxruntime_backend import OnnxRuntimeBackend
 
-    manifest = BundleManifest.model_validate_json(
-        model_files.read_text(manifest_path_for(onnx_path))
-    )
-    batch_tokenizer = load_tokenizer(onnx_path, tokenizer, max_seq_length)
-    backend = OnnxRuntimeBackend(model_files.cache_file(onnx_path))
+    manifest_path = manifest_path_for(onnx_path)
+    manifest = BundleManifest.model_validate_json(model_files.read_text(manifest_path))
+    local = model_files.cache_file(onnx_path)
+    check_onnx_digest(onnx_path, local, manifest, manifest_path)
+    batch_tokenizer = load_tokenizer(onnx_path, tokenizer, max_seq_length, backend="onnxruntime")
+    backend = OnnxRuntimeBackend(local)
     return TextClassifier(batch_tokenizer, backend, manifest.labels)
+
+
+def check_onnx_digest(
+    onnx_path: str, local: str, manifest: BundleManifest, manifest_path: str
+) -> None:
+    """The ONNX file must be the one its bundle was written for (as an engine and its sidecar)."""
+    from trt_text_classifier.backends.base import BackendError
+    from trt_text_classifier.engine.sidecar import sha256_of
+
+    if manifest.onnx_sha256 is not None and sha256_of(local) != manifest.onnx_sha256:
+        raise BackendError(
+            f"{onnx_path}: its SHA-256 differs from onnx_sha256 in {manifest_path}; the model "
+            "or the manifest was replaced after the export: copy the whole exported directory"
+        )
 
 
 def load_engine_classifier(
@@ -69,7 +97,10 @@ def load_engine_classifier(
                 f"{sidecar.sequence.max} tokens; lower it or rebuild with a larger --seq MAX"
             )
         batch_tokenizer = load_tokenizer(
-            engine_path, tokenizer or sidecar.tokenizer_location(engine_path), max_seq_length
+            engine_path,
+            tokenizer or sidecar.tokenizer_location(engine_path),
+            max_seq_length,
+            backend="tensorrt",
         )
     except BaseException:
         backend.close()

@@ -114,6 +114,23 @@ PUBSUB_TOPIC_PATH = rf"^projects/{PROJECT_ID}/topics/{PUBSUB_NAME}$"
 BIGQUERY_TABLE_SPEC = rf"^{PROJECT_ID}:[A-Za-z0-9_]+\.[-A-Za-z0-9_$]+$"
 """project:dataset.table (project ids may be domain-scoped: example.com:project)."""
 
+OUTPUT_WILDCARDS = ("*", "?", "[")
+"""Glob characters: Beam would expand them when it deletes an output's old shards."""
+OUTPUT_SUFFIX = ".jsonl"
+SHARD_GLOB = "-?????-of-?????"
+"""Beam's shard names (-SSSSS-of-NNNNN) as a glob that matches nothing else."""
+
+
+def prefixes_overlap(first: str, second: str) -> bool:
+    """True when one output's shard glob (PREFIX-*-of-N.jsonl) can match the other's files."""
+    return first == second or first.startswith(second + "-") or second.startswith(first + "-")
+
+
+def shard_glob(prefix: str) -> str:
+    """The files one run writes under `prefix` (an existing match is refused at launch)."""
+    return prefix + SHARD_GLOB + OUTPUT_SUFFIX
+
+
 DEFAULT_STREAMING_BATCH_DURATION_SECS = 1.0
 """Longest a partial batch waits in a streaming job when max_batch_duration_secs is not given."""
 
@@ -471,6 +488,24 @@ class PipelineParameters(BaseModel):
             raise ValueError(
                 "--dead_letter_output: required when --output is not given; give a prefix "
                 "such as gs://bucket/out/dead_letters/predictions"
+            )
+        self._check_output_prefixes()
+
+    def _check_output_prefixes(self) -> None:
+        """Beam's file sink deletes PREFIX-*-of-NNNNN.jsonl before it writes: no wildcards, no overlap."""
+        prefixes = {"output": self.output, "dead_letter_output": self.resolved_dead_letter_output}
+        for name, prefix in prefixes.items():
+            wildcard = next((char for char in OUTPUT_WILDCARDS if char in (prefix or "")), None)
+            if wildcard:
+                raise ValueError(
+                    f"--{name}={prefix!r}: contains the wildcard {wildcard!r}; an output is a "
+                    "plain prefix such as gs://bucket/out/predictions"
+                )
+        if self.output and prefixes_overlap(self.output, self.resolved_dead_letter_output):
+            raise ValueError(
+                f"--dead_letter_output={self.resolved_dead_letter_output!r}: overlaps "
+                f"--output={self.output!r} (writing one would delete the other's files); "
+                "give prefixes where neither is the other followed by '-'"
             )
 
     @property

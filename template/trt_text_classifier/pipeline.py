@@ -50,13 +50,12 @@ from trt_text_classifier.handler import (
     ClassifierLoader,
     TextClassificationModelHandler,
 )
-from trt_text_classifier.params import PipelineParameters
+from trt_text_classifier.params import OUTPUT_SUFFIX, PipelineParameters
 from trt_text_classifier.records import DeadLetter, Prediction, TextRecord
 
 DEAD_LETTERS = "dead_letters"
 LENGTH_ORDER_BATCHES = 16
 """Batch jobs sort records by length in windows of this many batches."""
-OUTPUT_SUFFIX = ".jsonl"
 
 
 class ReadLines(beam.DoFn):
@@ -204,6 +203,7 @@ def make_handler(
         max_batch_size=params.max_batch_size,
         max_batch_duration_secs=params.batch_duration_secs,
         share_across_processes=params.engine_path is not None,
+        backend="onnxruntime" if params.onnx_path else "tensorrt",
         loader=loader,
         isolate_failures=True,
     )

@@ -7,6 +7,8 @@ parameter. `trt-text-classifier validate` and `launch` run the same checks.
 
 from __future__ import annotations
 
+import uuid
+
 from pydantic import ValidationError
 
 from trt_text_classifier import model_files
@@ -16,7 +18,11 @@ from trt_text_classifier.dataflow.accelerator import WorkerGpu, parse_accelerato
 from trt_text_classifier.dataflow.engine_check import check_engine_runs_on
 from trt_text_classifier.engine.sidecar import EngineSidecar, read_sidecar, sidecar_path_for
 from trt_text_classifier.options import is_dataflow_runner, is_local_runner
-from trt_text_classifier.params import ParameterError, PipelineParameters
+from trt_text_classifier.params import (
+    OUTPUT_SUFFIX,
+    ParameterError,
+    PipelineParameters,
+)
 
 
 def check_parameters(
@@ -31,6 +37,7 @@ def check_parameters(
     if not io:
         return worker
     check_input_matches(params.input)
+    check_output_locations(params)
     check_pubsub_resources(params)
     if params.onnx_path:
         manifest = read_bundle_manifest(params.onnx_path)
@@ -183,3 +190,64 @@ def check_sequence_length(requested: int, limit: int, what: str) -> None:
             f"--max_seq_length={requested}: above {what}'s limit of {limit} tokens; "
             f"use at most {limit}"
         )
+
+
+def output_prefixes(params: PipelineParameters) -> dict[str, str]:
+    """The file outputs of a batch job, by parameter name."""
+    if params.streaming:
+        return {}
+    prefixes = {"dead_letter_output": params.resolved_dead_letter_output}
+    if params.output:
+        prefixes = {"output": params.output, **prefixes}
+    return prefixes
+
+
+def check_output_locations(params: PipelineParameters) -> None:
+    """Each output prefix holds no shards yet and can be written.
+
+    Beam's file sink deletes PREFIX-*-of-NNNNN.jsonl before it writes, whatever
+    wrote those files; refusing any existing shard keeps an earlier run's (or
+    anyone's) files, and makes the printed result globs match this run's files only.
+    """
+    for name, prefix in output_prefixes(params).items():
+        existing = list_files(name, prefix, prefix + "-*-of-*" + OUTPUT_SUFFIX)
+        if existing:
+            more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
+            raise ParameterError(
+                f"--{name}={prefix!r}: {existing[0]} already exists{more} and the run would "
+                "delete it; choose another prefix or delete those files first"
+            )
+        check_writable(name, prefix)
+
+
+def list_files(name: str, prefix: str, pattern: str) -> list[str]:
+    from apache_beam.io.filesystems import FileSystems
+
+    try:
+        matched = FileSystems.match([pattern])[0].metadata_list
+    except Exception as error:
+        raise ParameterError(f"--{name}={prefix!r}: cannot list files: {one_line(error)}") from None
+    return sorted(match.path for match in matched)
+
+
+def check_writable(name: str, prefix: str) -> None:
+    """Write and delete a small probe file beside the outputs."""
+    from apache_beam.io.filesystems import FileSystems
+
+    probe = f"{prefix}-write-check-{uuid.uuid4().hex}.tmp"
+    try:
+        with FileSystems.create(probe) as handle:
+            handle.write(b"")
+        FileSystems.delete([probe])
+    except Exception as error:
+        raise ParameterError(
+            f"--{name}={prefix!r}: cannot be written ({one_line(error)}); choose a location "
+            "this job may write to"
+        ) from None
+
+
+def one_line(error: BaseException, limit: int = 300) -> str:
+    """The first non-blank line of an error message, shortened."""
+    text = next((line.strip() for line in str(error).splitlines() if line.strip()), "")
+    text = f"{type(error).__name__}: {text}".rstrip(": ")
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -15,8 +15,8 @@ from trt_text_classifier.options import (
     runner_name,
     with_environment_machine_type,
 )
-from trt_text_classifier.params import PipelineParameters, parse_pipeline_args
-from trt_text_classifier.pipeline import OUTPUT_SUFFIX, build_pipeline, make_handler
+from trt_text_classifier.params import PipelineParameters, parse_pipeline_args, shard_glob
+from trt_text_classifier.pipeline import build_pipeline, make_handler
 from trt_text_classifier.preflight import check_parameters
 
 
@@ -107,7 +107,7 @@ def describe(params: PipelineParameters, summary: RunSummary) -> str:
         [
             f"predictions:  {summary.predictions} -> {prediction_destinations(params)}",
             f"dead letters: {summary.dead_letters} -> "
-            f"{params.dead_letter_topic or params.resolved_dead_letter_output + '-*' + OUTPUT_SUFFIX}",
+            f"{params.dead_letter_topic or shard_glob(params.resolved_dead_letter_output)}",
             f"blank lines skipped: {summary.blank_lines}; "
             f"truncated records: {summary.truncated_records}; "
             f"padding efficiency: {summary.padding_efficiency:.1%}",
@@ -118,7 +118,7 @@ def describe(params: PipelineParameters, summary: RunSummary) -> str:
 def prediction_destinations(params: PipelineParameters) -> str:
     destinations = []
     if params.output:
-        destinations.append(f"{params.output}-*{OUTPUT_SUFFIX}")
+        destinations.append(shard_glob(params.output))
     if params.output_topic:
         destinations.append(params.output_topic)
     if params.output_table:
