@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from trt_text_classifier.engine.sidecar import EngineSidecar, ProfileRange, TensorSpec
+from trt_text_classifier.sidecar import EngineSidecar, ProfileRange, TensorSpec
 
 
 def make_sidecar(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from emulators import GcsEmulator
-from trt_text_classifier.engine.sidecar import EngineSidecar, sidecar_path_for
+from trt_text_classifier.sidecar import EngineSidecar, sidecar_path_for
 
 
 def l4_sidecar(**changes: Any) -> EngineSidecar:

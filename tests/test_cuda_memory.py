@@ -16,7 +16,7 @@ import pytest
 from engine_doubles import make_sidecar
 from trt_text_classifier.backends import cuda_memory
 from trt_text_classifier.backends.tensorrt_backend import EngineRunner
-from trt_text_classifier.engine.sidecar import ProfileRange, TensorSpec
+from trt_text_classifier.sidecar import ProfileRange, TensorSpec
 
 pytestmark = pytest.mark.gpu
 

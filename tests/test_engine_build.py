@@ -13,7 +13,7 @@ from onnx import TensorProto, helper
 from trt_text_classifier import cli
 from trt_text_classifier.bundle import BundleManifest
 from trt_text_classifier.engine.precision import check_layer_norm_types
-from trt_text_classifier.engine.sidecar import EngineSidecar, sha256_of
+from trt_text_classifier.sidecar import EngineSidecar, sha256_of
 
 trt = pytest.importorskip("tensorrt_rtx")
 

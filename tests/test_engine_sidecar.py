@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from engine_doubles import make_sidecar
-from trt_text_classifier.engine.sidecar import (
+from trt_text_classifier.sidecar import (
     EngineSidecar,
     ProfileRange,
     sidecar_path_for,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from trt_text_classifier.dataflow.accelerator import Accelerator, parse_accelerator, resolve_worker
+from trt_text_classifier.accelerator_syntax import Accelerator, parse_accelerator
+from trt_text_classifier.dataflow.accelerator import resolve_worker
 from trt_text_classifier.dataflow.gpu_catalog import GPU_TYPES
 from trt_text_classifier.options import make_pipeline_options, with_environment_machine_type
 from trt_text_classifier.params import ParameterError, PipelineParameters

@@ -77,9 +77,10 @@ def test_an_onnx_file_that_differs_from_its_bundle_sha256_is_refused(
     """Like an engine and its sidecar's engine_sha256: the bundle names the model's SHA-256."""
     shutil.copytree(demo_bundle, tmp_path, dirs_exist_ok=True)
     manifest = json.loads((tmp_path / "bundle.json").read_text())
-    assert manifest["onnx_sha256"] == hashlib.sha256(
-        (demo_bundle / "model.onnx").read_bytes()
-    ).hexdigest()
+    assert (
+        manifest["onnx_sha256"]
+        == hashlib.sha256((demo_bundle / "model.onnx").read_bytes()).hexdigest()
+    )
     manifest["onnx_sha256"] = "0" * 64
     (tmp_path / "bundle.json").write_text(json.dumps(manifest))
 

@@ -34,9 +34,7 @@ def test_dead_letter_output_equal_to_output_is_refused(
         capsys, f"--output={prefix}", f"--dead_letter_output={prefix}", f"--onnx_path={demo_onnx}"
     )
     assert status == 2
-    assert err.startswith(
-        f"error: --dead_letter_output={prefix!r}: overlaps --output={prefix!r}"
-    )
+    assert err.startswith(f"error: --dead_letter_output={prefix!r}: overlaps --output={prefix!r}")
     assert err.count("\n") == 1
     assert os.listdir(tmp_path) == []
 

@@ -120,7 +120,9 @@ def encoded_run(demo_onnx: str, tmp_path_factory: pytest.TempPathFactory) -> tup
     text = "\n".join(lines) + "\n"
     (inputs / "mac.txt").write_bytes(text.replace("\n", "\r").encode("utf-8"))
     (inputs / "utf16le.txt").write_bytes(b"\xff\xfe" + text.encode("utf-16-le"))
-    (inputs / "utf16be.txt").write_bytes(b"\xfe\xff" + text.replace("\n", "\r\n").encode("utf-16-be"))
+    (inputs / "utf16be.txt").write_bytes(
+        b"\xfe\xff" + text.replace("\n", "\r\n").encode("utf-16-be")
+    )
     (inputs / "utf32.txt").write_bytes(text.encode("utf-32"))
     predictions, dead_letters = run_files(inputs / "*.txt", demo_onnx, directory / "out")
     return inputs, {"predictions": predictions, "dead_letters": dead_letters}

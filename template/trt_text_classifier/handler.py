@@ -176,4 +176,3 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
         """Serve another model file (Beam's model refresh); the tokenizer stays."""
         if model_path:
             self._model_path = model_path
-

@@ -42,7 +42,7 @@ def load_tokenizer(
     the engine is read.
     """
     if tokenizer is None and backend_for(model_path, backend) == "tensorrt":
-        from trt_text_classifier.engine.sidecar import read_sidecar
+        from trt_text_classifier.sidecar import read_sidecar
 
         tokenizer = read_sidecar(model_path).tokenizer_location(model_path)
     directory = model_files.cache_directory(tokenizer or model_directory(model_path))
@@ -68,7 +68,7 @@ def check_onnx_digest(
 ) -> None:
     """The ONNX file must be the one its bundle was written for (as an engine and its sidecar)."""
     from trt_text_classifier.backends.base import BackendError
-    from trt_text_classifier.engine.sidecar import sha256_of
+    from trt_text_classifier.sidecar import sha256_of
 
     if manifest.onnx_sha256 is not None and sha256_of(local) != manifest.onnx_sha256:
         raise BackendError(

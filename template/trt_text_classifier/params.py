@@ -44,12 +44,11 @@ from pydantic import (
     model_validator,
 )
 
+from trt_text_classifier.accelerator_syntax import ACCELERATOR_REGEX, parse_accelerator
+from trt_text_classifier.parameter_error import ParameterError
+
 MAX_SUPPORTED_SEQUENCE_LENGTH = 512
 """BERT's position embeddings end at 512 tokens; a bundle may declare less."""
-
-
-class ParameterError(ValueError):
-    """A launch parameter is wrong. The message names it and says how to fix it."""
 
 
 class JobMode(enum.Enum):
@@ -98,10 +97,6 @@ WORKERS_GROUP = "Workers"
 
 GCS_PATH = r"^gs://[a-z0-9][-_.a-z0-9]{1,61}[a-z0-9]/[^\s]+$"
 """What the Dataflow service accepts for a path: gs://BUCKET/OBJECT (local paths run locally only)."""
-ACCELERATOR_REGEX = (
-    r"^type:[a-z0-9-]+;count:[1-9][0-9]?;install-nvidia-driver(:[a-z0-9.]+)?(;use_nvidia_mps)?$"
-)
-"""Dataflow's worker_accelerator syntax; `dataflow.accelerator` parses it part by part."""
 MACHINE_TYPE_REGEX = r"^[a-z][a-z0-9]*(-[a-z0-9]+)+$"
 CONTAINER_IMAGE_REGEX = (
     r"^[a-z0-9][-a-z0-9.]*(:[0-9]+)?(/[a-z0-9][-a-z0-9._]*)+(:[A-Za-z0-9_][-A-Za-z0-9_.]{0,127}"
@@ -417,8 +412,6 @@ class PipelineParameters(BaseModel):
     @field_validator("accelerator")
     @classmethod
     def _check_accelerator_syntax(cls, value: str | None) -> str | None:
-        from trt_text_classifier.dataflow.accelerator import parse_accelerator
-
         if value is not None:
             parse_accelerator(value)
         return value

@@ -12,17 +12,18 @@ import uuid
 from pydantic import ValidationError
 
 from trt_text_classifier import model_files
+from trt_text_classifier.accelerator_syntax import parse_accelerator
 from trt_text_classifier.backends.base import BackendError
 from trt_text_classifier.bundle import BundleManifest, manifest_path_for
-from trt_text_classifier.dataflow.accelerator import WorkerGpu, parse_accelerator, resolve_worker
+from trt_text_classifier.dataflow.accelerator import WorkerGpu, resolve_worker
 from trt_text_classifier.dataflow.engine_check import check_engine_runs_on
-from trt_text_classifier.engine.sidecar import EngineSidecar, read_sidecar, sidecar_path_for
 from trt_text_classifier.options import is_dataflow_runner, is_local_runner
 from trt_text_classifier.params import (
     OUTPUT_SUFFIX,
     ParameterError,
     PipelineParameters,
 )
+from trt_text_classifier.sidecar import EngineSidecar, read_sidecar, sidecar_path_for
 
 
 def check_parameters(

@@ -36,7 +36,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from trt_text_classifier.backends.base import BackendError, BackendLimits
-from trt_text_classifier.engine.sidecar import (
+from trt_text_classifier.sidecar import (
     BUILDER_MODULES,
     EngineSidecar,
     TensorSpec,
@@ -240,7 +240,7 @@ class TensorRTBackend:
     def from_path(cls, engine_path: str) -> TensorRTBackend:
         """Local or gs:// engine: read the sidecar, cache the file, verify its SHA-256."""
         from trt_text_classifier import model_files
-        from trt_text_classifier.engine.sidecar import read_sidecar
+        from trt_text_classifier.sidecar import read_sidecar
 
         sidecar = read_sidecar(engine_path)
         local = model_files.cache_file(engine_path)

@@ -15,7 +15,7 @@ from trt_text_classifier.params import ParameterError
 
 if TYPE_CHECKING:
     from trt_text_classifier.engine.build import BuildRequest
-    from trt_text_classifier.engine.sidecar import ProfileRange
+    from trt_text_classifier.sidecar import ProfileRange
 
 HELP = "build a TensorRT engine (.plan + .plan.json sidecar) from a model.onnx bundle"
 
@@ -72,7 +72,7 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def parse_range(flag: str, text: str) -> ProfileRange:
-    from trt_text_classifier.engine.sidecar import ProfileRange
+    from trt_text_classifier.sidecar import ProfileRange
 
     parts = text.split(",")
     try:
@@ -119,7 +119,7 @@ def main(argv: Sequence[str]) -> int:
 
 def _build(args: argparse.Namespace) -> int:
     from trt_text_classifier.engine.build import build_engine
-    from trt_text_classifier.engine.sidecar import sidecar_path_for
+    from trt_text_classifier.sidecar import sidecar_path_for
 
     sidecar = build_engine(make_request(args))
     if args.timing_cache and sidecar.builder == "tensorrt-rtx":

@@ -83,8 +83,8 @@ def main(argv: Sequence[str]) -> int:
 def _verify(args: argparse.Namespace) -> int:
     from trt_text_classifier.backends.base import BackendError
     from trt_text_classifier.backends.tensorrt_backend import TensorRTBackend, check_runtime
-    from trt_text_classifier.engine.sidecar import read_sidecar
     from trt_text_classifier.loading import load_onnx_classifier
+    from trt_text_classifier.sidecar import read_sidecar
 
     sidecar = read_sidecar(args.engine)
     try:

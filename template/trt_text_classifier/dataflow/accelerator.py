@@ -1,12 +1,6 @@
-"""Dataflow's accelerator syntax and its checks against the GPU catalog.
+"""The accelerator checked against the GPU catalog.
 
-The `accelerator` launch parameter uses Dataflow's own `worker_accelerator`
-syntax, so what users read in Google's documentation works here unchanged:
-
-    type:nvidia-l4;count:1;install-nvidia-driver
-
-Optional trailing parts: a driver version (`install-nvidia-driver:latest`) and
-`use_nvidia_mps`. `parse_accelerator` checks the syntax (no catalog);
+`accelerator_syntax.parse_accelerator` checks the syntax (no catalog);
 `resolve_worker` checks the GPU type, the machine type and the count against
 the catalog and returns what the workers run on. Every refusal names the
 parameter and says what to use instead.
@@ -14,10 +8,10 @@ parameter and says what to use instead.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from trt_text_classifier.accelerator_syntax import Accelerator
 from trt_text_classifier.dataflow.gpu_catalog import (
     GPU_TYPES,
     MIN_COMPUTE_CAPABILITY_TENSORRT_10,
@@ -26,29 +20,7 @@ from trt_text_classifier.dataflow.gpu_catalog import (
     machine_family,
     n1_vcpus,
 )
-from trt_text_classifier.params import ACCELERATOR_REGEX, ParameterError
-
-EXAMPLE = "type:nvidia-l4;count:1;install-nvidia-driver"
-_TYPE = re.compile(r"^type:([a-z0-9-]+)$")
-_COUNT = re.compile(r"^count:([0-9]+)$")
-
-
-@dataclass(frozen=True)
-class Accelerator:
-    """A parsed `accelerator` value."""
-
-    gpu_type: str
-    count: int
-    driver: str
-    """The `install-nvidia-driver` part as written (with its version, if any)."""
-    use_nvidia_mps: bool = False
-
-    def service_option(self) -> str:
-        """The value of Dataflow's `worker_accelerator` service option."""
-        parts = [f"type:{self.gpu_type}", f"count:{self.count}", self.driver]
-        if self.use_nvidia_mps:
-            parts.append("use_nvidia_mps")
-        return ";".join(parts)
+from trt_text_classifier.parameter_error import ParameterError
 
 
 @dataclass(frozen=True)
@@ -58,32 +30,6 @@ class WorkerGpu:
     accelerator: Accelerator
     gpu: GpuType
     machine_type: str
-
-
-def _syntax_error(value: str, problem: str) -> ParameterError:
-    return ParameterError(f"--accelerator={value!r}: {problem}; write it as {EXAMPLE!r}")
-
-
-def parse_accelerator(value: str) -> Accelerator:
-    """Parse Dataflow's accelerator syntax; raise `ParameterError` naming the problem."""
-    parts = value.split(";")
-    type_match = _TYPE.match(parts[0])
-    if not type_match:
-        raise _syntax_error(value, "must start with type:GPU_TYPE")
-    if len(parts) < 2 or not _COUNT.match(parts[1]):
-        raise _syntax_error(value, "type must be followed by ;count:N")
-    count = int(parts[1].removeprefix("count:"))
-    if count < 1:
-        raise _syntax_error(value, "count must be at least 1")
-    options = parts[2:]
-    driver = next((part for part in options if part.startswith("install-nvidia-driver")), None)
-    if driver is None:
-        raise _syntax_error(
-            value, "install-nvidia-driver is missing (without it the workers have no GPU driver)"
-        )
-    if not re.fullmatch(ACCELERATOR_REGEX, value):
-        raise _syntax_error(value, "unexpected or misplaced part")
-    return Accelerator(type_match.group(1), count, driver, "use_nvidia_mps" in options)
 
 
 def resolve_worker(accelerator: Accelerator, machine_type: str | None) -> WorkerGpu:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import importlib
 
 from trt_text_classifier.dataflow.gpu_catalog import GpuType
-from trt_text_classifier.engine.sidecar import EngineSidecar
 from trt_text_classifier.params import ParameterError
+from trt_text_classifier.sidecar import EngineSidecar
 
 IMAGE_RUNTIME_MAJORS = {"tensorrt": 10, "tensorrt-rtx": 1}
 """Major versions in container/Dockerfile: NGC 25.10's TensorRT, setup.py's tensorrt-rtx pin."""

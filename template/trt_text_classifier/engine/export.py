@@ -19,8 +19,7 @@ import numpy as np
 import torch
 
 from trt_text_classifier.bundle import MANIFEST_NAME, ONNX_NAME, BundleManifest
-from trt_text_classifier.engine.sidecar import sha256_of
-from trt_text_classifier.tokenization import INPUT_IDS
+from trt_text_classifier.sidecar import sha256_of
 
 ONNX_OPSET = 17
 DEFAULT_TOLERANCE = 1e-3
@@ -161,7 +160,7 @@ def check_parity(model, tokenizer, onnx_path: str) -> ParityReport:
         actual = backend.infer({name: batch[name] for name in backend.input_names})
     finally:
         backend.close()
-    return compare_logits(expected, actual, sentences=len(batch[INPUT_IDS]))
+    return compare_logits(expected, actual, sentences=len(PARITY_SENTENCES))
 
 
 def compare_logits(expected: np.ndarray, actual: np.ndarray, *, sentences: int) -> ParityReport:

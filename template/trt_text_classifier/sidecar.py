@@ -2,6 +2,8 @@
 
 `build-engine` writes it; the launcher's preflight, the TensorRT backend and
 `verify-engine` read it. Nothing re-derives these facts from the engine file.
+It is the contract between the build tooling (`engine/`) and serving
+(`backends/`), so it lives below both: imports run tooling -> serving -> sidecar.
 
 For the launch-time accelerator check use `EngineSidecar.supports_compute_capability`,
 e.g. `sidecar.supports_compute_capability("7.5")` for an nvidia-tesla-t4 worker.
