@@ -9,6 +9,7 @@ one TensorRT engine instead of one per vCPU.
 
 from __future__ import annotations
 
+import argparse
 import os
 from collections.abc import Sequence
 
@@ -22,7 +23,12 @@ from apache_beam.options.pipeline_options import (
 )
 
 from trt_text_classifier.dataflow.accelerator import WorkerGpu
-from trt_text_classifier.params import PipelineParameters
+from trt_text_classifier.params import (
+    ParameterError,
+    PipelineParameters,
+    closest,
+    parameter_names,
+)
 
 DEFAULT_RUNNER = "DirectRunner"
 IMAGE_ENV = "TRT_TEXT_CLASSIFIER_IMAGE"
@@ -68,6 +74,31 @@ def is_dataflow_runner(runner: str | None) -> bool:
 
 def is_dataflow(beam_args: Sequence[str]) -> bool:
     return is_dataflow_runner(runner_name(beam_args))
+
+
+def check_beam_args(beam_args: Sequence[str]) -> None:
+    """Refuse what neither the parameter model nor any Beam options class knows.
+
+    Beam itself only logs "Discarding unparseable args", so a misspelled
+    parameter would run with its default.
+    """
+    parsers: list[argparse.ArgumentParser] = []
+    PipelineOptions([]).get_all_options(add_extra_args_fn=parsers.append)
+    _, unknown = parsers[0].parse_known_args(list(beam_args))
+    if not unknown:
+        return
+    first = unknown[0]
+    if not first.startswith("-"):
+        raise ParameterError(f"{first!r}: unexpected argument; options are written --name=value")
+    name = first.split("=", 1)[0]
+    known = [option for action in parsers[0]._actions for option in action.option_strings]
+    close = closest(name, known + [f"--{parameter}" for parameter in parameter_names()])
+    raise ParameterError(
+        f"{name}: unknown option; did you mean {close}?"
+        if close
+        else f"{name}: unknown option (neither a parameter of this pipeline nor a Beam option); "
+        "`trt-text-classifier run --help` lists the parameters"
+    )
 
 
 def with_environment_machine_type(

@@ -18,6 +18,7 @@ from trt_text_classifier.bundle import BundleManifest, manifest_path_for
 from trt_text_classifier.dataflow.accelerator import WorkerGpu, resolve_worker
 from trt_text_classifier.dataflow.engine_check import check_engine_runs_on
 from trt_text_classifier.options import is_dataflow_runner, is_local_runner
+from trt_text_classifier.parameter_error import summarize_validation_error
 from trt_text_classifier.params import (
     OUTPUT_SUFFIX,
     ParameterError,
@@ -125,7 +126,9 @@ def read_engine_sidecar(engine_path: str) -> EngineSidecar:
     try:
         return read_sidecar(engine_path)
     except ValidationError as error:
-        raise ParameterError(f"--engine_path={engine_path!r}: {path} is invalid: {error}") from None
+        raise ParameterError(
+            f"--engine_path={engine_path!r}: {path} is invalid: {summarize_validation_error(error)}"
+        ) from None
 
 
 def check_engine_limits(params: PipelineParameters, sidecar: EngineSidecar) -> None:
@@ -181,7 +184,8 @@ def read_bundle_manifest(onnx_path: str) -> BundleManifest:
         return BundleManifest.model_validate_json(model_files.read_text(manifest_path))
     except ValidationError as error:
         raise ParameterError(
-            f"--onnx_path={onnx_path!r}: {manifest_path} is invalid: {error}"
+            f"--onnx_path={onnx_path!r}: {manifest_path} is invalid: "
+            f"{summarize_validation_error(error)}"
         ) from None
 
 

@@ -11,6 +11,7 @@ from apache_beam.runners.runner import PipelineResult
 
 from trt_text_classifier.handler import METRICS_NAMESPACE, ClassifierLoader
 from trt_text_classifier.options import (
+    check_beam_args,
     make_pipeline_options,
     runner_name,
     with_environment_machine_type,
@@ -47,6 +48,7 @@ def run_pipeline(
     (the benchmark wraps the backend to time it).
     """
     params, beam_args = parse_pipeline_args(argv)
+    check_beam_args(beam_args)
     params = with_environment_machine_type(params, beam_args)
     worker = check_parameters(params, runner=runner_name(beam_args))
     pipeline = beam.Pipeline(options=make_pipeline_options(params, beam_args, worker))
