@@ -62,7 +62,7 @@ def test_run_help_documents_every_parameter(capsys: pytest.CaptureFixture[str]) 
         ),
         (
             ["--input=examples/*.txt", "--output=o", "--onnx_path={model}", "--max_seq_length=0"],
-            "error: --max_seq_length='0': Input should be greater than or equal to 1",
+            "error: --max_seq_length='0': Input should be greater than or equal to 3",
         ),
         (
             ["--input=examples/*.txt", "--output=o", "--onnx_path={short}", "--max_seq_length=128"],

@@ -60,6 +60,11 @@ def exists(path: str) -> bool:
     return FileSystems.exists(path)
 
 
+def is_directory(path: str) -> bool:
+    """A local directory (gs:// has none: a prefix is not a file)."""
+    return is_local(path) and os.path.isdir(path)
+
+
 def cache_root() -> str:
     """This process's private cache directory (0700, owned by the user), created on first use."""
     if _cache.pid != os.getpid() or not os.path.isdir(_cache.root):

@@ -86,6 +86,7 @@ def check_beam_args(beam_args: Sequence[str]) -> None:
     PipelineOptions([]).get_all_options(add_extra_args_fn=parsers.append)
     _, unknown = parsers[0].parse_known_args(list(beam_args))
     if not unknown:
+        check_worker_counts(beam_args)
         return
     first = unknown[0]
     if not first.startswith("-"):
@@ -99,6 +100,17 @@ def check_beam_args(beam_args: Sequence[str]) -> None:
         else f"{name}: unknown option (neither a parameter of this pipeline nor a Beam option); "
         "`trt-text-classifier run --help` lists the parameters"
     )
+
+
+def check_worker_counts(beam_args: Sequence[str]) -> None:
+    """Beam passes negative worker counts on to the service; refuse them here."""
+    workers = PipelineOptions(list(beam_args)).view_as(WorkerOptions)
+    for name in ("num_workers", "max_num_workers"):
+        value = getattr(workers, name)
+        if value is not None and value < 0:
+            raise ParameterError(
+                f"--{name}={value}: must be 0 or more (0 or unset lets Dataflow choose)"
+            )
 
 
 def with_environment_machine_type(

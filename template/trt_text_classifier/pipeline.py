@@ -85,7 +85,7 @@ class ReadLines(beam.DoFn):
             with readable_file.open() as handle:
                 for number, line in read_lines(handle):
                     yield from self._record(f"{printable}:{number}", line, printable != path)
-        except (OSError, EOFError, ValueError) as error:
+        except Exception as error:  # a corrupt archive raises zlib.error, ZstdError, OSError, ...
             self._unreadable.inc()
             yield beam.pvalue.TaggedOutput(
                 DEAD_LETTERS,

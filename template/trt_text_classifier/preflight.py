@@ -7,6 +7,7 @@ parameter. `trt-text-classifier validate` and `launch` run the same checks.
 
 from __future__ import annotations
 
+import os
 import uuid
 
 from pydantic import ValidationError
@@ -39,11 +40,11 @@ def check_parameters(
     if not io:
         return worker
     check_input_matches(params.input)
-    check_output_locations(params)
     check_pubsub_resources(params)
     if params.onnx_path:
         manifest = read_bundle_manifest(params.onnx_path)
         check_sequence_length(params.max_seq_length, manifest.max_sequence_length, "the model")
+        check_onnx_model(params.onnx_path, manifest)
     if params.engine_path:
         sidecar = read_engine_sidecar(params.engine_path)
         check_engine_limits(params, sidecar)
@@ -51,6 +52,8 @@ def check_parameters(
             check_local_engine_runtime(params.engine_path, sidecar)
         elif worker is not None:
             check_engine_runs_on(params.engine_path, sidecar, worker.gpu)
+    check_tokenizer(params)
+    check_output_locations(params)
     return worker
 
 
@@ -111,23 +114,25 @@ def check_topic_exists(name: str, topic: str) -> None:
         ) from None
 
 
-def read_engine_sidecar(engine_path: str) -> EngineSidecar:
+def read_engine_sidecar(engine_path: str, name: str = "engine_path") -> EngineSidecar:
+    """The sidecar beside an engine; `name` is the flag that gave the engine."""
     if not model_files.exists(engine_path):
         raise ParameterError(
-            f"--engine_path={engine_path!r}: no such file; build one with "
+            f"--{name}={engine_path!r}: no such file; build one with "
             "`trt-text-classifier build-engine`"
         )
     path = sidecar_path_for(engine_path)
     if not model_files.exists(path):
         raise ParameterError(
-            f"--engine_path={engine_path!r}: its sidecar {path} is missing; copy the .plan.json "
+            f"--{name}={engine_path!r}: its sidecar {path} is missing; copy the .plan.json "
             "that build-engine wrote beside the engine"
         )
+    read_small_file(name, engine_path, path)
     try:
         return read_sidecar(engine_path)
     except ValidationError as error:
         raise ParameterError(
-            f"--engine_path={engine_path!r}: {path} is invalid: {summarize_validation_error(error)}"
+            f"--{name}={engine_path!r}: {path} is invalid: {summarize_validation_error(error)}"
         ) from None
 
 
@@ -161,11 +166,115 @@ def check_input_matches(pattern: str | None) -> None:
         matched = FileSystems.match([pattern])[0].metadata_list
     except Exception as error:
         raise ParameterError(f"--input={pattern!r}: cannot list files: {error}") from None
+    directories = [match.path for match in matched if model_files.is_directory(match.path)]
+    if directories or (not matched and list_directory(pattern)):
+        directory = (directories or [pattern])[0].rstrip("/")
+        raise ParameterError(
+            f"--input={pattern!r}: {directory} is a directory; give a file pattern such as "
+            f"{directory}/*.txt"
+        )
     if not matched:
         raise ParameterError(
             f"--input={pattern!r}: matches no file; check the path and the wildcard "
             "(e.g. gs://bucket/dir/*.txt)"
         )
+
+
+def list_directory(path: str) -> list[str]:
+    """What lies under `path` as a directory (gs:// has no directories, only prefixes)."""
+    from apache_beam.io.filesystems import FileSystems
+
+    try:
+        return [m.path for m in FileSystems.match([path.rstrip("/") + "/*"])[0].metadata_list]
+    except Exception:
+        return []
+
+
+def read_small_file(name: str, value: str, path: str) -> str:
+    """A manifest or sidecar as text; a directory, unreadable or non-UTF-8 file in one line."""
+    where = f"--{name}={value!r}: {path}"
+    if model_files.is_directory(path):
+        raise ParameterError(f"{where} is a directory; it must be the JSON file the tool wrote")
+    try:
+        return model_files.read_text(path)
+    except UnicodeDecodeError as error:
+        raise ParameterError(
+            f"{where} is not UTF-8 (byte {error.start}); write it again with the tool"
+        ) from None
+    except Exception as error:
+        raise ParameterError(f"{where} cannot be read: {one_line(error)}") from None
+
+
+ONNX_TOKEN_TYPES = ("int64", "int32")
+"""Token ids and masks: what the tokenizer produces (the backend casts int64 to int32)."""
+
+
+def check_onnx_model(onnx_path: str, manifest: BundleManifest) -> None:
+    """ONNX's checker on the model, and its inputs must be the integer token tensors.
+
+    A gs:// model is copied into this process's cache first (the same copy a local
+    run then serves).
+    """
+    import onnx
+
+    local = model_files.cache_file(onnx_path)
+    try:
+        onnx.checker.check_model(local)
+        model = onnx.load(local, load_external_data=False)
+    except Exception as error:
+        raise ParameterError(
+            f"--onnx_path={onnx_path!r}: is not a valid ONNX model ({one_line(error)}); give a "
+            "model.onnx written by `trt-text-classifier export` or `demo-model`"
+        ) from None
+    initializers = {tensor.name for tensor in model.graph.initializer}
+    for graph_input in model.graph.input:
+        if graph_input.name in initializers:
+            continue
+        element = graph_input.type.tensor_type.elem_type
+        dtype = onnx.helper.tensor_dtype_to_np_dtype(element).name if element else "untyped"
+        if dtype not in ONNX_TOKEN_TYPES:
+            raise ParameterError(
+                f"--onnx_path={onnx_path!r}: input {graph_input.name!r} is {dtype}, but the "
+                f"tokenizer feeds {' or '.join(ONNX_TOKEN_TYPES)} token ids; export the model "
+                "with `trt-text-classifier export`"
+            )
+
+
+def check_tokenizer(params: PipelineParameters) -> None:
+    """Load the tokenizer the workers will load; it must leave room for one word."""
+    from trt_text_classifier.loading import load_tokenizer
+
+    name, value = ("tokenizer", params.tokenizer) if params.tokenizer else model_parameter(params)
+    tokenizer_path = params.tokenizer or ""
+    if (
+        model_files.is_local(tokenizer_path)
+        and tokenizer_path
+        and not os.path.isdir(tokenizer_path)
+    ):
+        raise ParameterError(
+            f"--tokenizer={params.tokenizer!r}: no such directory; give the directory the "
+            "tokenizer was saved to (save_pretrained)"
+        )
+    backend = "onnxruntime" if params.onnx_path else "tensorrt"
+    try:
+        tokenizer = load_tokenizer(
+            params.model_path, params.tokenizer, params.max_seq_length, backend
+        )
+    except Exception as error:
+        raise ParameterError(f"--{name}={value!r}: {one_line(error, limit=400)}") from None
+    smallest = tokenizer.special_tokens + 1
+    if params.max_seq_length < smallest:
+        raise ParameterError(
+            f"--max_seq_length={params.max_seq_length}: the tokenizer adds "
+            f"{tokenizer.special_tokens} special tokens, so at least {smallest} leave room for "
+            "one word"
+        )
+
+
+def model_parameter(params: PipelineParameters) -> tuple[str, str]:
+    if params.onnx_path:
+        return "onnx_path", params.onnx_path
+    return "engine_path", params.engine_path or ""
 
 
 def read_bundle_manifest(onnx_path: str) -> BundleManifest:
@@ -180,8 +289,9 @@ def read_bundle_manifest(onnx_path: str) -> BundleManifest:
             f"--onnx_path={onnx_path!r}: {manifest_path} is missing; serve a directory written "
             "by `trt-text-classifier export`, which writes the manifest beside model.onnx"
         )
+    text = read_small_file("onnx_path", onnx_path, manifest_path)
     try:
-        return BundleManifest.model_validate_json(model_files.read_text(manifest_path))
+        return BundleManifest.model_validate_json(text)
     except ValidationError as error:
         raise ParameterError(
             f"--onnx_path={onnx_path!r}: {manifest_path} is invalid: "
@@ -236,7 +346,19 @@ def list_files(name: str, prefix: str, pattern: str) -> list[str]:
 
 
 def check_writable(name: str, prefix: str) -> None:
-    """Write and delete a small probe file beside the outputs."""
+    """The outputs can be written: nothing is created here for a local prefix.
+
+    Locally the nearest existing ancestor must be a directory this user may
+    write into; elsewhere (gs://) a small probe object is written and deleted.
+    """
+    if model_files.is_local(prefix):
+        blocker = local_write_blocker(os.path.dirname(os.path.abspath(prefix)))
+        if blocker:
+            raise ParameterError(
+                f"--{name}={prefix!r}: cannot be written ({blocker}); choose a location this "
+                "job may write to"
+            )
+        return
     from apache_beam.io.filesystems import FileSystems
 
     probe = f"{prefix}-write-check-{uuid.uuid4().hex}.tmp"
@@ -249,6 +371,18 @@ def check_writable(name: str, prefix: str) -> None:
             f"--{name}={prefix!r}: cannot be written ({one_line(error)}); choose a location "
             "this job may write to"
         ) from None
+
+
+def local_write_blocker(directory: str) -> str | None:
+    """Why files cannot be created in `directory` (made as needed), or None when they can."""
+    ancestor = directory
+    while not os.path.exists(ancestor):
+        ancestor = os.path.dirname(ancestor)
+    if not os.path.isdir(ancestor):
+        return f"{ancestor} is a file, not a directory"
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        return f"{ancestor} is not writable by this user"
+    return None
 
 
 def one_line(error: BaseException, limit: int = 300) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import apache_beam as beam
 from apache_beam.metrics.metric import MetricsFilter
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.runners.runner import PipelineResult
 
 from trt_text_classifier.handler import METRICS_NAMESPACE, ClassifierLoader
@@ -16,7 +17,12 @@ from trt_text_classifier.options import (
     runner_name,
     with_environment_machine_type,
 )
-from trt_text_classifier.params import PipelineParameters, parse_pipeline_args, shard_glob
+from trt_text_classifier.params import (
+    ParameterError,
+    PipelineParameters,
+    parse_pipeline_args,
+    shard_glob,
+)
 from trt_text_classifier.pipeline import build_pipeline, make_handler
 from trt_text_classifier.preflight import check_parameters
 
@@ -51,7 +57,7 @@ def run_pipeline(
     check_beam_args(beam_args)
     params = with_environment_machine_type(params, beam_args)
     worker = check_parameters(params, runner=runner_name(beam_args))
-    pipeline = beam.Pipeline(options=make_pipeline_options(params, beam_args, worker))
+    pipeline = create_pipeline(make_pipeline_options(params, beam_args, worker))
     build_pipeline(pipeline, params, make_handler(params, loader))
     try:
         result = pipeline.run()
@@ -60,6 +66,17 @@ def run_pipeline(
     except Exception as error:
         raise PipelineFailedError(f"the pipeline failed: {last_line(error)}") from error
     return params, result
+
+
+def create_pipeline(options: PipelineOptions) -> beam.Pipeline:
+    """The pipeline; Beam's refusal of its options (runner, region, ...) becomes one line."""
+    try:
+        return beam.Pipeline(options=options)
+    except ValueError as error:
+        text = "; ".join(line.strip() for line in str(error).splitlines() if line.strip())
+        runner = options.view_as(StandardOptions).runner
+        where = f"--runner={runner}" if "pipeline runner" in text else "Beam's pipeline options"
+        raise ParameterError(f"{where}: {text}") from None
 
 
 class PipelineFailedError(RuntimeError):
