@@ -58,7 +58,9 @@ def our_host_microseconds(
     max_seq_length: int = 128,
 ) -> float:
     tokenizer = BatchTokenizer.from_pretrained(str(bundle), max_seq_length=max_seq_length)
-    classifier = TextClassifier(tokenizer, ConstantLogits(input_names, len(labels)), labels)
+    classifier = TextClassifier(
+        tokenizer, ConstantLogits(input_names, len(labels)), labels, "constant@000000000000"
+    )
     records = [TextRecord(str(number), text) for number, text in enumerate(sentences)]
     ordering = OrderByLength(LENGTH_ORDER_BATCHES * batch_size, lambda: tokenizer.count_tokens)
     ordering.setup()
@@ -70,7 +72,14 @@ def our_host_microseconds(
         batch = ordered[first : first + batch_size]
         result = classifier.classify([record.text for record in batch])
         for record, item in zip(batch, result.classifications, strict=True):
-            Prediction(record.id, record.text, item.label, item.score, item.probabilities).to_json()
+            Prediction(
+                record.id,
+                record.text,
+                item.label,
+                item.score,
+                item.probabilities,
+                classifier.identity,
+            ).to_json()
     return (time.perf_counter() - started) / len(sentences) * 1e6
 
 

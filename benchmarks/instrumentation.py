@@ -71,7 +71,7 @@ def load_recording_classifier(
 ) -> TextClassifier:
     loaded = load_classifier(model_path, tokenizer, max_seq_length)
     backend = RecordingBackend(loaded.backend, Path(directory))
-    return TimedClassifier(loaded.tokenizer, backend, loaded.labels)
+    return TimedClassifier(loaded.tokenizer, backend, loaded.labels, loaded.identity)
 
 
 def recorded_batches(directory: Path) -> list[dict[str, np.ndarray]]:

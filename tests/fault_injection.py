@@ -42,7 +42,9 @@ def load_faulty_classifier(
 ) -> TextClassifier:
     real = load_classifier(model, tokenizer, max_seq_length)
     unknown = real.tokenizer.encode([POISON], ["input_ids"]).arrays["input_ids"][0][1]
-    return TextClassifier(real.tokenizer, FaultyBackend(real.backend, int(unknown)), real.labels)
+    return TextClassifier(
+        real.tokenizer, FaultyBackend(real.backend, int(unknown)), real.labels, real.identity
+    )
 
 
 UNTOKENIZABLE = "§"
@@ -70,4 +72,4 @@ def load_classifier_with_faulty_tokenizer(
     model: str, tokenizer: str | None, max_seq_length: int
 ) -> TextClassifier:
     real = load_classifier(model, tokenizer, max_seq_length)
-    return TextClassifier(FaultyTokenizer(real.tokenizer), real.backend, real.labels)
+    return TextClassifier(FaultyTokenizer(real.tokenizer), real.backend, real.labels, real.identity)

@@ -23,7 +23,12 @@ from trt_text_classifier.pipeline import build_pipeline
 from trt_text_classifier.records import DeadLetter, Prediction
 
 PREDICTION = Prediction(
-    "gs://b/in/a.txt:3", "Great cast.", "positive", 0.75, {"negative": 0.25, "positive": 0.75}
+    "gs://b/in/a.txt:3",
+    "Great cast.",
+    "positive",
+    0.75,
+    {"negative": 0.25, "positive": 0.75},
+    "model.onnx@3f2a9c1b7d0e",
 )
 PYTHON_TYPES = {"STRING": str, "FLOAT": float}
 
@@ -39,6 +44,7 @@ def test_row_follows_the_schema_field_by_field() -> None:
             {"label": "negative", "probability": 0.25},
             {"label": "positive", "probability": 0.75},
         ],
+        "model": "model.onnx@3f2a9c1b7d0e",
     }
     assert_matches_schema(row, PREDICTION_SCHEMA["fields"])
 

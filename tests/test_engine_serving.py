@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -154,3 +155,28 @@ def test_handler_model_refresh_loads_the_new_engine() -> None:
     assert loaded == [("gs://b/v1.plan", None, 64), ("gs://b/v2.plan", None, 64)]
     assert handler.share_model_across_processes()
     assert handler.model_copies() == 1
+
+
+class SidecarOnlyBackend:
+    """Stands in for TensorRTBackend.from_path where no GPU is present: the real sidecar only."""
+
+    def __init__(self, engine_path: str) -> None:
+        from trt_text_classifier.sidecar import read_sidecar
+
+        self.sidecar = read_sidecar(engine_path)
+
+    def close(self) -> None:
+        pass
+
+
+def test_an_engine_is_named_by_its_file_and_the_sidecar_sha256(
+    demo_engines: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from trt_text_classifier.backends.tensorrt_backend import TensorRTBackend
+    from trt_text_classifier.loading import load_classifier
+
+    monkeypatch.setattr(TensorRTBackend, "from_path", SidecarOnlyBackend)
+    engine = demo_engines["fp32"]
+    classifier = load_classifier(str(engine), None, 64)
+    digest = hashlib.sha256(engine.read_bytes()).hexdigest()
+    assert classifier.identity == f"demo-fp32.plan@{digest[:12]}"

@@ -67,7 +67,8 @@ def test_valid_set_reports_the_workers(capsys: pytest.CaptureFixture[str]) -> No
         (
             {"accelerator": "type:nvidia-k80;count:1;install-nvidia-driver"},
             "--accelerator: unknown GPU type 'nvidia-k80'; use one of nvidia-tesla-t4, nvidia-l4, "
-            "nvidia-tesla-a100, nvidia-a100-80gb, nvidia-h100-80gb, nvidia-h100-mega-80gb",
+            "nvidia-tesla-a100, nvidia-a100-80gb, nvidia-h100-80gb, nvidia-h100-mega-80gb, "
+            "nvidia-rtx-pro-6000",
         ),
         (
             {"accelerator": "type:nvidia-tesla-v100;count:1;install-nvidia-driver"},
@@ -215,6 +216,7 @@ def engines(gcs_emulator: GcsEmulator, demo_bundle: pathlib.Path) -> dict[str, s
         "l4": l4_sidecar(),
         "t4": l4_sidecar(compute_capabilities=("7.5",)),
         "trt11": l4_sidecar(tensorrt_major=11, builder_version="11.1.0.1"),
+        "trt107": l4_sidecar(tensorrt_minor=7, builder_version="10.7.0.23"),
         "nosidecar": None,
     }
     paths = {}
@@ -259,7 +261,7 @@ REBUILD = (
             {"max_batch_size": "32"},
             "--engine_path='gs://tc-test-bucket/flex-validate/engines/t4.plan': cannot run on "
             "--accelerator nvidia-l4 in this image: gs://tc-test-bucket/flex-validate/engines/t4.plan was "
-            "built with tensorrt 10.13.3.9 for compute capability 7.5, but this GPU has compute "
+            "built with tensorrt 10.8.0.43 for compute capability 7.5, but this GPU has compute "
             "capability 8.9; " + REBUILD.format(name="t4"),
         ),
         (
@@ -268,7 +270,17 @@ REBUILD = (
             "--engine_path='gs://tc-test-bucket/flex-validate/engines/trt11.plan': cannot run on "
             "--accelerator nvidia-l4 in this image: gs://tc-test-bucket/flex-validate/engines/trt11.plan was "
             "built with tensorrt 11.1.0.1 for compute capability 8.9, but this worker has "
-            "tensorrt 10 (major version differs); " + REBUILD.format(name="trt11"),
+            "tensorrt 10.8.0.43 (an engine loads only on the exact version that built it); "
+            + REBUILD.format(name="trt11"),
+        ),
+        (
+            "trt107",
+            {"max_batch_size": "32"},
+            "--engine_path='gs://tc-test-bucket/flex-validate/engines/trt107.plan': cannot run on "
+            "--accelerator nvidia-l4 in this image: gs://tc-test-bucket/flex-validate/engines/trt107.plan was "
+            "built with tensorrt 10.7.0.23 for compute capability 8.9, but this worker has "
+            "tensorrt 10.8.0.43 (an engine loads only on the exact version that built it); "
+            + REBUILD.format(name="trt107"),
         ),
         (
             "l4",
@@ -295,7 +307,15 @@ REBUILD = (
             "with `trt-text-classifier build-engine`",
         ),
     ],
-    ids=["compute-capability", "tensorrt-major", "batch", "sequence", "no-sidecar", "no-engine"],
+    ids=[
+        "compute-capability",
+        "tensorrt-major",
+        "tensorrt-minor",
+        "batch",
+        "sequence",
+        "no-sidecar",
+        "no-engine",
+    ],
 )
 def test_engine_that_cannot_run_is_refused(
     engines: dict[str, str],
@@ -305,3 +325,22 @@ def test_engine_that_cannot_run_is_refused(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert validate_engine(engines[engine], capsys, **extra) == (2, f"error: {message}")
+
+
+def test_validate_warns_when_the_default_driver_may_be_too_old_for_the_gpu(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    values = {
+        "input": "gs://my-bucket/in/*.txt",
+        "output": "gs://my-bucket/out/p",
+        "engine_path": "gs://my-bucket/e.plan",
+        "accelerator": "type:nvidia-rtx-pro-6000;count:1;install-nvidia-driver",
+    }
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(values))
+    assert validate.main(["--no-io", "--parameters-file", str(path)]) == 0
+    assert capsys.readouterr().err == (
+        "warning: --accelerator: nvidia-rtx-pro-6000 needs NVIDIA driver 575 or newer and "
+        "Dataflow documents no version for 'install-nvidia-driver'; use "
+        "install-nvidia-driver:latest\n"
+    )

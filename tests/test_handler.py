@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import shutil
+from pathlib import Path
+
 import apache_beam as beam
 import pytest
 from apache_beam.ml.inference.base import RunInference
@@ -49,6 +53,20 @@ def test_run_inference_returns_one_prediction_per_record_in_order(demo_onnx: str
         assert set(prediction.probabilities) == {"negative", "positive"}
         assert prediction.score == max(prediction.probabilities.values())
         assert sum(prediction.probabilities.values()) == pytest.approx(1.0)
+
+
+def test_every_prediction_names_the_model_file_and_its_sha256(
+    demo_onnx: str, tmp_path: Path
+) -> None:
+    copy = tmp_path / "sst2-v2.onnx"
+    shutil.copyfile(demo_onnx, copy)
+    shutil.copyfile(Path(demo_onnx).with_name("bundle.json"), tmp_path / "bundle.json")
+    digest = hashlib.sha256(copy.read_bytes()).hexdigest()
+    handler = TextClassificationModelHandler(str(copy), tokenizer=str(Path(demo_onnx).parent))
+    classifier = handler.load_model()
+    predictions = list(handler.run_inference([TextRecord("r", TEXTS[0])], classifier))
+    assert classifier.identity == f"sst2-v2.onnx@{digest[:12]}"
+    assert [p.model for p in predictions] == [f"sst2-v2.onnx@{digest[:12]}"]
 
 
 def test_a_record_gets_the_same_prediction_alone_or_in_a_padded_batch(demo_onnx: str) -> None:

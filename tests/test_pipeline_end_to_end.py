@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from trt_text_classifier.run import run_pipeline, summarize
+from trt_text_classifier.sidecar import sha256_of
 
 
 def write(path: Path, data: bytes) -> Path:
@@ -71,7 +72,8 @@ def test_prediction_records_follow_the_documented_schema(
     _, predictions, _ = run(tmp_path, demo_onnx)
     by_id = {p["id"]: p for p in predictions}
     first = by_id[f"{inputs / 'a.txt'}:1"]
-    assert list(first) == ["id", "text", "label", "score", "probabilities"]
+    assert list(first) == ["id", "text", "label", "score", "probabilities", "model"]
+    assert first["model"] == f"model.onnx@{sha256_of(demo_onnx)[:12]}"
     assert first["text"] == "A warm and funny film."
     assert first["label"] == "positive"
     assert first["score"] == max(first["probabilities"].values())

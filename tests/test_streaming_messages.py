@@ -62,7 +62,9 @@ def test_id_attribute_wins_over_the_pubsub_message_id() -> None:
 
 
 def test_results_are_json_messages_carrying_their_id() -> None:
-    prediction = Prediction("r-1", "Fine.", "positive", 0.5, {"negative": 0.5, "positive": 0.5})
+    prediction = Prediction(
+        "r-1", "Fine.", "positive", 0.5, {"negative": 0.5, "positive": 0.5}, "m.onnx@0123456789ab"
+    )
     message = to_message(prediction)
     assert json.loads(message.data) == {
         "id": "r-1",
@@ -70,6 +72,7 @@ def test_results_are_json_messages_carrying_their_id() -> None:
         "label": "positive",
         "score": 0.5,
         "probabilities": {"negative": 0.5, "positive": 0.5},
+        "model": "m.onnx@0123456789ab",
     }
     assert message.attributes == {"id": "r-1"}
     dead = to_message(DeadLetter("r-2", "{bad", "not JSON", "parse"))

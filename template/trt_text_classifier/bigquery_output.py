@@ -51,11 +51,13 @@ PREDICTION_SCHEMA: dict[str, Any] = {
                 {"name": "probability", "type": "FLOAT", "mode": "REQUIRED"},
             ],
         },
+        {"name": "model", "type": "STRING", "mode": "NULLABLE"},
     ]
 }
 """One row per prediction. `probabilities` is a repeated record (label,
 probability) rather than a JSON column: it stays queryable with UNNEST and
-does not change when a model has other labels."""
+does not change when a model has other labels. `model` is NULLABLE so that a
+table created before it existed takes it with `ALTER TABLE ... ADD COLUMN`."""
 
 
 def prediction_row(prediction: Prediction) -> dict[str, Any]:
@@ -69,6 +71,7 @@ def prediction_row(prediction: Prediction) -> dict[str, Any]:
             {"label": label, "probability": probability}
             for label, probability in prediction.probabilities.items()
         ],
+        "model": prediction.model,
     }
 
 

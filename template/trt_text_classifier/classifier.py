@@ -22,6 +22,9 @@ class Classification:
 class ClassifiedBatch:
     classifications: list[Classification]
     tokenized: TokenizedBatch
+    model: str
+    """The classifier's identity. Returned with every batch because a model shared
+    across processes is a proxy that forwards method calls, not attributes."""
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -48,14 +51,23 @@ def check_finite(logits: np.ndarray) -> None:
 
 
 class TextClassifier:
-    """What `load_model` returns on a worker: everything needed to classify a batch."""
+    """What `load_model` returns on a worker: everything needed to classify a batch.
+
+    `identity` names the model that answers (`loading.model_identity`); every
+    prediction carries it as `model`.
+    """
 
     def __init__(
-        self, tokenizer: BatchTokenizer, backend: InferenceBackend, labels: Sequence[str]
+        self,
+        tokenizer: BatchTokenizer,
+        backend: InferenceBackend,
+        labels: Sequence[str],
+        identity: str,
     ) -> None:
         self.tokenizer = tokenizer
         self.backend = backend
         self.labels = tuple(labels)
+        self.identity = identity
 
     def classify(self, texts: Sequence[str]) -> ClassifiedBatch:
         tokenized = self.tokenizer.encode(texts, self.backend.input_names)
@@ -76,7 +88,7 @@ class TextClassifier:
             )
             for index, row in zip(best, probabilities, strict=True)
         ]
-        return ClassifiedBatch(classifications, tokenized)
+        return ClassifiedBatch(classifications, tokenized, self.identity)
 
     def close(self) -> None:
         self.backend.close()

@@ -155,7 +155,9 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
         self._computed_tokens.inc(result.tokenized.computed_tokens)
         self._truncated_records.inc(sum(result.tokenized.truncated))
         return [
-            Prediction(record.id, record.text, item.label, item.score, item.probabilities)
+            Prediction(
+                record.id, record.text, item.label, item.score, item.probabilities, result.model
+            )
             for record, item in zip(batch, result.classifications, strict=True)
         ]
 

@@ -4,10 +4,16 @@ The backend is the one the caller names ("onnxruntime" for --onnx_path,
 "tensorrt" for --engine_path). Left unnamed (the handler used on its own), it
 follows the file name: `*.onnx` (any case) is served by ONNX Runtime, anything
 else (`*.plan`, `*.engine`) is a TensorRT engine with a sidecar.
+
+Each loaded classifier knows which model it is (`model_identity`), computed
+once here: the engine's SHA-256 comes from its sidecar (the backend has
+already checked the file against it), the ONNX file's is hashed from the
+local copy the backend loads (and checked against its bundle's onnx_sha256).
 """
 
 from __future__ import annotations
 
+import posixpath
 from typing import Literal
 
 from trt_text_classifier import model_files
@@ -16,6 +22,18 @@ from trt_text_classifier.classifier import TextClassifier
 from trt_text_classifier.tokenization import BatchTokenizer
 
 Backend = Literal["onnxruntime", "tensorrt"]
+
+IDENTITY_DIGITS = 12
+"""Hex digits of the SHA-256 in a model identity: enough to tell builds apart."""
+
+
+def model_identity(model_path: str, sha256: str) -> str:
+    """`NAME@HEX`: the model file's name and the first 12 hex digits of its SHA-256.
+
+    E.g. `model.onnx@3f2a9c1b7d0e` or `sst2-l4-fp16.plan@9c1b7d0e3f2a`: a
+    prediction names the exact file that produced it, whatever its directory.
+    """
+    return f"{posixpath.basename(model_path)}@{sha256[:IDENTITY_DIGITS]}"
 
 
 def backend_for(model_path: str, backend: Backend | None = None) -> Backend:
@@ -53,24 +71,26 @@ def load_onnx_classifier(
     onnx_path: str, tokenizer: str | None, max_seq_length: int
 ) -> TextClassifier:
     from trt_text_classifier.backends.onnxruntime_backend import OnnxRuntimeBackend
+    from trt_text_classifier.sidecar import sha256_of
 
     manifest_path = manifest_path_for(onnx_path)
     manifest = BundleManifest.model_validate_json(model_files.read_text(manifest_path))
     local = model_files.cache_file(onnx_path)
-    check_onnx_digest(onnx_path, local, manifest, manifest_path)
+    digest = sha256_of(local)
+    check_onnx_digest(onnx_path, digest, manifest, manifest_path)
     batch_tokenizer = load_tokenizer(onnx_path, tokenizer, max_seq_length, backend="onnxruntime")
     backend = OnnxRuntimeBackend(local)
-    return TextClassifier(batch_tokenizer, backend, manifest.labels)
+    identity = model_identity(onnx_path, digest)
+    return TextClassifier(batch_tokenizer, backend, manifest.labels, identity)
 
 
 def check_onnx_digest(
-    onnx_path: str, local: str, manifest: BundleManifest, manifest_path: str
+    onnx_path: str, digest: str, manifest: BundleManifest, manifest_path: str
 ) -> None:
     """The ONNX file must be the one its bundle was written for (as an engine and its sidecar)."""
     from trt_text_classifier.backends.base import BackendError
-    from trt_text_classifier.sidecar import sha256_of
 
-    if manifest.onnx_sha256 is not None and sha256_of(local) != manifest.onnx_sha256:
+    if manifest.onnx_sha256 is not None and digest != manifest.onnx_sha256:
         raise BackendError(
             f"{onnx_path}: its SHA-256 differs from onnx_sha256 in {manifest_path}; the model "
             "or the manifest was replaced after the export: copy the whole exported directory"
@@ -105,4 +125,5 @@ def load_engine_classifier(
     except BaseException:
         backend.close()
         raise
-    return TextClassifier(batch_tokenizer, backend, sidecar.labels)
+    identity = model_identity(engine_path, sidecar.engine_sha256)
+    return TextClassifier(batch_tokenizer, backend, sidecar.labels, identity)

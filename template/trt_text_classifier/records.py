@@ -3,14 +3,16 @@
 Output schema (one JSON object per line):
 
     prediction:  {"id": str, "text": str, "label": str, "score": float,
-                  "probabilities": {label: float, ...}}
+                  "probabilities": {label: float, ...}, "model": str}
     dead letter: {"id": str, "input": str, "error": str, "stage": str}
 
 `id` ties every output to its input; for files it is `PATH:LINE` (LINE
 counted from 1, blank lines included), see `pipeline.py`. `score` is the
-probability of `label`, the arg-max class. A dead letter's `input` is the
-record's text, or its bytes with invalid UTF-8 escaped as \\xNN when the line
-could not be decoded; `stage` says where it failed (decode, inference).
+probability of `label`, the arg-max class. `model` names the model that
+answered: its file name and the first 12 hex digits of its SHA-256
+(`model.onnx@3f2a9c1b7d0e`, see `loading.model_identity`). A dead letter's
+`input` is the record's text, or its bytes with invalid UTF-8 escaped as \\xNN
+when the line could not be decoded; `stage` says where it failed (decode, inference).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class Prediction(NamedTuple):
     label: str
     score: float
     probabilities: dict[str, float]
+    model: str
 
     def to_json(self) -> str:
         return json.dumps(self._asdict(), ensure_ascii=False)

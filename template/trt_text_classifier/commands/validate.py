@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from trt_text_classifier.commands.errors import report_errors
 from trt_text_classifier.parameter_error import ParameterError
+
+if TYPE_CHECKING:
+    from trt_text_classifier.dataflow.accelerator import WorkerGpu
 
 HELP = "check template parameters offline: --parameters-file FILE.json or --parameters k=v,..."
 
@@ -56,6 +61,15 @@ def read_parameters(args: argparse.Namespace) -> dict[str, str]:
     return parse_parameters_file(text, path)
 
 
+def warn_about_driver(worker: WorkerGpu) -> None:
+    """One line on stderr when the default driver may be too old for the GPU."""
+    from trt_text_classifier.dataflow.accelerator import driver_warning
+
+    warning = driver_warning(worker)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
+
+
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="trt-text-classifier validate",
@@ -75,5 +89,6 @@ def _validate(args: argparse.Namespace) -> int:
     _, worker = check_template_parameters(read_parameters(args), io=not args.no_io)
     if worker is not None:
         print(f"workers: {worker.machine_type} with {worker.accelerator.service_option()}")
+        warn_about_driver(worker)
     print("parameters are valid")
     return 0
