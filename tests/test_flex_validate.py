@@ -8,7 +8,7 @@ import pathlib
 import pytest
 
 from emulators import GCS_BUCKET, GcsEmulator
-from flex_sidecars import l4_sidecar, upload_engine
+from flex_sidecars import l4_sidecar, upload_engine, upload_tokenizer
 from trt_text_classifier.commands import launch, validate
 from trt_text_classifier.dataflow.metadata import template_metadata
 from trt_text_classifier.dataflow.template_parameters import (
@@ -209,9 +209,7 @@ def test_launch_refuses_before_sending_anything(capsys: pytest.CaptureFixture[st
 @pytest.fixture(scope="module")
 def engines(gcs_emulator: GcsEmulator, demo_bundle: pathlib.Path) -> dict[str, str]:
     gcs_emulator.write("flex-validate/in/a.txt", b"fine\n")
-    for path in demo_bundle.iterdir():
-        if path.name != "model.onnx" and path.name != "bundle.json":
-            gcs_emulator.write(f"flex-validate/engines/tokenizer/{path.name}", path.read_bytes())
+    upload_tokenizer(gcs_emulator, "flex-validate/engines/x.plan", demo_bundle)
     variants = {
         "l4": l4_sidecar(),
         "t4": l4_sidecar(compute_capabilities=("7.5",)),

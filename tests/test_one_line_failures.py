@@ -178,7 +178,14 @@ def test_command_file_and_flag_errors_are_one_line(
     ("flags", "expected"),
     [
         (["--runner=NoSuchRunner"], "--runner"),
-        (["--runner=DataflowRunner", "--project=my-project-123"], "region"),
+        (
+            [
+                "--runner=DataflowRunner",
+                "--project=my-project-123",
+                "--sdk_container_image=us-docker.pkg.dev/my-project-123/r/image:1",
+            ],
+            "region",
+        ),
         (["--num_workers=-2"], "--num_workers"),
     ],
 )

@@ -93,3 +93,39 @@ def test_printed_globs_match_exactly_this_runs_files(
     dead = re.search(r"dead letters: +\d+ -> (\S+)", out)
     assert dead is not None
     assert str(neighbour) not in glob.glob(dead.group(1))
+
+
+def test_a_staging_folder_left_by_an_interrupted_run_is_named_at_launch(
+    tmp_path: Path, demo_onnx: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    leftover = tmp_path / "beam-temp-pred-0123456789abcdef"
+    leftover.mkdir()
+    (leftover / "part").write_text("half-written shard")
+    status, _, err = run(capsys, f"--output={tmp_path}/pred", f"--onnx_path={demo_onnx}")
+    assert status == 2
+    assert err == (
+        f"error: --output='{tmp_path}/pred': {leftover} is left from an interrupted run to this "
+        "prefix; delete it (if no other job is writing here) and run again\n"
+    )
+
+
+def interrupting_loader(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def test_an_interrupted_run_removes_its_staging_folders(tmp_path: Path, demo_onnx: str) -> None:
+    from trt_text_classifier.run import PipelineFailedError, run_pipeline
+
+    with pytest.raises(PipelineFailedError) as raised:
+        run_pipeline(
+            [
+                f"--input={INPUT}",
+                f"--output={tmp_path}/pred",
+                f"--onnx_path={demo_onnx}",
+                "--runner=DirectRunner",
+            ],
+            wait=True,
+            loader=interrupting_loader,
+        )
+    assert "removed its temporary folders" in str(raised.value)
+    assert not glob.glob(f"{tmp_path}/**/beam-temp-*", recursive=True)

@@ -334,7 +334,50 @@ def check_output_locations(params: PipelineParameters) -> None:
                 f"--{name}={prefix!r}: {existing[0]} already exists{more} and the run would "
                 "delete it; choose another prefix or delete those files first"
             )
+        leftovers = temp_directories(prefix)
+        if leftovers:
+            raise ParameterError(
+                f"--{name}={prefix!r}: {leftovers[0]} is left from an interrupted run to this "
+                "prefix; delete it (if no other job is writing here) and run again"
+            )
         check_writable(name, prefix)
+
+
+def temp_directories(prefix: str) -> list[str]:
+    """Beam's file sink stages each output in PREFIX_DIR/beam-temp-PREFIX_NAME-UUID/."""
+    from apache_beam.io.filesystems import FileSystems
+
+    directory, name = FileSystems.split(prefix)
+    start = f"beam-temp-{name}-"
+    if model_files.is_local(prefix):  # Beam's local match lists files only, never folders
+        names = os.listdir(directory or ".") if os.path.isdir(directory or ".") else []
+        return sorted(os.path.join(directory, item) for item in names if item.startswith(start))
+    try:
+        matched = FileSystems.match([FileSystems.join(directory, start + "*")])[0].metadata_list
+    except Exception:
+        return []
+    found = {FileSystems.join(directory, temp_directory_name(m.path, directory)) for m in matched}
+    return sorted(found)
+
+
+def temp_directory_name(path: str, directory: str) -> str:
+    """The first path component below `directory` (a match may be a file inside the folder)."""
+    return path[len(directory) :].lstrip("/").split("/", 1)[0]
+
+
+def remove_temp_directories(params: PipelineParameters) -> list[str]:
+    """Delete the staging folders of this run's outputs (launch refused any older ones)."""
+    from apache_beam.io.filesystems import FileSystems
+
+    removed = []
+    for prefix in output_prefixes(params).values():
+        for directory in temp_directories(prefix):
+            try:
+                FileSystems.delete([directory])
+            except Exception:
+                continue
+            removed.append(directory)
+    return removed
 
 
 def list_files(name: str, prefix: str, pattern: str) -> list[str]:

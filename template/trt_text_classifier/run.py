@@ -24,7 +24,7 @@ from trt_text_classifier.params import (
     shard_glob,
 )
 from trt_text_classifier.pipeline import build_pipeline, make_handler
-from trt_text_classifier.preflight import check_parameters
+from trt_text_classifier.preflight import check_parameters, remove_temp_directories
 
 
 @dataclass(frozen=True)
@@ -64,8 +64,18 @@ def run_pipeline(
         if wait:
             result.wait_until_finish()
     except Exception as error:
-        raise PipelineFailedError(f"the pipeline failed: {last_line(error)}") from error
+        raise PipelineFailedError(
+            f"the pipeline failed: {last_line(error)}{cleaned_up(params, wait)}"
+        ) from error
+    except KeyboardInterrupt:
+        raise PipelineFailedError(f"interrupted{cleaned_up(params, wait)}") from None
     return params, result
+
+
+def cleaned_up(params: PipelineParameters, wait: bool) -> str:
+    """Remove the output staging folders of a local run that stopped; say which."""
+    removed = remove_temp_directories(params) if wait else []
+    return f" (removed its temporary folders: {', '.join(removed)})" if removed else ""
 
 
 def create_pipeline(options: PipelineOptions) -> beam.Pipeline:
