@@ -216,3 +216,16 @@ def test_launch_dry_run_accepts_gclouds_delimiter_characters(tmp_path: Path) -> 
     )  # fmt: skip
     assert completed.returncode == 0, completed.stderr
     assert "a,b~c|d#e@f.txt" in completed.stdout
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file: no unreadable file here")
+def test_an_unreadable_input_file_is_refused_at_launch(
+    capsys: pytest.CaptureFixture[str], demo_onnx: str, tmp_path: Path
+) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("hidden\n")
+    secret.chmod(0)
+    status = main(
+        ["run", f"--input={secret}", f"--output={tmp_path}/p", f"--onnx_path={demo_onnx}"]
+    )
+    assert_one_line(capsys, status, "cannot be read by this user", codes=(2,))

@@ -180,6 +180,16 @@ def check_input_matches(pattern: str | None) -> None:
             f"--input={pattern!r}: matches no file; check the path and the wildcard "
             "(e.g. gs://bucket/dir/*.txt)"
         )
+    unreadable = [
+        match.path
+        for match in matched
+        if model_files.is_local(match.path) and not os.access(match.path, os.R_OK)
+    ]
+    if unreadable:
+        raise ParameterError(
+            f"--input={pattern!r}: {unreadable[0]} cannot be read by this user; fix its "
+            "permissions or leave it out of the pattern"
+        )
 
 
 def list_directory(path: str) -> list[str]:
