@@ -7,16 +7,20 @@ from pathlib import Path
 from typing import Any
 
 from emulators import GcsEmulator
+from trt_text_classifier.image_runtime import image_runtime
 from trt_text_classifier.sidecar import EngineSidecar, sidecar_path_for
+
+IMAGE_TENSORRT = image_runtime().tensorrt
+"""The TensorRT of the container image: an engine built there matches it exactly."""
 
 
 def l4_sidecar(**changes: Any) -> EngineSidecar:
-    """A TensorRT 10 engine for the L4 (8.9), batch up to 32, sequences up to 256."""
+    """An engine built in the image (its TensorRT) for the L4 (8.9), batch up to 32, sequences up to 256."""
     fields: dict[str, Any] = {
         "builder": "tensorrt",
-        "builder_version": "10.8.0.43",
-        "tensorrt_major": 10,
-        "tensorrt_minor": 8,
+        "builder_version": IMAGE_TENSORRT,
+        "tensorrt_major": int(IMAGE_TENSORRT.split(".")[0]),
+        "tensorrt_minor": int(IMAGE_TENSORRT.split(".")[1]),
         "compute_capabilities": ("8.9",),
         "precision": "fp16",
         "batch": {"min": 1, "opt": 16, "max": 32},

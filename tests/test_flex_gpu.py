@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pathlib
+import re
+
 import pytest
 from apache_beam.options.pipeline_options import DebugOptions, WorkerOptions
 
@@ -142,13 +145,13 @@ def test_a3_edge_carries_eight_h100() -> None:
         (
             "type:nvidia-l4;count:1;install-nvidia-driver:470",
             "--accelerator: install-nvidia-driver:470 installs driver 470, older than the "
-            "525.60.13 that nvidia-l4 with this image (CUDA 12.8.0) needs; "
+            "525.60.13 that nvidia-l4 with this image (CUDA 12.9.1) needs; "
             "use install-nvidia-driver:latest",
         ),
         (
             "type:nvidia-rtx-pro-6000;count:1;install-nvidia-driver:535",
             "--accelerator: install-nvidia-driver:535 installs driver 535, older than the "
-            "575 that nvidia-rtx-pro-6000 with this image (CUDA 12.8.0) needs; "
+            "575 that nvidia-rtx-pro-6000 with this image (CUDA 12.9.1) needs; "
             "use install-nvidia-driver:latest",
         ),
     ],
@@ -226,3 +229,10 @@ def test_environment_machine_type_is_checked_against_the_gpu() -> None:
     params = with_environment_machine_type(params, ["--worker_machine_type=n1-standard-8"])
     with pytest.raises(ParameterError, match="nvidia-l4 attaches only to G2 machines"):
         check_workers(params, on_dataflow=True)
+
+
+def test_every_gpu_the_readme_names_is_in_the_catalog() -> None:
+    readme = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
+    named = set(re.findall(r"`(nvidia-[a-z0-9-]+)`", readme))
+    assert named and named <= set(GPU_TYPES)
+    assert "nvidia-rtx-pro-6000" in named

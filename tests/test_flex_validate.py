@@ -8,7 +8,7 @@ import pathlib
 import pytest
 
 from emulators import GCS_BUCKET, GcsEmulator
-from flex_sidecars import l4_sidecar, upload_engine, upload_tokenizer
+from flex_sidecars import IMAGE_TENSORRT, l4_sidecar, upload_engine, upload_tokenizer
 from trt_text_classifier.commands import launch, validate
 from trt_text_classifier.dataflow.metadata import template_metadata
 from trt_text_classifier.dataflow.template_parameters import (
@@ -259,7 +259,7 @@ REBUILD = (
             {"max_batch_size": "32"},
             "--engine_path='gs://tc-test-bucket/flex-validate/engines/t4.plan': cannot run on "
             "--accelerator nvidia-l4 in this image: gs://tc-test-bucket/flex-validate/engines/t4.plan was "
-            "built with tensorrt 10.8.0.43 for compute capability 7.5, but this GPU has compute "
+            f"built with tensorrt {IMAGE_TENSORRT} for compute capability 7.5, but this GPU has compute "
             "capability 8.9; " + REBUILD.format(name="t4"),
         ),
         (
@@ -268,7 +268,7 @@ REBUILD = (
             "--engine_path='gs://tc-test-bucket/flex-validate/engines/trt11.plan': cannot run on "
             "--accelerator nvidia-l4 in this image: gs://tc-test-bucket/flex-validate/engines/trt11.plan was "
             "built with tensorrt 11.1.0.1 for compute capability 8.9, but this worker has "
-            "tensorrt 10.8.0.43 (an engine loads only on the exact version that built it); "
+            f"tensorrt {IMAGE_TENSORRT} (an engine loads only on the exact version that built it); "
             + REBUILD.format(name="trt11"),
         ),
         (
@@ -277,7 +277,7 @@ REBUILD = (
             "--engine_path='gs://tc-test-bucket/flex-validate/engines/trt107.plan': cannot run on "
             "--accelerator nvidia-l4 in this image: gs://tc-test-bucket/flex-validate/engines/trt107.plan was "
             "built with tensorrt 10.7.0.23 for compute capability 8.9, but this worker has "
-            "tensorrt 10.8.0.43 (an engine loads only on the exact version that built it); "
+            f"tensorrt {IMAGE_TENSORRT} (an engine loads only on the exact version that built it); "
             + REBUILD.format(name="trt107"),
         ),
         (

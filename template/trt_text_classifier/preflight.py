@@ -7,6 +7,7 @@ parameter. `trt-text-classifier validate` and `launch` run the same checks.
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 
@@ -26,6 +27,7 @@ from trt_text_classifier.params import (
     ParameterError,
     PipelineParameters,
 )
+from trt_text_classifier.remote_checks import bounded
 from trt_text_classifier.sidecar import EngineSidecar, read_sidecar, sidecar_path_for
 
 
@@ -40,23 +42,39 @@ def check_parameters(
     worker = check_workers(params, on_dataflow=is_dataflow_runner(runner))
     if not io:
         return worker
-    check_input_matches(params.input)
+    if params.input:
+        bounded("input", params.input, lambda: check_input_matches(params.input))
     check_pubsub_resources(params)
     if params.onnx_path:
-        manifest = read_bundle_manifest(params.onnx_path)
+        manifest = bounded(
+            "onnx_path", params.onnx_path, lambda: read_bundle_manifest(params.onnx_path)
+        )
         check_sequence_length(params.max_seq_length, manifest.max_sequence_length, "the model")
-        check_onnx_model(params.onnx_path, manifest)
+        bounded(
+            "onnx_path",
+            params.onnx_path,
+            lambda: check_onnx_model(params.onnx_path, manifest),
+            timeout=MODEL_CHECK_TIMEOUT_SECS,
+        )
     if params.engine_path:
-        sidecar = read_engine_sidecar(params.engine_path)
-        check_engine_limits(params, sidecar)
-        if is_local_runner(runner):
-            check_local_engine_runtime(params.engine_path, sidecar)
-        elif worker is not None:
-            check_engine_runs_on(params.engine_path, sidecar, worker.gpu)
-            check_engines_fit(worker, engine_size(params.engine_path), sidecar.workspace_mib)
-    check_tokenizer(params)
-    check_output_locations(params)
+        _check_engine(params, runner, worker)
+    name, value = ("tokenizer", params.tokenizer) if params.tokenizer else model_parameter(params)
+    bounded(name, value, lambda: check_tokenizer(params))
+    for name, prefix in output_prefixes(params).items():
+        bounded(name, prefix, functools.partial(check_output_location, name, prefix))
     return worker
+
+
+def _check_engine(params: PipelineParameters, runner: str | None, worker: WorkerGpu | None) -> None:
+    engine_path = params.engine_path
+    sidecar = bounded("engine_path", engine_path, lambda: read_engine_sidecar(engine_path))
+    check_engine_limits(params, sidecar)
+    if is_local_runner(runner):
+        check_local_engine_runtime(engine_path, sidecar)
+    elif worker is not None:
+        check_engine_runs_on(engine_path, sidecar, worker.gpu)
+        size = bounded("engine_path", engine_path, lambda: engine_size(engine_path))
+        check_engines_fit(worker, size, sidecar.workspace_mib)
 
 
 def check_workers(params: PipelineParameters, *, on_dataflow: bool) -> WorkerGpu | None:
@@ -80,12 +98,13 @@ def check_pubsub_resources(params: PipelineParameters) -> None:
     Only "not found" is an error: a launcher allowed to subscribe or publish may
     still lack the permission to describe the resource.
     """
-    if params.input_subscription:
-        check_subscription_exists(params.input_subscription)
+    subscription = params.input_subscription
+    if subscription:
+        bounded("input_subscription", subscription, lambda: check_subscription_exists(subscription))
     for name in ("output_topic", "dead_letter_topic"):
         topic = getattr(params, name)
         if topic:
-            check_topic_exists(name, topic)
+            bounded(name, topic, lambda name=name, topic=topic: check_topic_exists(name, topic))
 
 
 def check_subscription_exists(subscription: str) -> None:
@@ -217,6 +236,8 @@ def read_small_file(name: str, value: str, path: str) -> str:
         raise ParameterError(f"{where} cannot be read: {one_line(error)}") from None
 
 
+MODEL_CHECK_TIMEOUT_SECS = 120.0
+"""Checking a gs:// ONNX model copies it (hundreds of MB): more time than a metadata call."""
 ONNX_TOKEN_TYPES = ("int64", "int32")
 """Token ids and masks: what the tokenizer produces (the backend casts int64 to int32)."""
 
@@ -329,28 +350,27 @@ def output_prefixes(params: PipelineParameters) -> dict[str, str]:
     return prefixes
 
 
-def check_output_locations(params: PipelineParameters) -> None:
-    """Each output prefix holds no shards yet and can be written.
+def check_output_location(name: str, prefix: str) -> None:
+    """The output prefix holds no shards or staging folders yet, and can be written.
 
     Beam's file sink deletes PREFIX-*-of-NNNNN.jsonl before it writes, whatever
     wrote those files; refusing any existing shard keeps an earlier run's (or
     anyone's) files, and makes the printed result globs match this run's files only.
     """
-    for name, prefix in output_prefixes(params).items():
-        existing = list_files(name, prefix, prefix + "-*-of-*" + OUTPUT_SUFFIX)
-        if existing:
-            more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
-            raise ParameterError(
-                f"--{name}={prefix!r}: {existing[0]} already exists{more} and the run would "
-                "delete it; choose another prefix or delete those files first"
-            )
-        leftovers = temp_directories(prefix)
-        if leftovers:
-            raise ParameterError(
-                f"--{name}={prefix!r}: {leftovers[0]} is left from an interrupted run to this "
-                "prefix; delete it (if no other job is writing here) and run again"
-            )
-        check_writable(name, prefix)
+    existing = list_files(name, prefix, prefix + "-*-of-*" + OUTPUT_SUFFIX)
+    if existing:
+        more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
+        raise ParameterError(
+            f"--{name}={prefix!r}: {existing[0]} already exists{more} and the run would "
+            "delete it; choose another prefix or delete those files first"
+        )
+    leftovers = temp_directories(prefix)
+    if leftovers:
+        raise ParameterError(
+            f"--{name}={prefix!r}: {leftovers[0]} is left from an interrupted run to this "
+            "prefix; delete it (if no other job is writing here) and run again"
+        )
+    check_writable(name, prefix)
 
 
 def temp_directories(prefix: str) -> list[str]:

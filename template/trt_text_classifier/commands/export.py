@@ -7,10 +7,17 @@ import math
 import sys
 from collections.abc import Sequence
 
+from trt_text_classifier.commands.errors import report_errors
+
 HELP = "export a Hugging Face classifier (hub id or local directory) to an ONNX bundle"
 
 
 def main(argv: Sequence[str]) -> int:
+    return report_errors(lambda: _main(argv))
+
+
+def _main(argv: Sequence[str]) -> int:
+    """Imports torch (through engine.export) first: without it, one line names the extra."""
     from trt_text_classifier.engine.export import DEFAULT_TOLERANCE
 
     parser = argparse.ArgumentParser(prog="trt-text-classifier export", description=HELP)
@@ -35,7 +42,10 @@ def main(argv: Sequence[str]) -> int:
             file=sys.stderr,
         )
         return 2
+    return _export(args)
 
+
+def _export(args: argparse.Namespace) -> int:
     from trt_text_classifier.engine.export import ExportError, export_bundle
 
     try:

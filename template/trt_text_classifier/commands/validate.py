@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -28,10 +29,21 @@ def add_parameter_arguments(parser: argparse.ArgumentParser) -> None:
         "--parameters", metavar="K=V,...", help="gcloud's syntax, e.g. input=gs://b/x/*.txt,..."
     )
     parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show the log lines of Beam and the Google libraries (retries, credential lookups)",
+    )
+    parser.add_argument(
         "--no-io",
         action="store_true",
         help="skip the checks that read files (input pattern, model manifest, engine sidecar)",
     )
+
+
+def quiet_unless_verbose(args: argparse.Namespace) -> None:
+    """A CLI user sees our one-line errors, not the libraries' retry logs (unless --verbose)."""
+    if not args.verbose:
+        logging.disable(logging.ERROR)
 
 
 def read_parameters(args: argparse.Namespace) -> dict[str, str]:
@@ -80,6 +92,7 @@ def main(argv: Sequence[str]) -> int:
     )
     add_parameter_arguments(parser)
     args = parser.parse_args(list(argv))
+    quiet_unless_verbose(args)
     return report_errors(lambda: _validate(args))
 
 
