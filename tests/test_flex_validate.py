@@ -338,7 +338,7 @@ def test_validate_warns_when_the_default_driver_may_be_too_old_for_the_gpu(
     path.write_text(json.dumps(values))
     assert validate.main(["--no-io", "--parameters-file", str(path)]) == 0
     assert capsys.readouterr().err == (
-        "warning: --accelerator: nvidia-rtx-pro-6000 needs NVIDIA driver 575 or newer and "
+        "warning: --accelerator: nvidia-rtx-pro-6000 needs NVIDIA driver 580 or newer and "
         "Dataflow documents no version for 'install-nvidia-driver'; use "
         "install-nvidia-driver:latest\n"
     )

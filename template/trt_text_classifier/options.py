@@ -4,7 +4,9 @@ On Dataflow with an accelerator, the options follow Google's recipe for GPU
 workers: the `worker_accelerator` service option, a machine type of the GPU's
 series, Runner v2 with a custom container (the template's own image), and one
 SDK process per worker (`no_use_multiple_sdk_containers`) so a worker VM holds
-one TensorRT engine instead of one per vCPU.
+one TensorRT engine instead of one per vCPU. With `use_nvidia_mps` the workers
+keep one SDK process per vCPU, each with its own engine, sharing the GPU through
+MPS (`dataflow.gpu_memory` checks at launch that the engines fit).
 """
 
 from __future__ import annotations

@@ -45,6 +45,7 @@ from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
 from trt_text_classifier import bigquery_output, streaming
+from trt_text_classifier.accelerator_syntax import uses_nvidia_mps
 from trt_text_classifier.handler import (
     METRICS_NAMESPACE,
     ClassifierLoader,
@@ -241,7 +242,10 @@ def make_handler(
         min_batch_size=params.min_batch_size,
         max_batch_size=params.max_batch_size,
         max_batch_duration_secs=params.batch_duration_secs,
-        share_across_processes=params.engine_path is not None,
+        # One engine per worker VM serves all its SDK processes; with use_nvidia_mps each
+        # process loads its own and MPS shares the GPU between them (launch checks they fit).
+        share_across_processes=params.engine_path is not None
+        and not uses_nvidia_mps(params.accelerator),
         backend="onnxruntime" if params.onnx_path else "tensorrt",
         loader=loader,
         isolate_failures=True,
