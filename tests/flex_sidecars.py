@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import posixpath
+from pathlib import Path
 from typing import Any
 
 from emulators import GcsEmulator
@@ -46,3 +48,14 @@ def upload_engine(emulator: GcsEmulator, name: str, sidecar: EngineSidecar | Non
     if sidecar is not None:
         emulator.write(sidecar_path_for(name), sidecar.model_dump_json().encode())
     return engine_path
+
+
+def upload_tokenizer(emulator: GcsEmulator, engine_name: str, bundle: Path) -> None:
+    """The demo bundle's tokenizer where `l4_sidecar()` points: ENGINE_DIR/tokenizer/.
+
+    The launch loads the tokenizer the workers will use.
+    """
+    directory = posixpath.join(posixpath.dirname(engine_name), "tokenizer")
+    for path in bundle.iterdir():
+        if path.name not in ("model.onnx", "bundle.json"):
+            emulator.write(f"{directory}/{path.name}", path.read_bytes())

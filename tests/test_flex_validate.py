@@ -8,7 +8,7 @@ import pathlib
 import pytest
 
 from emulators import GCS_BUCKET, GcsEmulator
-from flex_sidecars import IMAGE_TENSORRT, l4_sidecar, upload_engine
+from flex_sidecars import IMAGE_TENSORRT, l4_sidecar, upload_engine, upload_tokenizer
 from trt_text_classifier.commands import launch, validate
 from trt_text_classifier.dataflow.metadata import template_metadata
 from trt_text_classifier.dataflow.template_parameters import (
@@ -116,7 +116,7 @@ def test_valid_set_reports_the_workers(capsys: pytest.CaptureFixture[str]) -> No
         ),
         (
             {"max_seq_length": "0"},
-            "--max_seq_length='0': Input should be greater than or equal to 1",
+            "--max_seq_length='0': Input should be greater than or equal to 3",
         ),
         (
             {"accelerator": ""},
@@ -135,12 +135,7 @@ def test_valid_set_reports_the_workers(capsys: pytest.CaptureFixture[str]) -> No
         ),
         (
             {"batch_size": "8"},
-            "--batch_size: unknown parameter; known parameters are input, input_subscription, "
-            "output, dead_letter_output, output_topic, output_table, dead_letter_topic, "
-            "onnx_path, engine_path, tokenizer, threshold, model_watch_pattern, "
-            "model_watch_interval_secs, max_seq_length, "
-            "min_batch_size, max_batch_size, max_batch_duration_secs, accelerator, "
-            "machine_type, sdk_container_image",
+            "--batch_size: unknown parameter; did you mean --min_batch_size?",
         ),
     ],
     ids=lambda value: next(iter(value)) if isinstance(value, dict) else None,
@@ -212,8 +207,9 @@ def test_launch_refuses_before_sending_anything(capsys: pytest.CaptureFixture[st
 
 
 @pytest.fixture(scope="module")
-def engines(gcs_emulator: GcsEmulator) -> dict[str, str]:
+def engines(gcs_emulator: GcsEmulator, demo_bundle: pathlib.Path) -> dict[str, str]:
     gcs_emulator.write("flex-validate/in/a.txt", b"fine\n")
+    upload_tokenizer(gcs_emulator, "flex-validate/engines/x.plan", demo_bundle)
     variants = {
         "l4": l4_sidecar(),
         "t4": l4_sidecar(compute_capabilities=("7.5",)),

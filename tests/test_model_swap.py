@@ -59,10 +59,14 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, TinyBundle]:
 
 
 def broken_copy(bundle: Path, target: Path) -> Path:
-    """The bundle with its model.onnx cut short: manifest and tokenizer fine, the model unreadable."""
+    """The bundle with its model.onnx cut short (and the manifest's SHA-256 to match it):
+    manifest and tokenizer fine, the model unreadable, as from an export that went wrong."""
     shutil.copytree(bundle, target)
     onnx = target / "model.onnx"
     onnx.write_bytes(onnx.read_bytes()[:4096])
+    manifest = json.loads((target / "bundle.json").read_text())
+    manifest["onnx_sha256"] = sha256_of(str(onnx))
+    (target / "bundle.json").write_text(json.dumps(manifest))
     return target
 
 
@@ -245,6 +249,7 @@ def swap_log(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixt
         ("labels", "differ from the served model's ['sad', 'neutral', 'happy']"),
         ("manifest", "bundle.json is missing; upload the bundle's bundle.json"),
         ("limit", "the job's max_seq_length=512 is above the model's limit of 256 tokens"),
+        ("replaced", "its SHA-256 differs from onnx_sha256"),
     ],
 )
 def test_each_refusal_says_why(
@@ -265,6 +270,8 @@ def test_each_refusal_says_why(
         manifest_path = candidate / "bundle.json"
         if problem == "manifest":
             manifest_path.unlink()
+        elif problem == "replaced":
+            shutil.copyfile(models["a"].onnx, candidate / "model.onnx")
         else:
             manifest = json.loads(manifest_path.read_text())
             manifest_path.write_text(json.dumps({**manifest, "max_sequence_length": 256}))

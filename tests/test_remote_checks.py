@@ -97,6 +97,25 @@ def test_a_streaming_launch_without_credentials_fails_in_one_line(
     )
 
 
+def test_a_launch_request_without_credentials_fails_in_one_line(tmp_path: pathlib.Path) -> None:
+    launch = ["launch", "--project=my-project", "--region=us-central1", "--job-name=reviews"]
+    done = run_command(
+        tmp_path,
+        [*launch, "--template=gs://my-bucket/templates/trt.json", "--no-io"],
+        {
+            "input": "gs://my-bucket/reviews/*.txt",
+            "output": "gs://my-bucket/results/predictions",
+            "onnx_path": "gs://my-bucket/model/model.onnx",
+        },
+    )
+    assert done.returncode == 2
+    assert done.stderr == (
+        "error: --template='gs://my-bucket/templates/trt.json': no Google Cloud credentials "
+        "here; run `gcloud auth application-default login` (or set "
+        "GOOGLE_APPLICATION_CREDENTIALS)\n"
+    )
+
+
 def test_bounded_passes_results_and_parameter_errors_through() -> None:
     assert bounded("input", "x", lambda: 42) == 42
 
@@ -131,4 +150,16 @@ def test_missing_credentials_are_named() -> None:
     assert str(caught.value) == (
         "--input='gs://b/x': no Google Cloud credentials here; run "
         "`gcloud auth application-default login` (or set GOOGLE_APPLICATION_CREDENTIALS)"
+    )
+
+
+def test_a_local_path_s_failure_is_not_blamed_on_the_network() -> None:
+    def unreadable() -> None:
+        raise PermissionError(13, "Permission denied", "/data/model.onnx")
+
+    with pytest.raises(ParameterError) as caught:
+        bounded("onnx_path", "/data/model.onnx", unreadable)
+    assert str(caught.value) == (
+        "--onnx_path='/data/model.onnx': cannot read it ([Errno 13] Permission denied: "
+        "'/data/model.onnx')"
     )

@@ -16,7 +16,7 @@ from __future__ import annotations
 import posixpath
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 MANIFEST_NAME = "bundle.json"
 ONNX_NAME = "model.onnx"
@@ -45,6 +45,20 @@ class BundleManifest(BaseModel):
     """How logits become probabilities: a softmax over the labels (one label per record)
     or a sigmoid per label (any number of labels per record). Manifests written before
     this field existed are single-label."""
+    onnx_sha256: str | None = None
+    """SHA-256 of model.onnx: the file served must be the one exported (bundles written
+    before this field have none and are served unchecked)."""
+
+    @field_validator("labels")
+    @classmethod
+    def _distinct_labels(cls, labels: tuple[str, ...]) -> tuple[str, ...]:
+        repeated = sorted({label for label in labels if labels.count(label) > 1})
+        if repeated:
+            raise ValueError(
+                f"label {repeated[0]!r} appears more than once; each logits column needs its "
+                "own name (the probabilities are keyed by label)"
+            )
+        return labels
 
 
 def manifest_path_for(model_path: str) -> str:

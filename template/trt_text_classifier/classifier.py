@@ -50,6 +50,22 @@ def sigmoid(logits: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * logits.astype(np.float64)))
 
 
+class NonFiniteLogitsError(ValueError):
+    """The model returned NaN or infinite logits (e.g. an fp16 engine that overflowed)."""
+
+
+def check_finite(logits: np.ndarray) -> None:
+    """Labels from NaN/Inf logits would be arbitrary: refuse the batch, naming the rows."""
+    finite = np.isfinite(logits).all(axis=1)
+    if not finite.all():
+        rows = np.flatnonzero(~finite).tolist()
+        values = sorted({str(value) for value in logits[~finite].ravel() if not np.isfinite(value)})
+        raise NonFiniteLogitsError(
+            f"the model returned non-finite logits ({', '.join(values)}) for record(s) {rows} "
+            "of the batch; no label can be derived (an fp16 engine may overflow: try fp32)"
+        )
+
+
 class TextClassifier:
     """What `load_model` returns on a worker: everything needed to classify a batch.
 
@@ -87,6 +103,7 @@ class TextClassifier:
                 f"the model returned logits of shape {logits.shape}, expected "
                 f"({len(texts)}, {len(self.labels)}) for labels {self.labels}"
             )
+        check_finite(logits)
         probabilities = sigmoid(logits) if self.multi_label else softmax(logits)
         return ClassifiedBatch(
             [self._classification(row, threshold) for row in probabilities],

@@ -39,6 +39,7 @@ from apache_beam.ml.inference.base import ModelHandler
 
 from trt_text_classifier import model_swap
 from trt_text_classifier.classifier import DEFAULT_THRESHOLD, TextClassifier
+from trt_text_classifier.loading import Backend
 from trt_text_classifier.records import DeadLetter, Prediction, TextRecord
 from trt_text_classifier.tokenization import BatchTokenizer
 
@@ -78,8 +79,9 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
         partial batch waits at most this long: use it for streaming.
       share_across_processes: load one model per worker VM instead of one per
         SDK process (what a GPU needs: one engine per GPU).
-      loader: how to load the classifier; the default picks the backend from
-        the model path's extension.
+      backend: "onnxruntime" or "tensorrt"; default: by the model path's
+        extension (`.onnx` in any case is ONNX, anything else an engine).
+      loader: how to load the classifier (replaces `backend`'s loader).
       isolate_failures: when a batch fails, retry its records one at a time
         and return a `DeadLetter` (stage "inference") for each record that
         fails alone, instead of failing the whole batch. One bad record then
@@ -100,6 +102,7 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
         max_batch_size: int = 64,
         max_batch_duration_secs: float | None = None,
         share_across_processes: bool = False,
+        backend: Backend | None = None,
         loader: ClassifierLoader | None = None,
         isolate_failures: bool = False,
         threshold: float = DEFAULT_THRESHOLD,
@@ -120,6 +123,7 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
         self._model_path = model_path
         self._tokenizer = tokenizer
         self._max_seq_length = max_seq_length
+        self._backend = backend
         self._loader = loader
         self._isolate_failures = isolate_failures
         self._threshold = threshold
@@ -147,14 +151,22 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
         accepted, self._accepted = self._accepted, None
         if accepted is not None:
             return accepted
-        loader = self._loader or _default_loader()
-        return loader(self._model_path, self._tokenizer, self._max_seq_length)
+        return self._load(self._model_path)
+
+    def _load(self, model_path: str) -> TextClassifier:
+        if self._loader is not None:
+            return self._loader(model_path, self._tokenizer, self._max_seq_length)
+        from trt_text_classifier.loading import load_classifier
+
+        return load_classifier(model_path, self._tokenizer, self._max_seq_length, self._backend)
 
     def load_tokenizer(self) -> BatchTokenizer:
         """The model's tokenizer on its own: ordering records by token count needs no model."""
         from trt_text_classifier.loading import load_tokenizer
 
-        return load_tokenizer(self._model_path, self._tokenizer, self._max_seq_length)
+        return load_tokenizer(
+            self._model_path, self._tokenizer, self._max_seq_length, self._backend
+        )
 
     def run_inference(
         self,
@@ -260,12 +272,11 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
             max_seq_length=self._max_seq_length,
             max_batch_size=self.batch_elements_kwargs().get("max_batch_size", 64),
         )
-        candidate = model_swap.read_model_facts(model_path, limits)
+        candidate = model_swap.read_model_facts(model_path, limits, self._backend)
         model_swap.check_replacement(
-            model_swap.read_model_facts(self._model_path, limits), candidate
+            model_swap.read_model_facts(self._model_path, limits, self._backend), candidate
         )
-        loader = self._loader or _default_loader()
-        classifier = loader(model_path, self._tokenizer, self._max_seq_length)
+        classifier = self._load(model_path)
         try:
             model_swap.probe(classifier)
         except BaseException:
@@ -353,9 +364,3 @@ class _ModelWatch:
 def _first_line(error: BaseException) -> str:
     text = next((line for line in str(error).splitlines() if line.strip()), "")
     return text or type(error).__name__
-
-
-def _default_loader() -> ClassifierLoader:
-    from trt_text_classifier.loading import load_classifier
-
-    return load_classifier

@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from trt_text_classifier import model_files
 from trt_text_classifier.bundle import BundleManifest, ProblemType, manifest_path_for
 from trt_text_classifier.classifier import TextClassifier
+from trt_text_classifier.loading import Backend, backend_for
 
 PROBE_TEXT = "A short sentence that every new model must classify before it serves."
 
@@ -49,15 +50,11 @@ class ModelFacts:
     problem_type: ProblemType
 
 
-def is_onnx(path: str) -> bool:
-    return path.endswith(".onnx")
-
-
-def read_model_facts(path: str, limits: ServingLimits) -> ModelFacts:
-    """The facts of the model at `path`, after checking them against `limits`."""
+def read_model_facts(path: str, limits: ServingLimits, backend: Backend | None) -> ModelFacts:
+    """The facts of the model at `path` served by `backend`, after checking them against `limits`."""
     if not model_files.exists(path):
         raise ModelRefused(f"{path} does not exist (any more)")
-    if is_onnx(path):
+    if backend_for(path, backend) == "onnxruntime":
         return _onnx_facts(path, limits)
     return _engine_facts(path, limits)
 

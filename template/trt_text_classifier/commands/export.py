@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Sequence
 
@@ -34,6 +35,13 @@ def _main(argv: Sequence[str]) -> int:
         help="largest allowed logit error relative to the largest logit (default %(default)s)",
     )
     args = parser.parse_args(argv)
+    if not math.isfinite(args.tolerance) or args.tolerance <= 0:
+        print(
+            f"error: --tolerance={args.tolerance}: must be a positive number, e.g. "
+            f"{DEFAULT_TOLERANCE}",
+            file=sys.stderr,
+        )
+        return 2
     return _export(args)
 
 

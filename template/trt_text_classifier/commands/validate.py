@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from trt_text_classifier.commands.errors import report_errors
+from trt_text_classifier.parameter_error import ParameterError
 
 if TYPE_CHECKING:
     from trt_text_classifier.dataflow.accelerator import WorkerGpu
@@ -53,8 +54,23 @@ def read_parameters(args: argparse.Namespace) -> dict[str, str]:
 
     if args.parameters is not None:
         return parse_parameters_flag(args.parameters)
-    with open(args.parameters_file, encoding="utf-8") as handle:
-        return parse_parameters_file(handle.read(), args.parameters_file)
+    path = args.parameters_file
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except IsADirectoryError:
+        raise ParameterError(
+            f"--parameters-file {path}: is a directory; give a JSON file"
+        ) from None
+    except UnicodeDecodeError as error:
+        raise ParameterError(
+            f"--parameters-file {path}: is not UTF-8 (byte {error.start}); save it as UTF-8"
+        ) from None
+    except OSError as error:
+        raise ParameterError(
+            f"--parameters-file {path}: cannot read it ({error.strerror})"
+        ) from None
+    return parse_parameters_file(text, path)
 
 
 def warn_about_driver(worker: WorkerGpu) -> None:

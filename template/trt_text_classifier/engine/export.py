@@ -27,6 +27,7 @@ from trt_text_classifier.bundle import (
     BundleManifest,
     ProblemType,
 )
+from trt_text_classifier.sidecar import sha256_of
 
 ONNX_OPSET = 17
 DEFAULT_TOLERANCE = 1e-3
@@ -119,6 +120,7 @@ def export_bundle(
         source=source_name or source,
         demo=demo,
         problem_type=problem_type,
+        onnx_sha256=sha256_of(onnx_path),
     )
     write_manifest(output_dir, manifest)
     report = check_parity(model, tokenizer, input_names, onnx_path)
