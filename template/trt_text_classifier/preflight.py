@@ -14,7 +14,10 @@ from trt_text_classifier.accelerator_syntax import parse_accelerator
 from trt_text_classifier.backends.base import BackendError
 from trt_text_classifier.bundle import BundleManifest, manifest_path_for
 from trt_text_classifier.dataflow.accelerator import WorkerGpu, resolve_worker
-from trt_text_classifier.dataflow.engine_check import check_engine_runs_on
+from trt_text_classifier.dataflow.engine_check import (
+    check_engine_runs_on,
+    check_one_gpu_per_worker,
+)
 from trt_text_classifier.dataflow.gpu_memory import check_engines_fit, engine_size
 from trt_text_classifier.options import is_dataflow_runner, is_local_runner
 from trt_text_classifier.params import ParameterError, PipelineParameters
@@ -44,6 +47,7 @@ def check_parameters(
             check_local_engine_runtime(params.engine_path, sidecar)
         elif worker is not None:
             check_engine_runs_on(params.engine_path, sidecar, worker.gpu)
+            check_one_gpu_per_worker(params.engine_path, worker.accelerator.count)
             check_engines_fit(worker, engine_size(params.engine_path), sidecar.workspace_mib)
     return worker
 
