@@ -2,9 +2,9 @@
 
     python benchmarks/fp16_accuracy.py --work /tmp/bench [--sentences 1000]
 
-Converts the workload's fp32 ONNX to fp16 three ways (everything fp16, as
-before; LayerNormalization kept fp32, what build-engine does now; LayerNorm
-and Softmax kept fp32) and prints label agreement and the largest logit error
+Converts the workload's fp32 ONNX to fp16 three ways with build-engine's own
+conversion (everything fp16, as before; LayerNormalization kept fp32, what
+build-engine does now; LayerNorm and Softmax kept fp32) and prints label agreement and the largest logit error
 of each against fp32 on the same padded batches. This measures the converted
 ONNX, not an engine: TensorRT's kernels add their own rounding.
 """
@@ -14,15 +14,14 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
-import onnx
 
 from benchmarks.workloads import bert_base_workload, generate_sentences
 from trt_text_classifier.backends.onnxruntime_backend import OnnxRuntimeBackend
 from trt_text_classifier.commands.verify_engine import compare_logits
+from trt_text_classifier.engine.precision import convert_to_float16
 from trt_text_classifier.tokenization import BatchTokenizer
 
 VARIANTS = {
@@ -31,17 +30,6 @@ VARIANTS = {
     "LayerNorm+Softmax fp32": ("LayerNormalization", "Softmax"),
 }
 BATCH = 32
-
-
-def convert(source: Path, target: Path, blocked: tuple[str, ...]) -> None:
-    from onnxconverter_common import float16
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        model = float16.convert_float_to_float16(
-            onnx.load(str(source)), keep_io_types=True, op_block_list=list(blocked)
-        )
-    onnx.save(model, str(target))
 
 
 def logits(onnx_path: Path, batches: list[dict[str, np.ndarray]]) -> np.ndarray:
@@ -71,7 +59,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         for name, blocked in VARIANTS.items():
             target = Path(scratch) / "model.fp16.onnx"
-            convert(workload.onnx_path, target, blocked)
+            convert_to_float16(str(workload.onnx_path), str(target), blocked)
             comparison = compare_logits(reference, logits(target, batches))
             print(
                 f"{name:<24} label agreement {comparison.label_agreement:.2%} "

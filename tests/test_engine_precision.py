@@ -70,3 +70,50 @@ def test_fp16_logits_agree_with_fp32_on_the_demo_model(demo_onnx: str, fp16_onnx
     converted.close()
     assert comparison.label_agreement == 1.0
     assert comparison.max_abs_error < 0.05
+
+
+def model_sharing_an_initializer_through_identity() -> onnx.ModelProto:
+    """What torch.onnx.export writes when two parameters are equal (freshly initialised BERT:
+    every LayerNorm bias is 0): one initializer, Identity nodes for the others."""
+    from onnx import helper, numpy_helper
+
+    ones, zeros = np.ones(4, dtype=np.float32), np.zeros(4, dtype=np.float32)
+    weight = np.arange(16, dtype=np.float32).reshape(4, 4) / 16
+    nodes = [
+        helper.make_node("Identity", ["zeros"], ["dense2_bias"], name="identity1"),
+        helper.make_node("Identity", ["ones"], ["norm2_scale"], name="identity2"),
+        helper.make_node("MatMul", ["x", "weight"], ["dense"], name="matmul1"),
+        helper.make_node("Add", ["dense", "zeros"], ["biased"], name="add1"),
+        helper.make_node(
+            "LayerNormalization", ["biased", "ones", "zeros"], ["normed"], name="norm1", axis=-1
+        ),
+        helper.make_node("MatMul", ["normed", "weight"], ["dense2"], name="matmul2"),
+        helper.make_node("Add", ["dense2", "dense2_bias"], ["biased2"], name="add2"),
+        helper.make_node(
+            "LayerNormalization", ["biased2", "norm2_scale", "zeros"], ["y"], name="norm2", axis=-1
+        ),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "shared",
+        [helper.make_tensor_value_info("x", FLOAT, [2, 4])],
+        [helper.make_tensor_value_info("y", FLOAT, [2, 4])],
+        [
+            numpy_helper.from_array(ones, "ones"),
+            numpy_helper.from_array(zeros, "zeros"),
+            numpy_helper.from_array(weight, "weight"),
+        ],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_initializers_shared_through_identity_nodes_convert(tmp_path: Path) -> None:
+    import onnxruntime
+
+    source, target = tmp_path / "shared.onnx", tmp_path / "shared.fp16.onnx"
+    onnx.save(model_sharing_an_initializer_through_identity(), str(source))
+    convert_to_float16(str(source), str(target))
+    x = np.array([[1, 2, 3, 4], [4, 1, 0, 2]], dtype=np.float32)
+    (expected,) = onnxruntime.InferenceSession(str(source)).run(None, {"x": x})
+    (actual,) = onnxruntime.InferenceSession(str(target)).run(None, {"x": x})
+    np.testing.assert_allclose(actual, expected, atol=1e-2)

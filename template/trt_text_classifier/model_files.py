@@ -1,32 +1,42 @@
 """Model files on local disk or gs://: read small files, cache large ones locally.
 
-Everything goes through Beam's `FileSystems`, so any filesystem Beam knows
-(local, gs://, and the GCS emulator in tests) works the same way.
+Remote files go through Beam's `FileSystems`, so any filesystem Beam knows
+(gs://, and the GCS emulator in tests) works the same way. Local paths need no
+Beam: the backends and their GPU tests load local models where Beam is absent.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 
-from apache_beam.io.filesystem import CompressionTypes
-from apache_beam.io.filesystems import FileSystems
-
 CACHE_ROOT = os.path.join(tempfile.gettempdir(), "trt_text_classifier_cache")
+_SCHEME = re.compile(r"^([a-zA-Z][-a-zA-Z0-9+.]*)://")
+"""How Beam's `FileSystems.get_scheme` recognises a scheme."""
 
 
 def is_local(path: str) -> bool:
-    return FileSystems.get_scheme(path) in (None, "file")
+    match = _SCHEME.match(path)
+    return match is None or match.group(1).lower() == "file"
 
 
 def read_text(path: str) -> str:
+    if is_local(path) and not _SCHEME.match(path):
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    from apache_beam.io.filesystem import CompressionTypes
+    from apache_beam.io.filesystems import FileSystems
+
     with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
         return handle.read().decode("utf-8")
 
 
 def exists(path: str) -> bool:
+    from apache_beam.io.filesystems import FileSystems
+
     return FileSystems.exists(path)
 
 
@@ -44,6 +54,8 @@ def cache_directory(directory: str) -> str:
     """A local directory with the files directly under `directory` (not recursive)."""
     if is_local(directory):
         return directory
+    from apache_beam.io.filesystems import FileSystems
+
     target = _cache_directory(directory)
     prefix = directory.rstrip("/") + "/"
     for match in FileSystems.match([prefix + "*"])[0].metadata_list:
@@ -65,6 +77,9 @@ def _cache_directory(remote_directory: str) -> str:
 
 def _copy_to(remote: str, local: str) -> None:
     """Copy via a temporary name so a crash never leaves a half-written cache entry."""
+    from apache_beam.io.filesystem import CompressionTypes
+    from apache_beam.io.filesystems import FileSystems
+
     partial = f"{local}.partial-{os.getpid()}"
     with (
         FileSystems.open(remote, compression_type=CompressionTypes.UNCOMPRESSED) as source,
