@@ -18,11 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.workloads import bert_base_workload, generate_sentences
 from trt_text_classifier.backends.onnxruntime_backend import OnnxRuntimeBackend
 from trt_text_classifier.commands.verify_engine import compare_logits
 from trt_text_classifier.engine.precision import convert_to_float16
 from trt_text_classifier.tokenization import BatchTokenizer
+from workloads import bert_base_workload, generate_sentences
 
 VARIANTS = {
     "all fp16": (),
