@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import numpy as np
 import pytest
 
@@ -224,3 +227,20 @@ def test_a_local_engine_loads_without_beam(demo_engines, tmp_path) -> None:
     result = run_python("-c", script)
     assert (result.returncode, result.stderr) == (0, "")
     assert result.stdout == "no usable NVIDIA GPU here\n"
+
+
+def test_close_lets_the_execution_context_go_and_later_calls_are_refused() -> None:
+    """TensorRT frees a context's device memory when the last reference to it goes."""
+    memory = FakeMemory()
+    sidecar = make_sidecar()
+    context = FakeContext(memory, sidecar)
+    runner = EngineRunner(context, sidecar, memory)
+    released = weakref.ref(context)
+    del context
+    runner.close()
+    gc.collect()
+    assert released() is None
+    with pytest.raises(
+        BackendError, match=r"^the TensorRT engine was closed; load the model again$"
+    ):
+        runner.infer(make_batch(1, 4))
