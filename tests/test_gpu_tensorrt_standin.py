@@ -38,7 +38,11 @@ BATCH = ProfileRange(min=2, opt=8, max=16)
 SEQUENCE = ProfileRange(min=8, opt=32, max=64)
 VOCABULARY = 250
 """Ids below the demo model's vocabulary size."""
-TOLERANCE = 1e-4
+TOLERANCE = 2e-3
+"""Largest logit difference from ONNX Runtime accepted: the same fp32 model on other kernels.
+The demo model amplifies rounding near its decision boundary (one row, logits (1.14, -1.18):
+1.1e-4 from ONNX Runtime with PyTorch on the CPU, 8.5e-4 on the H100); results mixed up
+between callers are off by whole units."""
 THREADS = 8
 
 
@@ -104,9 +108,53 @@ def free_device_memory() -> int:
     """cudaMemGetInfo's free bytes once PyTorch's caches (the stand-in's scratch) are released."""
     gc.collect()
     torch.cuda.synchronize()
-    torch.cuda.empty_cache()
-    torch._C._cuda_clearCublasWorkspaces()
+    torch._C._cuda_clearCublasWorkspaces()  # into PyTorch's cache first,
+    torch.cuda.empty_cache()  # then out of it
     return cuda_memory.memory_info()[0]
+
+
+def shape_of_batch(index: int) -> tuple[int, int]:
+    """Batch sizes 1..40 and sequences 1..64; the pairs repeat every 320 batches."""
+    return 1 + index % 40, 1 + (index * 7) % 64
+
+
+def test_device_memory_is_flat_over_1000_batches_and_back_after_close(engine: str) -> None:
+    """First in this module: threads of later tests leave PyTorch's per-thread cuBLAS
+    workspaces behind, which are freed whenever those threads' handles are.
+
+    The warm-up runs every batch shape once, so that the CUDA kernels the stand-in's
+    PyTorch model needs are loaded (CUDA loads kernels lazily, into device memory it
+    keeps) before anything is measured.
+    """
+    from trt_text_classifier.backends.tensorrt_backend import TensorRTBackend
+
+    rng = np.random.default_rng(2)
+    warm = TensorRTBackend.from_path(engine)
+    for index in range(320):
+        warm.infer(make_batch(rng, *shape_of_batch(index)))
+    warm.close()
+    del warm
+    before = free_device_memory()
+    backend = TensorRTBackend.from_path(engine)
+    loaded = free_device_memory()
+    measured = {}
+    for index in range(1000):
+        backend.infer(make_batch(rng, *shape_of_batch(index)))
+        if index in (0, 999):
+            measured[index] = free_device_memory()
+    torch_loaded = torch.cuda.memory_allocated()
+    backend.close()
+    after = free_device_memory()
+    mib = 1 << 20
+    print(
+        f"\nfree device memory (MiB): before load {before / mib:.1f}, loaded {loaded / mib:.1f}, "
+        f"after batch 1 {measured[0] / mib:.1f}, after batch 1000 {measured[999] / mib:.1f}, "
+        f"after close {after / mib:.1f}; PyTorch-held bytes (the stand-in's weights) before "
+        f"close {torch_loaded}, after {torch.cuda.memory_allocated()}"
+    )
+    assert measured[0] == measured[999]
+    assert after == before
+    assert torch.cuda.memory_allocated() == 0
 
 
 def test_logits_match_onnxruntime_on_the_cpu(engine: str, reference) -> None:
@@ -127,7 +175,7 @@ def test_logits_match_onnxruntime_on_the_cpu(engine: str, reference) -> None:
         f"\nstand-in vs ONNX Runtime CPU: {len(errors)} batches, {rows} rows, "
         f"max abs logit error {max(errors):.3e}, label agreement {agree}/{rows}"
     )
-    assert max(errors) < TOLERANCE
+    assert max(errors) <= TOLERANCE
     assert agree == rows
 
 
@@ -151,7 +199,7 @@ def run_threads(backend, work: list[list[dict]], answers: list[list[np.ndarray]]
                 continue
             if result.shape != answer.shape:
                 wrong.append(f"{arrays['input_ids'].shape} gave shape {result.shape}")
-            elif not np.allclose(result, answer, atol=TOLERANCE):
+            elif np.abs(result - answer).max() > TOLERANCE:
                 error = float(np.abs(result - answer).max())
                 wrong.append(f"{arrays['input_ids'].shape} off by {error:.3e}")
 
@@ -193,34 +241,6 @@ def test_eight_threads_on_one_backend_get_their_own_logits(engine: str, referenc
         f"{len(control_wrong)} of {batches} wrong ({len(control_errors)} raised)"
     )
     assert (alone_wrong, wrong, errors) == ([], [], [])
-
-
-def test_device_memory_is_flat_over_1000_batches_and_back_after_close(engine: str) -> None:
-    from trt_text_classifier.backends.tensorrt_backend import TensorRTBackend
-
-    warm = TensorRTBackend.from_path(engine)
-    rng = np.random.default_rng(2)
-    warm.infer(make_batch(rng, 16, 64))
-    warm.close()
-    del warm
-    before = free_device_memory()
-    backend = TensorRTBackend.from_path(engine)
-    loaded = free_device_memory()
-    measured = {}
-    for index in range(1000):
-        backend.infer(make_batch(rng, 1 + index % 40, 1 + (index * 7) % 64))
-        if index in (0, 999):
-            measured[index] = free_device_memory()
-    backend.close()
-    after = free_device_memory()
-    mib = 1 << 20
-    print(
-        f"\nfree device memory (MiB): before load {before / mib:.1f}, loaded {loaded / mib:.1f}, "
-        f"after batch 1 {measured[0] / mib:.1f}, after batch 1000 {measured[999] / mib:.1f}, "
-        f"after close {after / mib:.1f}"
-    )
-    assert measured[0] == measured[999]
-    assert after == before
 
 
 def test_the_stand_in_refuses_what_tensorrt_refuses(standin, engine: str) -> None:
