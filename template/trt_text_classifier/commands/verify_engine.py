@@ -12,12 +12,16 @@ import argparse
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from trt_text_classifier.backends.base import InferenceBackend
 from trt_text_classifier.commands.errors import EXIT_FAILED, report_errors
 from trt_text_classifier.params import ParameterError
+
+if TYPE_CHECKING:
+    from trt_text_classifier.sidecar import EngineSidecar
 
 HELP = "compare a TensorRT engine with its ONNX model on sentences (needs a GPU)"
 
@@ -144,10 +148,16 @@ def batches(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
 
 def main(argv: Sequence[str]) -> int:
     args = make_parser().parse_args(list(argv))
-    return report_errors(
-        lambda: run_verification(
-            args.engine, args.onnx, args.input, args.max_seq_length, thresholds_from(args)
-        )
+    return report_errors(lambda: _verify(args))
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from trt_text_classifier.preflight import read_engine_sidecar
+
+    thresholds = thresholds_from(args)
+    sidecar = read_engine_sidecar(args.engine, name="engine")
+    return run_verification(
+        args.engine, args.onnx, args.input, args.max_seq_length, thresholds, sidecar=sidecar
     )
 
 
@@ -171,13 +181,17 @@ def run_verification(
     max_seq_length: int | None = None,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
     *,
+    sidecar: EngineSidecar | None = None,
     load_engine: Callable[[str], InferenceBackend] = load_checked_engine,
 ) -> int:
-    """Compare, print the comparison, the thresholds and the verdict; the exit status."""
+    """Compare, print the comparison, the thresholds and the verdict; the exit status.
+
+    `sidecar`: the engine's, when the caller has read it already (default: read here).
+    """
     from trt_text_classifier.loading import load_onnx_classifier
     from trt_text_classifier.sidecar import read_sidecar
 
-    sidecar = read_sidecar(engine_path)
+    sidecar = sidecar or read_sidecar(engine_path)
     engine = load_engine(engine_path)
     try:
         sentences = read_sentences(sentences_path)
