@@ -16,7 +16,7 @@ pytest.importorskip("tensorrt_rtx")
 def engine_params(engine: Path, accelerator: str) -> PipelineParameters:
     return PipelineParameters(
         input=str(EXAMPLES / "reviews-1.txt"),
-        output="gs://bucket/out/predictions",
+        output=str(engine.parent / "out" / "predictions"),
         engine_path=str(engine),
         accelerator=accelerator,
     )
