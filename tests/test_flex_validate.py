@@ -67,7 +67,8 @@ def test_valid_set_reports_the_workers(capsys: pytest.CaptureFixture[str]) -> No
         (
             {"accelerator": "type:nvidia-k80;count:1;install-nvidia-driver"},
             "--accelerator: unknown GPU type 'nvidia-k80'; use one of nvidia-tesla-t4, nvidia-l4, "
-            "nvidia-tesla-a100, nvidia-a100-80gb, nvidia-h100-80gb, nvidia-h100-mega-80gb",
+            "nvidia-tesla-a100, nvidia-a100-80gb, nvidia-h100-80gb, nvidia-h100-mega-80gb, "
+            "nvidia-rtx-pro-6000",
         ),
         (
             {"accelerator": "type:nvidia-tesla-v100;count:1;install-nvidia-driver"},
@@ -306,3 +307,22 @@ def test_engine_that_cannot_run_is_refused(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert validate_engine(engines[engine], capsys, **extra) == (2, f"error: {message}")
+
+
+def test_validate_warns_when_the_default_driver_may_be_too_old_for_the_gpu(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    values = {
+        "input": "gs://my-bucket/in/*.txt",
+        "output": "gs://my-bucket/out/p",
+        "engine_path": "gs://my-bucket/e.plan",
+        "accelerator": "type:nvidia-rtx-pro-6000;count:1;install-nvidia-driver",
+    }
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(values))
+    assert validate.main(["--no-io", "--parameters-file", str(path)]) == 0
+    assert capsys.readouterr().err == (
+        "warning: --accelerator: nvidia-rtx-pro-6000 needs NVIDIA driver 575 or newer and "
+        "Dataflow documents no version for 'install-nvidia-driver'; use "
+        "install-nvidia-driver:latest\n"
+    )

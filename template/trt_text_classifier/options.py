@@ -22,12 +22,14 @@ from apache_beam.options.pipeline_options import (
 )
 
 from trt_text_classifier.dataflow.accelerator import WorkerGpu
-from trt_text_classifier.params import PipelineParameters
+from trt_text_classifier.params import ParameterError, PipelineParameters
 
 DEFAULT_RUNNER = "DirectRunner"
 IMAGE_ENV = "TRT_TEXT_CLASSIFIER_IMAGE"
 """Set in the container at build time to the image's own name (container/Dockerfile)."""
 GPU_EXPERIMENTS = ("use_runner_v2", "no_use_multiple_sdk_containers")
+MPS_EXPERIMENTS = ("use_runner_v2",)
+"""With use_nvidia_mps: one SDK process per vCPU, all sharing the GPU through MPS."""
 GPU_WORKER_DISK_GB = 50
 """Boot disk for GPU workers when none is asked for: the image is about 10 GB unpacked."""
 
@@ -106,13 +108,25 @@ def _set_dataflow_options(
     options: PipelineOptions, params: PipelineParameters, worker: WorkerGpu | None
 ) -> None:
     image = params.sdk_container_image or os.environ.get(IMAGE_ENV)
-    if image:
-        options.view_as(WorkerOptions).sdk_container_image = image
-        options.view_as(SetupOptions).sdk_location = "container"
+    if not image:
+        raise ParameterError(
+            "--sdk_container_image: no worker image is known (this launcher image was built "
+            f"without one: {IMAGE_ENV} is empty), so workers would run Beam's stock image, "
+            "which lacks this package; give --sdk_container_image=REGISTRY/IMAGE:TAG or rebuild "
+            "the template with Cloud Build (it passes IMAGE_URI)"
+        )
+    options.view_as(WorkerOptions).sdk_container_image = image
+    options.view_as(SetupOptions).sdk_location = "container"
     debug = options.view_as(DebugOptions)
     experiments = ["use_runner_v2"]
-    if worker is not None:
+    if worker is not None and worker.accelerator.use_nvidia_mps:
+        # Google's MPS page: MPS shares the GPU between the SDK processes of a worker; do not
+        # combine it with no_use_multiple_sdk_containers. Each process loads its own engine
+        # (preflight checks they fit on the GPU).
+        experiments = list(MPS_EXPERIMENTS)
+    elif worker is not None:
         experiments = list(GPU_EXPERIMENTS)
+    if worker is not None:
         cloud = options.view_as(GoogleCloudOptions)
         services = list(cloud.dataflow_service_options or [])
         services.append(f"worker_accelerator={worker.accelerator.service_option()}")

@@ -423,7 +423,9 @@ class PipelineParameters(BaseModel):
                 "GPUs of each worker, in Dataflow's worker_accelerator syntax: "
                 "type:GPU_TYPE;count:N;install-nvidia-driver. Needed with engine_path. "
                 "GPU types: nvidia-tesla-t4, nvidia-l4, nvidia-tesla-a100, nvidia-a100-80gb, "
-                "nvidia-h100-80gb, nvidia-h100-mega-80gb."
+                "nvidia-h100-80gb, nvidia-h100-mega-80gb, nvidia-rtx-pro-6000. The image is "
+                "CUDA 12 (driver 525.60.13 or newer); RTX PRO 6000 needs "
+                "install-nvidia-driver:latest."
             ),
             examples=["type:nvidia-l4;count:1;install-nvidia-driver"],
         ),

@@ -15,6 +15,7 @@ from trt_text_classifier.backends.base import BackendError
 from trt_text_classifier.bundle import BundleManifest, manifest_path_for
 from trt_text_classifier.dataflow.accelerator import WorkerGpu, resolve_worker
 from trt_text_classifier.dataflow.engine_check import check_engine_runs_on
+from trt_text_classifier.dataflow.gpu_memory import check_engines_fit, engine_size
 from trt_text_classifier.options import is_dataflow_runner, is_local_runner
 from trt_text_classifier.params import ParameterError, PipelineParameters
 from trt_text_classifier.sidecar import EngineSidecar, read_sidecar, sidecar_path_for
@@ -43,6 +44,7 @@ def check_parameters(
             check_local_engine_runtime(params.engine_path, sidecar)
         elif worker is not None:
             check_engine_runs_on(params.engine_path, sidecar, worker.gpu)
+            check_engines_fit(worker, engine_size(params.engine_path), sidecar.workspace_mib)
     return worker
 
 

@@ -7,7 +7,11 @@ import sys
 from collections.abc import Sequence
 
 from trt_text_classifier.commands.errors import report_errors
-from trt_text_classifier.commands.validate import add_parameter_arguments, read_parameters
+from trt_text_classifier.commands.validate import (
+    add_parameter_arguments,
+    read_parameters,
+    warn_about_driver,
+)
 
 HELP = "validate, then launch the template (LaunchFlexTemplate); --dry-run prints the request"
 
@@ -45,7 +49,9 @@ def _launch(args: argparse.Namespace) -> int:
     from trt_text_classifier.dataflow.template_parameters import check_template_parameters
 
     values = read_parameters(args)
-    check_template_parameters(values, io=not args.no_io)
+    _, worker = check_template_parameters(values, io=not args.no_io)
+    if worker is not None:
+        warn_about_driver(worker)
     target = LaunchTarget(args.project, args.region, args.job_name, args.template)
     request = launch_request(target, values)
     if args.dry_run:

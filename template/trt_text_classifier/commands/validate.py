@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from trt_text_classifier.commands.errors import report_errors
+
+if TYPE_CHECKING:
+    from trt_text_classifier.dataflow.accelerator import WorkerGpu
 
 HELP = "check template parameters offline: --parameters-file FILE.json or --parameters k=v,..."
 
@@ -40,6 +45,15 @@ def read_parameters(args: argparse.Namespace) -> dict[str, str]:
         return parse_parameters_file(handle.read(), args.parameters_file)
 
 
+def warn_about_driver(worker: WorkerGpu) -> None:
+    """One line on stderr when the default driver may be too old for the GPU."""
+    from trt_text_classifier.dataflow.accelerator import driver_warning
+
+    warning = driver_warning(worker)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
+
+
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="trt-text-classifier validate",
@@ -59,5 +73,6 @@ def _validate(args: argparse.Namespace) -> int:
     _, worker = check_template_parameters(read_parameters(args), io=not args.no_io)
     if worker is not None:
         print(f"workers: {worker.machine_type} with {worker.accelerator.service_option()}")
+        warn_about_driver(worker)
     print("parameters are valid")
     return 0
