@@ -113,6 +113,8 @@ PUBSUB_NAME = r"[a-zA-Z][-_.~+%a-zA-Z0-9]{2,254}"
 PROJECT_ID = r"[a-z][-a-z0-9:.]{4,61}[a-z0-9]"
 PUBSUB_SUBSCRIPTION_PATH = rf"^projects/{PROJECT_ID}/subscriptions/{PUBSUB_NAME}$"
 PUBSUB_TOPIC_PATH = rf"^projects/{PROJECT_ID}/topics/{PUBSUB_NAME}$"
+JSON_FIELD_NAME = r"^\S(.*\S)?$"
+"""A JSON member name: any text without leading or trailing blanks (they are stripped)."""
 BIGQUERY_TABLE_SPEC = rf"^{PROJECT_ID}:[A-Za-z0-9_]+\.[-A-Za-z0-9_$]+$"
 """project:dataset.table (project ids may be domain-scoped: example.com:project)."""
 
@@ -146,49 +148,6 @@ class PipelineParameters(BaseModel):
         ),
     ] = None
 
-    input_format: Annotated[
-        InputFormat,
-        Field(
-            title="Input file format",
-            description=(
-                "text: each line is the text to classify. jsonl: each line is a JSON object; "
-                "text_field is classified, id_field gives the id, every other field is "
-                "copied unchanged into the output's fields."
-            ),
-            examples=["jsonl"],
-        ),
-        ConsoleForm(group=INPUT_GROUP, param_type="ENUM", modes=BATCH_ONLY),
-    ] = InputFormat.TEXT
-
-    text_field: Annotated[
-        str,
-        Field(
-            min_length=1,
-            title="JSON text field",
-            description=(
-                "Field of a JSON record (jsonl line or JSON Pub/Sub message) that holds the "
-                "text to classify."
-            ),
-            examples=["review"],
-        ),
-        ConsoleForm(group=INPUT_GROUP),
-    ] = "text"
-
-    id_field: Annotated[
-        str,
-        Field(
-            min_length=1,
-            title="JSON id field",
-            description=(
-                "Field of a JSON record that holds its id (a string or an integer). Records "
-                "without it get PATH:LINE (files) or the message's id. Ids are not checked "
-                "for uniqueness: duplicates are all classified."
-            ),
-            examples=["review_id"],
-        ),
-        ConsoleForm(group=INPUT_GROUP),
-    ] = "id"
-
     input_subscription: Annotated[
         str | None,
         Field(
@@ -210,6 +169,51 @@ class PipelineParameters(BaseModel):
             required_in=STREAMING_ONLY,
         ),
     ] = None
+
+    input_format: Annotated[
+        InputFormat,
+        Field(
+            title="Input file format",
+            description=(
+                "text: each line is the text to classify. jsonl: each line is a JSON object; "
+                "text_field is classified, id_field gives the id, every other field is "
+                "copied unchanged into the output's fields."
+            ),
+            examples=["jsonl"],
+        ),
+        ConsoleForm(
+            group=INPUT_GROUP, param_type="ENUM", regexes=(r"^(text|jsonl)$",), modes=BATCH_ONLY
+        ),
+    ] = InputFormat.TEXT
+
+    text_field: Annotated[
+        str,
+        Field(
+            min_length=1,
+            title="JSON text field",
+            description=(
+                "Field of a JSON record (jsonl line or JSON Pub/Sub message) that holds the "
+                "text to classify."
+            ),
+            examples=["review"],
+        ),
+        ConsoleForm(group=INPUT_GROUP, regexes=(JSON_FIELD_NAME,)),
+    ] = "text"
+
+    id_field: Annotated[
+        str,
+        Field(
+            min_length=1,
+            title="JSON id field",
+            description=(
+                "Field of a JSON record that holds its id (a string or an integer). Records "
+                "without it get PATH:LINE (files) or the message's id. Ids are not checked "
+                "for uniqueness: duplicates are all classified."
+            ),
+            examples=["review_id"],
+        ),
+        ConsoleForm(group=INPUT_GROUP, regexes=(JSON_FIELD_NAME,)),
+    ] = "id"
 
     output: Annotated[
         str | None,
