@@ -45,7 +45,7 @@ def test_payloads_become_records(data: bytes, expected: TextRecord) -> None:
         (b'{"text": 5}', '"text" is a JSON number, not a string', "m-1"),
         (b'{"id": [1], "text": "t"}', '"id" must be a string or an integer, got [1]', "m-1"),
         (b'{"id": "x", "text": " "}', '"text" is blank', "x"),
-        (b'{"id": "s", "text": "\\ud800"}', "message starting with '{' holds an unpaired", None),
+        (b'{"id": "s", "text": "\\ud800"}', "message starting with '{' holds an unpaired", "s"),
     ],
 )
 def test_malformed_payloads_say_why(data: bytes, reason: str, record_id: str | None) -> None:

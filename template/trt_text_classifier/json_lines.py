@@ -19,8 +19,7 @@ from trt_text_classifier.handler import METRICS_NAMESPACE
 from trt_text_classifier.json_records import (
     JsonRecordFormat,
     RecordFormatError,
-    parse_object,
-    record_from_object,
+    parse_record,
 )
 from trt_text_classifier.records import DeadLetter, TextRecord
 
@@ -37,8 +36,7 @@ class ParseJsonLines(beam.DoFn):
 
     def process(self, line: TextRecord) -> Iterator[object]:
         try:
-            document = parse_object(line.text, "line")
-            yield record_from_object(document, line.id, self._record_format)
+            yield parse_record(line.text, "line", line.id, self._record_format)
         except RecordFormatError as error:
             self._malformed.inc()
             dead_letter = DeadLetter(

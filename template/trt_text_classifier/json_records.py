@@ -86,20 +86,40 @@ def parse_object(payload: str, what: str) -> dict[str, Any]:
             f"{what} is a JSON {json_type(document)}, not an object; "
             'each record must be one JSON object such as {"id": "r-1", "text": "..."}'
         )
-    if _SURROGATE_ESCAPE.search(payload):
-        _check_encodable(document, what)
     return document
 
 
-def _check_encodable(document: dict[str, Any], what: str) -> None:
-    """Refuse lone surrogates (`"\\ud800"`): valid JSON, but no UTF-8 coder can carry them."""
+def parse_record(
+    payload: str, what: str, default_id: str, record_format: JsonRecordFormat
+) -> TextRecord:
+    """The record a JSON object's text describes, or `RecordFormatError` naming `what`."""
+    document = parse_object(payload, what)
+    if _SURROGATE_ESCAPE.search(payload) and not _encodable(document):
+        record_id = _readable_id(document.get(record_format.id_field))
+        raise RecordFormatError(
+            f"{what} holds an unpaired UTF-16 surrogate (e.g. a lone \\ud800 escape), "
+            "which is not text; fix the producer's JSON encoding",
+            record_id,
+        )
+    return record_from_object(document, default_id, record_format)
+
+
+def _encodable(document: dict[str, Any]) -> bool:
+    """False for lone surrogates (`"\\ud800"`): valid JSON, but no UTF-8 coder can carry them."""
     try:
         fields_json(document).encode("utf-8")
     except UnicodeEncodeError:
-        raise RecordFormatError(
-            f"{what} holds an unpaired UTF-16 surrogate (e.g. a lone \\ud800 escape), "
-            "which is not text; fix the producer's JSON encoding"
-        ) from None
+        return False
+    return True
+
+
+def _readable_id(value: Any) -> str | None:
+    """The id, when it can be written (a dead letter keeps it)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, str) and value and _encodable({"id": value}):
+        return value
+    return None
 
 
 def record_from_object(

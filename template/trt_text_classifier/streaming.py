@@ -32,8 +32,7 @@ from trt_text_classifier.json_records import (
     DEFAULT_RECORD_FORMAT,
     JsonRecordFormat,
     RecordFormatError,
-    parse_object,
-    record_from_object,
+    parse_record,
 )
 from trt_text_classifier.records import DeadLetter, Prediction, TextRecord
 
@@ -70,8 +69,7 @@ def parse_payload(
     if not payload.lstrip().startswith("{"):
         return TextRecord(default_id, _checked_text(payload))
     try:
-        document = parse_object(payload, "message starting with '{'")
-        return record_from_object(document, default_id, record_format)
+        return parse_record(payload, "message starting with '{'", default_id, record_format)
     except RecordFormatError as error:
         raise MalformedMessage(str(error), error.record_id, error.fields) from None
 
