@@ -12,9 +12,9 @@ def l4_sidecar(**changes: Any) -> EngineSidecar:
     """A TensorRT 10 engine for the L4 (8.9), batch up to 32, sequences up to 256."""
     fields: dict[str, Any] = {
         "builder": "tensorrt",
-        "builder_version": "10.13.3.9",
+        "builder_version": "10.8.0.43",
         "tensorrt_major": 10,
-        "tensorrt_minor": 13,
+        "tensorrt_minor": 8,
         "compute_capabilities": ("8.9",),
         "precision": "fp16",
         "batch": {"min": 1, "opt": 16, "max": 32},

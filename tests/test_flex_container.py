@@ -22,7 +22,7 @@ from dockerfile_parse import DockerfileParser
 from google.cloud.devtools import cloudbuild_v1
 from google.protobuf import json_format
 
-from trt_text_classifier.dataflow.engine_check import IMAGE_RUNTIME_MAJORS
+from trt_text_classifier.dataflow.engine_check import IMAGE_RUNTIME_VERSIONS
 from trt_text_classifier.image_runtime import image_runtime
 from trt_text_classifier.options import IMAGE_ENV
 
@@ -152,10 +152,12 @@ def test_python_packages_come_from_hashes_and_are_checked(dockerfile: Dockerfile
     assert "pip check" in runs
 
 
-def test_runtime_majors_are_the_ones_launch_checks_assume(dockerfile: DockerfileParser) -> None:
-    assert dockerfile.labels["com.nvidia.tensorrt.major"] == str(IMAGE_RUNTIME_MAJORS["tensorrt"])
+def test_runtime_versions_are_the_ones_launch_checks_assume(dockerfile: DockerfileParser) -> None:
+    assert IMAGE_RUNTIME_VERSIONS["tensorrt"] == image_runtime().tensorrt
+    major = IMAGE_RUNTIME_VERSIONS["tensorrt"].split(".")[0]
+    assert dockerfile.labels["com.nvidia.tensorrt.major"] == major
     rtx = next(pin for pin in setup_arguments()["extras_require"]["container"] if "rtx" in pin)
-    assert rtx.split("==")[1].split(".")[0] == str(IMAGE_RUNTIME_MAJORS["tensorrt-rtx"])
+    assert rtx.split("==")[1] == IMAGE_RUNTIME_VERSIONS["tensorrt-rtx"]
 
 
 def test_requirements_are_setup_py_pins_with_hashes() -> None:

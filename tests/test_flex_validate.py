@@ -217,6 +217,7 @@ def engines(gcs_emulator: GcsEmulator) -> dict[str, str]:
         "l4": l4_sidecar(),
         "t4": l4_sidecar(compute_capabilities=("7.5",)),
         "trt11": l4_sidecar(tensorrt_major=11, builder_version="11.1.0.1"),
+        "trt107": l4_sidecar(tensorrt_minor=7, builder_version="10.7.0.23"),
         "nosidecar": None,
     }
     paths = {}
@@ -261,7 +262,7 @@ REBUILD = (
             {"max_batch_size": "32"},
             "--engine_path='gs://tc-test-bucket/flex-validate/engines/t4.plan': cannot run on "
             "--accelerator nvidia-l4 in this image: gs://tc-test-bucket/flex-validate/engines/t4.plan was "
-            "built with tensorrt 10.13.3.9 for compute capability 7.5, but this GPU has compute "
+            "built with tensorrt 10.8.0.43 for compute capability 7.5, but this GPU has compute "
             "capability 8.9; " + REBUILD.format(name="t4"),
         ),
         (
@@ -270,7 +271,17 @@ REBUILD = (
             "--engine_path='gs://tc-test-bucket/flex-validate/engines/trt11.plan': cannot run on "
             "--accelerator nvidia-l4 in this image: gs://tc-test-bucket/flex-validate/engines/trt11.plan was "
             "built with tensorrt 11.1.0.1 for compute capability 8.9, but this worker has "
-            "tensorrt 10 (major version differs); " + REBUILD.format(name="trt11"),
+            "tensorrt 10.8.0.43 (an engine loads only on the exact version that built it); "
+            + REBUILD.format(name="trt11"),
+        ),
+        (
+            "trt107",
+            {"max_batch_size": "32"},
+            "--engine_path='gs://tc-test-bucket/flex-validate/engines/trt107.plan': cannot run on "
+            "--accelerator nvidia-l4 in this image: gs://tc-test-bucket/flex-validate/engines/trt107.plan was "
+            "built with tensorrt 10.7.0.23 for compute capability 8.9, but this worker has "
+            "tensorrt 10.8.0.43 (an engine loads only on the exact version that built it); "
+            + REBUILD.format(name="trt107"),
         ),
         (
             "l4",
@@ -297,7 +308,15 @@ REBUILD = (
             "with `trt-text-classifier build-engine`",
         ),
     ],
-    ids=["compute-capability", "tensorrt-major", "batch", "sequence", "no-sidecar", "no-engine"],
+    ids=[
+        "compute-capability",
+        "tensorrt-major",
+        "tensorrt-minor",
+        "batch",
+        "sequence",
+        "no-sidecar",
+        "no-engine",
+    ],
 )
 def test_engine_that_cannot_run_is_refused(
     engines: dict[str, str],

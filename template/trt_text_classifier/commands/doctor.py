@@ -55,7 +55,7 @@ def main(argv: Sequence[str]) -> int:
 
 def collect(image: bool = False) -> list[Finding]:
     """What is here; `image` adds the boot-path replay (it creates a venv: seconds)."""
-    from trt_text_classifier.dataflow.engine_check import IMAGE_RUNTIME_MAJORS
+    from trt_text_classifier.dataflow.engine_check import IMAGE_RUNTIME_VERSIONS
     from trt_text_classifier.image_runtime import image_runtime
 
     runtime = image_runtime()
@@ -63,7 +63,7 @@ def collect(image: bool = False) -> list[Finding]:
     findings = [
         Finding("python", platform.python_version(), True),
         _package("apache-beam", lambda version: version == _pinned_beam()),
-        *(_runtime(library, major) for library, major in IMAGE_RUNTIME_MAJORS.items()),
+        *(_runtime(library, version) for library, version in IMAGE_RUNTIME_VERSIONS.items()),
         _recorded_tensorrt(runtime.tensorrt),
         _package("cuda-bindings", lambda version: version.split(".")[0] == str(runtime.cuda_major)),
         Finding("beam boot", BOOT, os.access(BOOT, os.X_OK)),
@@ -123,16 +123,16 @@ def _package(name: str, acceptable: Callable[[str], bool]) -> Finding:
     return Finding(name, version, acceptable(version))
 
 
-def _runtime(library: str, major: int) -> Finding:
-    """An engine runtime of the image, at the major version launch checks assume."""
-    from trt_text_classifier.dataflow.engine_check import RUNTIME_MODULES
+def _runtime(library: str, expected: str) -> Finding:
+    """An engine runtime of the image, at the version launch checks assume."""
+    from trt_text_classifier.sidecar import BUILDER_MODULES, same_version
 
     try:
-        module = importlib.import_module(RUNTIME_MODULES[library])
+        module = importlib.import_module(BUILDER_MODULES[library])
     except ImportError as error:
         return Finding(library, f"not importable ({error})", False)
     version = module.__version__
-    return Finding(library, f"{version} (need {major}.x)", version.split(".")[0] == str(major))
+    return Finding(library, f"{version} (need {expected})", same_version(version, expected))
 
 
 def _gpu() -> Finding:
