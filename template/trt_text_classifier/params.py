@@ -156,8 +156,9 @@ class PipelineParameters(BaseModel):
             description=(
                 "Pub/Sub subscription to classify messages from; runs a streaming job. Give "
                 "this or input, not both. A message is UTF-8 text, or a JSON object "
-                '{"id": ..., "text": ...}; without an id the message\'s "id" attribute, '
-                "else its Pub/Sub message id, is used."
+                '{"id": ..., "text": ..., ...} (see text_field, id_field; other fields are '
+                'kept); without an id the message\'s "id" attribute, else its Pub/Sub '
+                "message id, is used."
             ),
             examples=["projects/my-project/subscriptions/reviews-to-classify"],
         ),
@@ -251,7 +252,8 @@ class PipelineParameters(BaseModel):
             title="Output Pub/Sub topic",
             description=(
                 "Pub/Sub topic that receives one JSON message per prediction (streaming jobs), "
-                "with the record's id as the message's \"id\" attribute."
+                "with the input message's attributes and the record's id as its \"id\" "
+                "attribute."
             ),
             examples=["projects/my-project/topics/review-predictions"],
         ),

@@ -2,17 +2,22 @@
 
 Batch (--input):
 
-    files -> ReadLines -> Reshuffle -> OrderByLength -> RunInference -> JSON -> output
-               |                                            |             -> BigQuery
-               +-- undecodable lines ------+    failed batches ---+
-                                           v                      v
-                                     dead letters (JSON) -> dead_letter_output
+    files -> ReadLines -> Reshuffle [-> ParseJsonLines] -> OrderByLength -> RunInference
+               |                          |                                   |
+               |                          |               JSON -> output, BigQuery
+               +-- undecodable lines --+--+-- malformed JSON records    failed batches
+                                       v                                      v
+                                 dead letters (JSON) -> dead_letter_output <--+
+
+(ParseJsonLines with --input_format=jsonl, see `json_lines.py`.)
 
 Streaming (--input_subscription, see `streaming.py`):
 
     Pub/Sub -> ParseMessages -> RunInference (stateful batching, length-bucketed,
                   |              max_batch_duration_secs) -> output_topic / BigQuery
-                  +-- malformed messages, failed batches, rejected rows -> dead_letter_topic
+                  |                                          / windowed files (output)
+                  +-- malformed messages, failed batches, rejected rows
+                        -> dead_letter_topic, or windowed files (`windowed_files.py`)
 
 One function per source (`read_files`, `read_messages`) and per sink
 (`write_predictions`, `write_dead_letters`); `build_pipeline` composes them.
@@ -20,8 +25,9 @@ One function per source (`read_files`, `read_messages`) and per sink
 Record ids: a line of an input file gets the id `PATH:LINE`, where PATH is the
 file's full path as matched (e.g. gs://bucket/in/a.txt) and LINE its 1-based
 line number, blank lines included. So every output names the exact line it
-came from, and ids are unique across files. Messages keep the id they carry
-(see `streaming.py`).
+came from, and ids are unique across files. A JSON Lines record or a message
+keeps the id it carries (see `json_records.py`); such ids are not checked for
+uniqueness.
 
 Invariant: every non-blank input line (every message) ends as exactly one
 prediction or exactly one dead letter. Each file is read sequentially by one
