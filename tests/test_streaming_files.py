@@ -1,9 +1,11 @@
 """A streaming job writing windowed JSON Lines files: Pub/Sub emulator in, GCS emulator out.
 
-Messages are published in two bursts more than one window apart; the job
+Messages are published one every half second for several windows; the job
 writes one set of files per window, named with the window's start and end,
 and every message id appears exactly once across the prediction and
-dead-letter files.
+dead-letter files. (A window's files appear up to about 30 s after its end:
+the DirectRunner advances the Pub/Sub watermark only when a pull returns, and
+a pull that finds no message waits that long.)
 """
 
 from __future__ import annotations
@@ -15,9 +17,12 @@ import uuid
 
 from emulators import GcsEmulator, PubsubEmulator
 from pipeline_outputs import assert_each_record_once
-from test_io_pubsub import publish, start_cli, stop
+from test_io_pubsub import TESTS_DIRECTORY, publish, start_process, stop
 
 WINDOW_SECS = 3
+MESSAGES = 20
+PUBLISH_INTERVAL_SECS = 0.5
+"""20 messages over 10 s: more than two windows even if the first ones wait for the model."""
 FILES_DEADLINE_SECS = 120.0
 WINDOWED_NAME = re.compile(
     r"/(?P<name>predictions)-(?P<start>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)-"
@@ -25,11 +30,17 @@ WINDOWED_NAME = re.compile(
 )
 
 
-def rows_by_file(files: dict[str, bytes]) -> dict[str, list[dict]]:
+def final_rows(gcs: GcsEmulator, prefix: str) -> dict[str, list[dict]]:
+    """Rows of the final files under `prefix`, by object name.
+
+    Skips the job's temporary directory: its files move away while we list.
+    """
+    bucket = gcs.client().bucket(gcs.bucket)
+    names = [blob.name for blob in bucket.list_blobs(prefix=prefix)]
     return {
-        name: [json.loads(line) for line in data.decode("utf-8").splitlines()]
-        for name, data in files.items()
-        if name.endswith(".jsonl")
+        name: [json.loads(line) for line in bucket.blob(name).download_as_text().splitlines()]
+        for name in names
+        if name.endswith(".jsonl") and "/.temp" not in name
     }
 
 
@@ -40,8 +51,10 @@ def test_streaming_job_writes_windowed_files_with_every_id_once(
     topic = pubsub_emulator.create_topic(f"files-in-{run}")
     subscription = pubsub_emulator.create_subscription(f"files-in-{run}", topic)
     prefix = f"windowed-{run}"
-    pipeline = start_cli(
+    pipeline = start_process(
         [
+            str(TESTS_DIRECTORY / "offline_cli.py"),
+            "run",
             f"--input_subscription={subscription}",
             f"--output={gcs_emulator.url(prefix + '/predictions')}",
             f"--window_secs={WINDOW_SECS}",
@@ -49,19 +62,17 @@ def test_streaming_job_writes_windowed_files_with_every_id_once(
             "--runner=DirectRunner",
         ]
     )
-    first = {f"a-{n}": f"A warm and funny film, take {n}." for n in range(4)}
-    second = {f"b-{n}": f"The plot is dull, part {n}." for n in range(4)}
-    expected = [*first, *second, "bad-1", "bad-2"]
+    texts = {f"m-{n}": f"A warm and funny film, take {n}." for n in range(MESSAGES)}
+    bad = {"bad-1": b'{"id": "bad-1", "text": ""}', "bad-2": b'{"id": "bad-2", "nothing": 1}'}
     try:
-        for record_id, text in first.items():
-            body = {"id": record_id, "text": text, "batch": "first"}
+        for n, (record_id, text) in enumerate(texts.items()):
+            body = {"id": record_id, "text": text, "n": n}
             publish(pubsub_emulator, topic, json.dumps(body).encode())
-        publish(pubsub_emulator, topic, b'{"id": "bad-1", "text": ""}')
-        time.sleep(2 * WINDOW_SECS)
-        for record_id, text in second.items():
-            body = {"id": record_id, "text": text, "batch": "second"}
-            publish(pubsub_emulator, topic, json.dumps(body).encode())
-        publish(pubsub_emulator, topic, b'{"id": "bad-2", "nothing": 1}')
+            if n in (1, MESSAGES - 2):
+                name = "bad-1" if n == 1 else "bad-2"
+                publish(pubsub_emulator, topic, bad[name])
+            time.sleep(PUBLISH_INTERVAL_SECS)
+        expected = [*texts, *bad]
         predictions, dead_letters = wait_for_rows(gcs_emulator, prefix, len(expected), pipeline)
     finally:
         stop(pipeline)
@@ -73,9 +84,8 @@ def test_streaming_job_writes_windowed_files_with_every_id_once(
         "bad-1": "parse",
         "bad-2": "parse",
     }
-    assert {row["id"]: row["fields"]["batch"] for row in prediction_rows} == {
-        **dict.fromkeys(first, "first"),
-        **dict.fromkeys(second, "second"),
+    assert {row["id"]: row["fields"] for row in prediction_rows} == {
+        record_id: {"n": n} for n, record_id in enumerate(texts)
     }
     windows = set()
     for name in predictions:
@@ -94,8 +104,7 @@ def wait_for_rows(gcs: GcsEmulator, prefix: str, expected: int, pipeline) -> tup
     """Poll the bucket until `expected` rows are in the final files (or the deadline passes)."""
     deadline = time.monotonic() + FILES_DEADLINE_SECS
     while True:
-        files = rows_by_file(gcs.read_matching(prefix + "/"))
-        final = {name: rows for name, rows in files.items() if "/.temp" not in name}
+        final = final_rows(gcs, prefix + "/")
         predictions = {n: r for n, r in final.items() if "/dead_letters/" not in n}
         dead_letters = {n: r for n, r in final.items() if "/dead_letters/" in n}
         total = sum(map(len, final.values()))
