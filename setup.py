@@ -19,7 +19,7 @@ RUNTIME = [
     "scipy==1.17.1",
 ]
 
-# CUDA 12 builds throughout: the image is CUDA 12.8 (NGC TensorRT 25.01) so that it runs on the
+# CUDA 12 builds throughout: the image is CUDA 12.9 (NGC TensorRT 25.06) so that it runs on the
 # R525+ drivers Dataflow installs (trt_text_classifier/image_runtime.json says why).
 CUDA_BINDINGS = "cuda-bindings==12.9.4"
 

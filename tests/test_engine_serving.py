@@ -70,10 +70,12 @@ def test_requests_above_the_engine_profile_fail_before_the_pipeline_is_built(
     assert capsys.readouterr().err == message
 
 
-def test_dataflow_launch_does_not_need_a_local_gpu(demo_engines: dict[str, Path]) -> None:
+def test_dataflow_launch_does_not_need_a_local_gpu(
+    demo_engines: dict[str, Path], tmp_path: Path
+) -> None:
     params = PipelineParameters(
         input=str(EXAMPLES / "reviews-1.txt"),
-        output="gs://bucket/out/predictions",
+        output=str(tmp_path / "out" / "predictions"),
         engine_path=str(demo_engines["sm75"]),
         accelerator="type:nvidia-tesla-t4;count:1;install-nvidia-driver",
     )

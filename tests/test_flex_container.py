@@ -64,7 +64,7 @@ def test_stages_pin_the_same_beam_and_python_everywhere(dockerfile: DockerfilePa
     assert final == f"--platform=linux/amd64 {runtime.base_image}"
     assert runtime.python == python
     assert f"Programming Language :: Python :: {python}" in setup_arguments()["classifiers"]
-    assert f"Python {python} everywhere: the NGC 25.01 image's Python" in DOCKERFILE.read_text()
+    assert f"Python {python} everywhere: the NGC 25.06 image's Python" in DOCKERFILE.read_text()
 
 
 def test_labels_repeat_the_recorded_image_runtime(dockerfile: DockerfileParser) -> None:

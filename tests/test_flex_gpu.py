@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pathlib
+import re
+
 import pytest
 from apache_beam.options.pipeline_options import DebugOptions, WorkerOptions
 
@@ -142,13 +145,13 @@ def test_a3_edge_carries_eight_h100() -> None:
         (
             "type:nvidia-l4;count:1;install-nvidia-driver:470",
             "--accelerator: install-nvidia-driver:470 installs driver 470, older than the "
-            "525.60.13 that nvidia-l4 with this image (CUDA 12.8.0) needs; "
+            "525.60.13 that nvidia-l4 with this image (CUDA 12.9.1) needs; "
             "use install-nvidia-driver:latest",
         ),
         (
             "type:nvidia-rtx-pro-6000;count:1;install-nvidia-driver:535",
             "--accelerator: install-nvidia-driver:535 installs driver 535, older than the "
-            "575 that nvidia-rtx-pro-6000 with this image (CUDA 12.8.0) needs; "
+            "580 that nvidia-rtx-pro-6000 with this image (CUDA 12.9.1) needs; "
             "use install-nvidia-driver:latest",
         ),
     ],
@@ -174,7 +177,7 @@ def test_the_default_driver_gets_a_warning_where_the_gpu_needs_a_new_one() -> No
         parse_accelerator("type:nvidia-rtx-pro-6000;count:1;install-nvidia-driver"), None
     )
     assert driver_warning(rtx) == (
-        "--accelerator: nvidia-rtx-pro-6000 needs NVIDIA driver 575 or newer and Dataflow "
+        "--accelerator: nvidia-rtx-pro-6000 needs NVIDIA driver 580 or newer and Dataflow "
         "documents no version for 'install-nvidia-driver'; use install-nvidia-driver:latest"
     )
     l4 = resolve_worker(parse_accelerator("type:nvidia-l4;count:1;install-nvidia-driver"), None)
@@ -226,3 +229,24 @@ def test_environment_machine_type_is_checked_against_the_gpu() -> None:
     params = with_environment_machine_type(params, ["--worker_machine_type=n1-standard-8"])
     with pytest.raises(ParameterError, match="nvidia-l4 attaches only to G2 machines"):
         check_workers(params, on_dataflow=True)
+
+
+def test_every_gpu_the_readme_names_is_in_the_catalog() -> None:
+    readme = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
+    named = set(re.findall(r"`(nvidia-[a-z0-9-]+)`", readme))
+    assert named and named <= set(GPU_TYPES)
+    assert "nvidia-rtx-pro-6000" in named
+
+
+@pytest.mark.parametrize(
+    ("accelerator", "shared"),
+    [
+        ("type:nvidia-l4;count:1;install-nvidia-driver", True),
+        ("type:nvidia-l4;count:1;install-nvidia-driver;use_nvidia_mps", False),
+    ],
+)
+def test_with_mps_each_sdk_process_loads_its_own_engine(accelerator: str, shared: bool) -> None:
+    from trt_text_classifier.pipeline import make_handler
+
+    params = PipelineParameters.from_strings({**BASE, "accelerator": accelerator})
+    assert make_handler(params).share_model_across_processes() is shared

@@ -31,8 +31,8 @@ def driver_file(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> path
 def test_the_image_is_cuda_12_with_its_minimum_driver() -> None:
     runtime = image_runtime()
     assert (runtime.cuda, runtime.tensorrt, runtime.min_driver) == (
-        "12.8.0",
-        "10.8.0.43",
+        "12.9.1",
+        "10.11.0.33",
         "525.60.13",
     )
 
@@ -69,7 +69,7 @@ def test_a_too_old_driver_is_named_instead_of_no_usable_gpu(driver_file: pathlib
     with pytest.raises(BackendError) as caught:
         probe_runtime("tensorrt-rtx")
     assert str(caught.value) == (
-        "NVIDIA driver 470.256.02 is older than the 525.60.13 this image needs (CUDA 12.8.0); "
+        "NVIDIA driver 470.256.02 is older than the 525.60.13 this image needs (CUDA 12.9.1); "
         "launch with an accelerator whose driver option installs a newer one, "
         "e.g. install-nvidia-driver:latest"
     )

@@ -74,7 +74,7 @@ def test_dead_letter_default_is_beside_the_output(
         ),
         (
             {"max_seq_length": "0"},
-            "--max_seq_length='0': Input should be greater than or equal to 1",
+            "--max_seq_length='0': Input should be greater than or equal to 3",
         ),
         (
             {"max_seq_length": "513"},

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import posixpath
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 MANIFEST_NAME = "bundle.json"
 ONNX_NAME = "model.onnx"
@@ -36,6 +36,20 @@ class BundleManifest(BaseModel):
     """The Hugging Face model id or directory the bundle was exported from."""
     demo: bool = False
     """True for the generated demo model, whose predictions mean nothing."""
+    onnx_sha256: str | None = None
+    """SHA-256 of model.onnx: the file served must be the one exported (bundles written
+    before this field have none and are served unchecked)."""
+
+    @field_validator("labels")
+    @classmethod
+    def _distinct_labels(cls, labels: tuple[str, ...]) -> tuple[str, ...]:
+        repeated = sorted({label for label in labels if labels.count(label) > 1})
+        if repeated:
+            raise ValueError(
+                f"label {repeated[0]!r} appears more than once; each logits column needs its "
+                "own name (the probabilities are keyed by label)"
+            )
+        return labels
 
 
 def manifest_path_for(model_path: str) -> str:

@@ -34,6 +34,22 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return exponentials / exponentials.sum(axis=1, keepdims=True)
 
 
+class NonFiniteLogitsError(ValueError):
+    """The model returned NaN or infinite logits (e.g. an fp16 engine that overflowed)."""
+
+
+def check_finite(logits: np.ndarray) -> None:
+    """Labels from NaN/Inf logits would be arbitrary: refuse the batch, naming the rows."""
+    finite = np.isfinite(logits).all(axis=1)
+    if not finite.all():
+        rows = np.flatnonzero(~finite).tolist()
+        values = sorted({str(value) for value in logits[~finite].ravel() if not np.isfinite(value)})
+        raise NonFiniteLogitsError(
+            f"the model returned non-finite logits ({', '.join(values)}) for record(s) {rows} "
+            "of the batch; no label can be derived (an fp16 engine may overflow: try fp32)"
+        )
+
+
 class TextClassifier:
     """What `load_model` returns on a worker: everything needed to classify a batch.
 
@@ -61,6 +77,7 @@ class TextClassifier:
                 f"the model returned logits of shape {logits.shape}, expected "
                 f"({len(texts)}, {len(self.labels)}) for labels {self.labels}"
             )
+        check_finite(logits)
         probabilities = softmax(logits)
         best = probabilities.argmax(axis=1)
         classifications = [

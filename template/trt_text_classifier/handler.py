@@ -27,6 +27,7 @@ from apache_beam.metrics import Metrics
 from apache_beam.ml.inference.base import ModelHandler
 
 from trt_text_classifier.classifier import TextClassifier
+from trt_text_classifier.loading import Backend
 from trt_text_classifier.records import DeadLetter, Prediction, TextRecord
 from trt_text_classifier.tokenization import BatchTokenizer
 
@@ -77,8 +78,9 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
         partial batch waits at most this long: use it for streaming.
       share_across_processes: load one model per worker VM instead of one per
         SDK process (what a GPU needs: one engine per GPU).
-      loader: how to load the classifier; the default picks the backend from
-        the model path's extension.
+      backend: "onnxruntime" or "tensorrt"; default: by the model path's
+        extension (`.onnx` in any case is ONNX, anything else an engine).
+      loader: how to load the classifier (replaces `backend`'s loader).
       isolate_failures: when a batch fails, retry its records one at a time
         and return a `DeadLetter` (stage "inference") for each record that
         fails alone, instead of failing the whole batch. One bad record then
@@ -97,6 +99,7 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
         max_batch_size: int = 64,
         max_batch_duration_secs: float | None = None,
         share_across_processes: bool = False,
+        backend: Backend | None = None,
         loader: ClassifierLoader | None = None,
         isolate_failures: bool = False,
     ) -> None:
@@ -116,6 +119,7 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
         self._model_path = model_path
         self._tokenizer = tokenizer
         self._max_seq_length = max_seq_length
+        self._backend = backend
         self._loader = loader
         self._isolate_failures = isolate_failures
         self._isolated_batches = Metrics.counter(METRICS_NAMESPACE, "isolated_batches")
@@ -128,14 +132,21 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
         return self._model_path
 
     def load_model(self) -> TextClassifier:
-        loader = self._loader or _default_loader()
-        return loader(self._model_path, self._tokenizer, self._max_seq_length)
+        if self._loader is not None:
+            return self._loader(self._model_path, self._tokenizer, self._max_seq_length)
+        from trt_text_classifier.loading import load_classifier
+
+        return load_classifier(
+            self._model_path, self._tokenizer, self._max_seq_length, self._backend
+        )
 
     def load_tokenizer(self) -> BatchTokenizer:
         """The model's tokenizer on its own: ordering records by token count needs no model."""
         from trt_text_classifier.loading import load_tokenizer
 
-        return load_tokenizer(self._model_path, self._tokenizer, self._max_seq_length)
+        return load_tokenizer(
+            self._model_path, self._tokenizer, self._max_seq_length, self._backend
+        )
 
     def run_inference(
         self,
@@ -187,9 +198,3 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
         """Serve another model file (Beam's model refresh); the tokenizer stays."""
         if model_path:
             self._model_path = model_path
-
-
-def _default_loader() -> ClassifierLoader:
-    from trt_text_classifier.loading import load_classifier
-
-    return load_classifier

@@ -4,11 +4,14 @@ On Dataflow with an accelerator, the options follow Google's recipe for GPU
 workers: the `worker_accelerator` service option, a machine type of the GPU's
 series, Runner v2 with a custom container (the template's own image), and one
 SDK process per worker (`no_use_multiple_sdk_containers`) so a worker VM holds
-one TensorRT engine instead of one per vCPU.
+one TensorRT engine instead of one per vCPU. With `use_nvidia_mps` the workers
+keep one SDK process per vCPU, each with its own engine, sharing the GPU through
+MPS (`dataflow.gpu_memory` checks at launch that the engines fit).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 from collections.abc import Sequence
 
@@ -22,7 +25,12 @@ from apache_beam.options.pipeline_options import (
 )
 
 from trt_text_classifier.dataflow.accelerator import WorkerGpu
-from trt_text_classifier.params import ParameterError, PipelineParameters
+from trt_text_classifier.params import (
+    ParameterError,
+    PipelineParameters,
+    closest,
+    parameter_names,
+)
 
 DEFAULT_RUNNER = "DirectRunner"
 IMAGE_ENV = "TRT_TEXT_CLASSIFIER_IMAGE"
@@ -70,6 +78,43 @@ def is_dataflow_runner(runner: str | None) -> bool:
 
 def is_dataflow(beam_args: Sequence[str]) -> bool:
     return is_dataflow_runner(runner_name(beam_args))
+
+
+def check_beam_args(beam_args: Sequence[str]) -> None:
+    """Refuse what neither the parameter model nor any Beam options class knows.
+
+    Beam itself only logs "Discarding unparseable args", so a misspelled
+    parameter would run with its default.
+    """
+    parsers: list[argparse.ArgumentParser] = []
+    PipelineOptions([]).get_all_options(add_extra_args_fn=parsers.append)
+    _, unknown = parsers[0].parse_known_args(list(beam_args))
+    if not unknown:
+        check_worker_counts(beam_args)
+        return
+    first = unknown[0]
+    if not first.startswith("-"):
+        raise ParameterError(f"{first!r}: unexpected argument; options are written --name=value")
+    name = first.split("=", 1)[0]
+    known = [option for action in parsers[0]._actions for option in action.option_strings]
+    close = closest(name, known + [f"--{parameter}" for parameter in parameter_names()])
+    raise ParameterError(
+        f"{name}: unknown option; did you mean {close}?"
+        if close
+        else f"{name}: unknown option (neither a parameter of this pipeline nor a Beam option); "
+        "`trt-text-classifier run --help` lists the parameters"
+    )
+
+
+def check_worker_counts(beam_args: Sequence[str]) -> None:
+    """Beam passes negative worker counts on to the service; refuse them here."""
+    workers = PipelineOptions(list(beam_args)).view_as(WorkerOptions)
+    for name in ("num_workers", "max_num_workers"):
+        value = getattr(workers, name)
+        if value is not None and value < 0:
+            raise ParameterError(
+                f"--{name}={value}: must be 0 or more (0 or unset lets Dataflow choose)"
+            )
 
 
 def with_environment_machine_type(

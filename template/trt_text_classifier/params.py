@@ -29,6 +29,8 @@ that need I/O (do the input files exist, what can this model serve) live in
 from __future__ import annotations
 
 import argparse
+import collections
+import difflib
 import enum
 import posixpath
 from collections.abc import Mapping, Sequence
@@ -49,6 +51,9 @@ from trt_text_classifier.parameter_error import ParameterError
 
 MAX_SUPPORTED_SEQUENCE_LENGTH = 512
 """BERT's position embeddings end at 512 tokens; a bundle may declare less."""
+MIN_SEQUENCE_LENGTH = 3
+"""Room for BERT's two special tokens ([CLS], [SEP]) and one word; less would truncate every
+record to nothing (the launch check also asks the model's tokenizer how many it adds)."""
 
 
 class JobMode(enum.Enum):
@@ -120,6 +125,23 @@ BIGQUERY_TABLE_SPEC = rf"^{PROJECT_ID}:[A-Za-z0-9_]+\.[-A-Za-z0-9_$]+$"
 
 DEFAULT_WINDOW_SECS = 60
 """Window of a streaming job's output files when window_secs is not given."""
+OUTPUT_WILDCARDS = ("*", "?", "[")
+"""Glob characters: Beam would expand them when it deletes an output's old shards."""
+OUTPUT_SUFFIX = ".jsonl"
+SHARD_GLOB = "-?????-of-?????"
+"""Beam's shard names (-SSSSS-of-NNNNN) as a glob that matches nothing else."""
+
+
+def prefixes_overlap(first: str, second: str) -> bool:
+    """True when one output's shard glob (PREFIX-*-of-N.jsonl) can match the other's files."""
+    return first == second or first.startswith(second + "-") or second.startswith(first + "-")
+
+
+def shard_glob(prefix: str) -> str:
+    """The files one run writes under `prefix` (an existing match is refused at launch)."""
+    return prefix + SHARD_GLOB + OUTPUT_SUFFIX
+
+
 DEFAULT_STREAMING_BATCH_DURATION_SECS = 1.0
 """Longest a partial batch waits in a streaming job when max_batch_duration_secs is not given."""
 
@@ -366,16 +388,21 @@ class PipelineParameters(BaseModel):
     max_seq_length: Annotated[
         int,
         Field(
-            ge=1,
+            ge=MIN_SEQUENCE_LENGTH,
             le=MAX_SUPPORTED_SEQUENCE_LENGTH,
             title="Maximum sequence length",
             description=(
                 "Tokens per record, special tokens included; longer records are truncated "
-                "and counted. At most the model's limit."
+                "and counted. At least 3 (BERT's two special tokens and one word), at most "
+                "the model's limit."
             ),
             examples=[128],
         ),
-        ConsoleForm(group=BATCHING_GROUP, param_type="NUMBER", regexes=(r"^[1-9][0-9]{0,2}$",)),
+        ConsoleForm(
+            group=BATCHING_GROUP,
+            param_type="NUMBER",
+            regexes=(r"^([3-9]|[1-9][0-9]{1,2})$",),
+        ),
     ] = 128
 
     min_batch_size: Annotated[
@@ -557,6 +584,24 @@ class PipelineParameters(BaseModel):
                 "--dead_letter_output: required when --output is not given; give a prefix "
                 "such as gs://bucket/out/dead_letters/predictions"
             )
+        self._check_output_prefixes()
+
+    def _check_output_prefixes(self) -> None:
+        """Beam's file sink deletes PREFIX-*-of-NNNNN.jsonl before it writes: no wildcards, no overlap."""
+        prefixes = {"output": self.output, "dead_letter_output": self.resolved_dead_letter_output}
+        for name, prefix in prefixes.items():
+            wildcard = next((char for char in OUTPUT_WILDCARDS if char in (prefix or "")), None)
+            if wildcard:
+                raise ValueError(
+                    f"--{name}={prefix!r}: contains the wildcard {wildcard!r}; an output is a "
+                    "plain prefix such as gs://bucket/out/predictions"
+                )
+        if self.output and prefixes_overlap(self.output, self.resolved_dead_letter_output):
+            raise ValueError(
+                f"--dead_letter_output={self.resolved_dead_letter_output!r}: overlaps "
+                f"--output={self.output!r} (writing one would delete the other's files); "
+                "give prefixes where neither is the other followed by '-'"
+            )
 
     @property
     def streaming(self) -> bool:
@@ -603,14 +648,36 @@ class PipelineParameters(BaseModel):
         present = {name: value for name, value in values.items() if value not in (None, "")}
         unknown = sorted(set(present) - set(cls.model_fields))
         if unknown:
+            close = closest(f"--{unknown[0]}", [f"--{name}" for name in cls.model_fields])
             raise ParameterError(
-                f"--{unknown[0]}: unknown parameter; known parameters are "
-                + ", ".join(cls.model_fields)
+                f"--{unknown[0]}: unknown parameter; "
+                + (f"did you mean {close}?" if close else "known parameters are ")
+                + ("" if close else ", ".join(cls.model_fields))
             )
         try:
             return cls.model_validate(present)
         except ValidationError as error:
             raise ParameterError(describe_validation_error(error)) from None
+
+
+def closest(name: str, candidates: Sequence[str]) -> str | None:
+    """The candidate `name` is most likely a misspelling of, if any is close."""
+    matches = difflib.get_close_matches(name, candidates, n=1, cutoff=0.75)
+    return matches[0] if matches else None
+
+
+def check_not_repeated(argv: Sequence[str]) -> None:
+    """A parameter given twice would silently keep only its last value: refuse it."""
+    counts = collections.Counter(arg[2:].split("=", 1)[0] for arg in argv if arg.startswith("--"))
+    for name in PipelineParameters.model_fields:
+        if counts[name] > 1:
+            hint = (
+                " (one file pattern per run: a wildcard such as gs://bucket/dir/*.txt reads "
+                "several files)"
+                if name == "input"
+                else ""
+            )
+            raise ParameterError(f"--{name}: given {counts[name]} times; give it once{hint}")
 
 
 def describe_validation_error(error: ValidationError) -> str:
@@ -646,6 +713,7 @@ def parse_pipeline_args(argv: Sequence[str]) -> tuple[PipelineParameters, list[s
     Uses `parse_known_args`: the Flex Template launcher appends flags of its
     own, and every Beam/Dataflow option must reach `PipelineOptions`.
     """
+    check_not_repeated(argv)
     parser = argparse.ArgumentParser(allow_abbrev=False, add_help=False)
     for name, field in PipelineParameters.model_fields.items():
         parser.add_argument(f"--{name}", default=None, help=field.description)

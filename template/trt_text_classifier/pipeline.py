@@ -51,64 +51,103 @@ from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
 from trt_text_classifier import bigquery_output, streaming, windowed_files
+from trt_text_classifier.accelerator_syntax import uses_nvidia_mps
 from trt_text_classifier.handler import (
     METRICS_NAMESPACE,
     ClassifierLoader,
     TextClassificationModelHandler,
     inference_dead_letter,
 )
+from trt_text_classifier.input_lines import UndecodableLine, read_lines
 from trt_text_classifier.json_lines import ParseJsonLines
 from trt_text_classifier.json_records import JsonRecordFormat
-from trt_text_classifier.params import InputFormat, PipelineParameters
+from trt_text_classifier.params import OUTPUT_SUFFIX, InputFormat, PipelineParameters
 from trt_text_classifier.records import DeadLetter, Prediction, TextRecord
 
 DEAD_LETTERS = "dead_letters"
 LENGTH_ORDER_BATCHES = 16
 """Batch jobs sort records by length in windows of this many batches."""
-OUTPUT_SUFFIX = ".jsonl"
 
 
 class ReadLines(beam.DoFn):
-    """Reads one matched file line by line into `TextRecord`s.
+    """Reads one matched file line by line into `TextRecord`s (see `input_lines`).
 
-    Lines are split on LF; a trailing CR (Windows line endings) and a UTF-8
-    byte-order mark are removed. Blank lines are counted and skipped. A line
-    that is not valid UTF-8 goes to the `dead_letters` output.
+    Compressed files (.gz, .bz2, .zst, ...) are decompressed by Beam, chosen by
+    the file's extension. Blank lines are counted and skipped. A line that
+    cannot be decoded goes to the `dead_letters` output (stage "decode"). A
+    file that fails part-way (a corrupt archive) gives one dead letter (id
+    PATH, stage "read") after the lines read so far; the other files go on. A
+    file whose name is not valid UTF-8 gives a dead letter per line (stage
+    "read", its id the name with the invalid bytes escaped as \\xNN).
     """
 
     def __init__(self) -> None:
         self._records = Metrics.counter(METRICS_NAMESPACE, "records_read")
         self._blank_lines = Metrics.counter(METRICS_NAMESPACE, "blank_lines")
         self._undecodable = Metrics.counter(METRICS_NAMESPACE, "undecodable_lines")
+        self._unreadable = Metrics.counter(METRICS_NAMESPACE, "unreadable_files")
 
     def process(self, readable_file: fileio.ReadableFile) -> Iterator[object]:
         path = readable_file.metadata.path
-        with readable_file.open() as handle:
-            for number, raw in enumerate(handle, start=1):
-                record_id = f"{path}:{number}"
-                line = raw.removesuffix(b"\n").removesuffix(b"\r")
-                if number == 1:
-                    line = line.removeprefix(b"\xef\xbb\xbf")
-                try:
-                    text = line.decode("utf-8")
-                except UnicodeDecodeError as error:
-                    self._undecodable.inc()
-                    yield beam.pvalue.TaggedOutput(
-                        DEAD_LETTERS,
-                        DeadLetter(
-                            record_id,
-                            line.decode("utf-8", errors="backslashreplace"),
-                            f"line is not valid UTF-8 ({error.reason} at byte {error.start}); "
-                            "re-encode the file as UTF-8",
-                            "decode",
-                        ),
-                    )
-                    continue
-                if not text.strip():
-                    self._blank_lines.inc()
-                    continue
-                self._records.inc()
-                yield TextRecord(record_id, text)
+        printable = escape_file_name(path)
+        number = 0
+        try:
+            with readable_file.open() as handle:
+                for number, line in read_lines(handle):
+                    yield from self._record(f"{printable}:{number}", line, printable != path)
+        except Exception as error:  # a corrupt archive raises zlib.error, ZstdError, OSError, ...
+            self._unreadable.inc()
+            yield beam.pvalue.TaggedOutput(
+                DEAD_LETTERS,
+                DeadLetter(
+                    printable,
+                    "",
+                    f"the file could not be read after line {number} ({one_line(error)}); "
+                    "lines before it were read, the rest of the file was not",
+                    "read",
+                ),
+            )
+
+    def _record(
+        self, record_id: str, line: str | UndecodableLine, bad_name: bool
+    ) -> Iterator[object]:
+        if isinstance(line, UndecodableLine):
+            self._undecodable.inc()
+            yield beam.pvalue.TaggedOutput(
+                DEAD_LETTERS, DeadLetter(record_id, line.escaped(), line.reason, "decode")
+            )
+        elif not line.strip():
+            self._blank_lines.inc()
+        elif bad_name:
+            yield beam.pvalue.TaggedOutput(
+                DEAD_LETTERS,
+                DeadLetter(
+                    record_id,
+                    line,
+                    "the file name is not valid UTF-8, so no output could name this record; "
+                    "rename the file",
+                    "read",
+                ),
+            )
+        else:
+            self._records.inc()
+            yield TextRecord(record_id, line)
+
+
+def escape_file_name(path: str) -> str:
+    """`path` with bytes that are not UTF-8 (held as lone surrogates) written as \\xNN."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return path.encode("utf-8", errors="surrogateescape").decode(
+            "utf-8", errors="backslashreplace"
+        )
+    return path
+
+
+def one_line(error: BaseException) -> str:
+    text = next((line.strip() for line in str(error).splitlines() if line.strip()), "")
+    return f"{type(error).__name__}: {text}".rstrip(": ")
 
 
 TokenCounter = Callable[[Sequence[str]], Sequence[int]]
@@ -212,7 +251,11 @@ def make_handler(
         min_batch_size=params.min_batch_size,
         max_batch_size=params.max_batch_size,
         max_batch_duration_secs=params.batch_duration_secs,
-        share_across_processes=params.engine_path is not None,
+        # One engine per worker VM serves all its SDK processes; with use_nvidia_mps each
+        # process loads its own and MPS shares the GPU between them (launch checks they fit).
+        share_across_processes=params.engine_path is not None
+        and not uses_nvidia_mps(params.accelerator),
+        backend="onnxruntime" if params.onnx_path else "tensorrt",
         loader=loader,
         isolate_failures=True,
     )

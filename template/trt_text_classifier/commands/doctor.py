@@ -64,7 +64,6 @@ def collect(image: bool = False) -> list[Finding]:
         Finding("python", platform.python_version(), True),
         _package("apache-beam", lambda version: version == _pinned_beam()),
         *(_runtime(library, version) for library, version in IMAGE_RUNTIME_VERSIONS.items()),
-        _recorded_tensorrt(runtime.tensorrt),
         _package("cuda-bindings", lambda version: version.split(".")[0] == str(runtime.cuda_major)),
         Finding("beam boot", BOOT, os.access(BOOT, os.X_OK)),
         Finding("template launcher", LAUNCHER, os.access(LAUNCHER, os.X_OK)),
@@ -85,15 +84,6 @@ def _boot_path() -> Finding:
 
     result = check_boot_path(os.environ)
     return Finding("worker boot path", result.describe(), result.ok)
-
-
-def _recorded_tensorrt(recorded: str) -> Finding:
-    """TensorRT here must be the version image_runtime.json records (engines are version-exact)."""
-    try:
-        version = importlib.import_module("tensorrt").__version__
-    except ImportError:
-        return Finding("tensorrt (recorded)", f"{recorded} recorded, not importable here", False)
-    return Finding("tensorrt (recorded)", f"{version} (recorded {recorded})", version == recorded)
 
 
 def _driver(needed: str) -> Finding:

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Sequence
+
+from trt_text_classifier.commands.errors import report_errors
 
 HELP = "export a Hugging Face classifier (hub id or local directory) to an ONNX bundle"
 
 
 def main(argv: Sequence[str]) -> int:
+    return report_errors(lambda: _main(argv))
+
+
+def _main(argv: Sequence[str]) -> int:
+    """Imports torch (through engine.export) first: without it, one line names the extra."""
     from trt_text_classifier.engine.export import DEFAULT_TOLERANCE
 
     parser = argparse.ArgumentParser(prog="trt-text-classifier export", description=HELP)
@@ -27,7 +35,17 @@ def main(argv: Sequence[str]) -> int:
         help="largest allowed logit error relative to the largest logit (default %(default)s)",
     )
     args = parser.parse_args(argv)
+    if not math.isfinite(args.tolerance) or args.tolerance <= 0:
+        print(
+            f"error: --tolerance={args.tolerance}: must be a positive number, e.g. "
+            f"{DEFAULT_TOLERANCE}",
+            file=sys.stderr,
+        )
+        return 2
+    return _export(args)
 
+
+def _export(args: argparse.Namespace) -> int:
     from trt_text_classifier.engine.export import ExportError, export_bundle
 
     try:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from trt_text_classifier.commands.errors import report_errors
+from trt_text_classifier.parameter_error import ParameterError
 
 if TYPE_CHECKING:
     from trt_text_classifier.dataflow.accelerator import WorkerGpu
@@ -27,10 +29,21 @@ def add_parameter_arguments(parser: argparse.ArgumentParser) -> None:
         "--parameters", metavar="K=V,...", help="gcloud's syntax, e.g. input=gs://b/x/*.txt,..."
     )
     parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show the log lines of Beam and the Google libraries (retries, credential lookups)",
+    )
+    parser.add_argument(
         "--no-io",
         action="store_true",
         help="skip the checks that read files (input pattern, model manifest, engine sidecar)",
     )
+
+
+def quiet_unless_verbose(args: argparse.Namespace) -> None:
+    """A CLI user sees our one-line errors, not the libraries' retry logs (unless --verbose)."""
+    if not args.verbose:
+        logging.disable(logging.ERROR)
 
 
 def read_parameters(args: argparse.Namespace) -> dict[str, str]:
@@ -41,8 +54,23 @@ def read_parameters(args: argparse.Namespace) -> dict[str, str]:
 
     if args.parameters is not None:
         return parse_parameters_flag(args.parameters)
-    with open(args.parameters_file, encoding="utf-8") as handle:
-        return parse_parameters_file(handle.read(), args.parameters_file)
+    path = args.parameters_file
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except IsADirectoryError:
+        raise ParameterError(
+            f"--parameters-file {path}: is a directory; give a JSON file"
+        ) from None
+    except UnicodeDecodeError as error:
+        raise ParameterError(
+            f"--parameters-file {path}: is not UTF-8 (byte {error.start}); save it as UTF-8"
+        ) from None
+    except OSError as error:
+        raise ParameterError(
+            f"--parameters-file {path}: cannot read it ({error.strerror})"
+        ) from None
+    return parse_parameters_file(text, path)
 
 
 def warn_about_driver(worker: WorkerGpu) -> None:
@@ -64,6 +92,7 @@ def main(argv: Sequence[str]) -> int:
     )
     add_parameter_arguments(parser)
     args = parser.parse_args(list(argv))
+    quiet_unless_verbose(args)
     return report_errors(lambda: _validate(args))
 
 

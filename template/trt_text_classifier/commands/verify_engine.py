@@ -84,9 +84,9 @@ def _verify(args: argparse.Namespace) -> int:
     from trt_text_classifier.backends.base import BackendError
     from trt_text_classifier.backends.tensorrt_backend import TensorRTBackend, check_runtime
     from trt_text_classifier.loading import load_onnx_classifier
-    from trt_text_classifier.sidecar import read_sidecar
+    from trt_text_classifier.preflight import read_engine_sidecar
 
-    sidecar = read_sidecar(args.engine)
+    sidecar = read_engine_sidecar(args.engine, name="engine")
     try:
         check_runtime(sidecar, args.engine)
     except BackendError as error:

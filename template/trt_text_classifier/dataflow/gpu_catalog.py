@@ -98,15 +98,16 @@ GPU_TYPES: dict[str, GpuType] = {
         # A3 Mega: H100 Mega 80GB, 8 GPUs only.
         GpuType("nvidia-h100-mega-80gb", (9, 0), "a3", {8: "a3-megagpu-8g"}, 80),
         # Compute Engine "GPU machine types", G4 section: RTX PRO 6000 Blackwell Server Edition,
-        # 96 GB, compute capability 12.0 (NVIDIA "CUDA GPUs"). Its first driver branch is R575
-        # (NVIDIA's data center driver release notes), newer than the image's minimum.
+        # 96 GB, g4-standard-48/96/192/384 with 1/2/4/8 GPUs; compute capability 12.0 (NVIDIA
+        # "CUDA GPUs"). Driver: NVIDIA's validated-driver tables list no R570 data center driver
+        # for Blackwell and 580.95.05 in R580, so R580 is required (newer than the image's).
         GpuType(
             "nvidia-rtx-pro-6000",
             (12, 0),
             "g4",
             {1: "g4-standard-48", 2: "g4-standard-96", 4: "g4-standard-192", 8: "g4-standard-384"},
             96,
-            min_driver="575",
+            min_driver="580",
         ),
     )
 }

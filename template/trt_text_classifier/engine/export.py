@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from trt_text_classifier.bundle import MANIFEST_NAME, ONNX_NAME, BundleManifest
+from trt_text_classifier.sidecar import sha256_of
 
 ONNX_OPSET = 17
 DEFAULT_TOLERANCE = 1e-3
@@ -138,6 +139,7 @@ def write_manifest(
         input_names=input_names,
         source=source,
         demo=demo,
+        onnx_sha256=sha256_of(os.path.join(output_dir, ONNX_NAME)),
     )
     with open(os.path.join(output_dir, MANIFEST_NAME), "w") as handle:
         handle.write(manifest.model_dump_json(indent=2) + "\n")
