@@ -74,10 +74,6 @@ def test_batch_job_may_write_only_bigquery_with_file_dead_letters() -> None:
             "--output / --output_topic / --output_table: give at least one output",
         ),
         (
-            {**STREAMING, "output_topic": TOPIC, "dead_letter_output": "d/p"},
-            "--dead_letter_topic / --dead_letter_output: give one place for dead letters",
-        ),
-        (
             {**MODEL, "input_subscription": SUBSCRIPTION, "output_topic": TOPIC},
             "--dead_letter_topic: required with --input_subscription unless dead letters go "
             "to files",

@@ -1,28 +1,32 @@
 """A streaming job writing windowed JSON Lines files: Pub/Sub emulator in, GCS emulator out.
 
-Messages are published one every half second for several windows; the job
-writes one set of files per window, named with the window's start and end,
-and every message id appears exactly once across the prediction and
-dead-letter files. (A window's files appear up to about 30 s after its end:
-the DirectRunner advances the Pub/Sub watermark only when a pull returns, and
-a pull that finds no message waits that long.)
+Messages are published in two phases: the second starts only once the first
+phase's window has been written, so its results are stamped in a later
+window whatever the machine's load. The job writes one set of files per
+window, named with the window's start and end, and every message id appears
+exactly once across the prediction and dead-letter files. (A window's files
+appear up to about 30 s after its end: the DirectRunner advances the Pub/Sub
+watermark only when a pull returns, and a pull that finds no message waits
+that long.)
 """
 
 from __future__ import annotations
 
 import json
 import re
+import subprocess
 import time
 import uuid
+from collections.abc import Callable
 
 from emulators import GcsEmulator, PubsubEmulator
 from pipeline_outputs import assert_each_record_once
+from test_bigquery_output import built_graph
 from test_io_pubsub import TESTS_DIRECTORY, publish, start_process, stop
+from trt_text_classifier.params import PipelineParameters
 
 WINDOW_SECS = 3
-MESSAGES = 20
-PUBLISH_INTERVAL_SECS = 0.5
-"""20 messages over 10 s: more than two windows even if the first ones wait for the model."""
+MESSAGES_PER_PHASE = 4
 FILES_DEADLINE_SECS = 120.0
 WINDOWED_NAME = re.compile(
     r"/(?P<name>predictions)-(?P<start>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)-"
@@ -62,18 +66,24 @@ def test_streaming_job_writes_windowed_files_with_every_id_once(
             "--runner=DirectRunner",
         ]
     )
-    texts = {f"m-{n}": f"A warm and funny film, take {n}." for n in range(MESSAGES)}
-    bad = {"bad-1": b'{"id": "bad-1", "text": ""}', "bad-2": b'{"id": "bad-2", "nothing": 1}'}
+    phases = [
+        {f"a-{n}": f"A warm and funny film, take {n}." for n in range(MESSAGES_PER_PHASE)},
+        {f"b-{n}": f"The plot is dull, part {n}." for n in range(MESSAGES_PER_PHASE)},
+    ]
+    bad = [b'{"id": "bad-1", "text": ""}', b'{"id": "bad-2", "nothing": 1}']
+    texts = {**phases[0], **phases[1]}
+    expected = [*texts, "bad-1", "bad-2"]
     try:
-        for n, (record_id, text) in enumerate(texts.items()):
-            body = {"id": record_id, "text": text, "n": n}
-            publish(pubsub_emulator, topic, json.dumps(body).encode())
-            if n in (1, MESSAGES - 2):
-                name = "bad-1" if n == 1 else "bad-2"
-                publish(pubsub_emulator, topic, bad[name])
-            time.sleep(PUBLISH_INTERVAL_SECS)
-        expected = [*texts, *bad]
-        predictions, dead_letters = wait_for_rows(gcs_emulator, prefix, len(expected), pipeline)
+        for phase, bad_message in zip(phases, bad, strict=True):
+            for record_id, text in phase.items():
+                body = {"id": record_id, "text": text, "n": list(texts).index(record_id)}
+                publish(pubsub_emulator, topic, json.dumps(body).encode())
+            publish(pubsub_emulator, topic, bad_message)
+            # Once a window of predictions is written, later results fall in later windows.
+            wait_for_files(gcs_emulator, prefix, pipeline, lambda rows, _: rows >= 1)
+        predictions, dead_letters = wait_for_files(
+            gcs_emulator, prefix, pipeline, lambda rows, dead: rows + dead >= len(expected)
+        )
     finally:
         stop(pipeline)
 
@@ -100,14 +110,35 @@ def test_streaming_job_writes_windowed_files_with_every_id_once(
         assert name.startswith(f"{prefix}/dead_letters/predictions-"), name
 
 
-def wait_for_rows(gcs: GcsEmulator, prefix: str, expected: int, pipeline) -> tuple[dict, dict]:
-    """Poll the bucket until `expected` rows are in the final files (or the deadline passes)."""
+def test_streaming_dead_letters_go_to_every_place_given() -> None:
+    params = PipelineParameters(
+        input_subscription="projects/my-project/subscriptions/reviews",
+        output_topic="projects/my-project/topics/predictions",
+        dead_letter_topic="projects/my-project/topics/dead",
+        dead_letter_output="gs://b/dead/p",
+        onnx_path="m/model.onnx",
+    )
+    labels = built_graph(params).labels
+    assert {"Publishdead_letters", "Writedead_letters"} <= labels
+    assert "Writepredictions" not in labels
+
+
+def wait_for_files(
+    gcs: GcsEmulator,
+    prefix: str,
+    pipeline: subprocess.Popen,
+    done: Callable[[int, int], bool],
+) -> tuple[dict, dict]:
+    """Poll the final files until done(prediction rows, dead-letter rows) (or the deadline).
+
+    Returns (prediction files, dead-letter files), each by object name.
+    """
     deadline = time.monotonic() + FILES_DEADLINE_SECS
     while True:
         final = final_rows(gcs, prefix + "/")
         predictions = {n: r for n, r in final.items() if "/dead_letters/" not in n}
         dead_letters = {n: r for n, r in final.items() if "/dead_letters/" in n}
-        total = sum(map(len, final.values()))
-        if total >= expected or time.monotonic() > deadline or pipeline.poll() is not None:
+        counts = sum(map(len, predictions.values())), sum(map(len, dead_letters.values()))
+        if done(*counts) or time.monotonic() > deadline or pipeline.poll() is not None:
             return predictions, dead_letters
         time.sleep(1.0)

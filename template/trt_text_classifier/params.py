@@ -260,7 +260,8 @@ class PipelineParameters(BaseModel):
                 "Prefix of the JSON Lines files that receive every record that could not "
                 "be classified, with its error. Default: a dead_letters folder beside the "
                 "output prefix (OUTPUT_DIR/dead_letters/OUTPUT_NAME). Streaming jobs write "
-                "these files, windowed like the output, when no dead_letter_topic is given."
+                "these files, windowed like the output, when this is given or when no "
+                "dead_letter_topic is."
             ),
             examples=["gs://my-bucket/results/dead_letters/predictions"],
         ),
@@ -542,10 +543,6 @@ class PipelineParameters(BaseModel):
             raise ValueError(
                 f"--input_format={self.input_format.value}: applies to --input files; a "
                 "Pub/Sub message is read as JSON when its payload starts with '{'"
-            )
-        if self.dead_letter_topic is not None and self.dead_letter_output is not None:
-            raise ValueError(
-                "--dead_letter_topic / --dead_letter_output: give one place for dead letters"
             )
         if self.dead_letter_topic is None and self.output is None and not self.dead_letter_output:
             raise ValueError(

@@ -389,7 +389,7 @@ def write_dead_letters(dead_letters: beam.PCollection, params: PipelineParameter
     dead_letters = counted(dead_letters, "dead_letters")
     if params.dead_letter_topic:
         streaming.publish(dead_letters, params.dead_letter_topic, "dead_letters")
-    else:
+    if params.dead_letter_output or not params.dead_letter_topic:
         write_json_lines(dead_letters, params.resolved_dead_letter_output, "dead_letters", params)
 
 
