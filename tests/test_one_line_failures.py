@@ -72,6 +72,14 @@ def broken(demo_bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "params-latin1.json").write_bytes(b'{"input": "caf\xe9"}')
     (root / "engine.plan").write_bytes(b"not an engine")
     (root / "engine.plan.json").write_text('{"precision": "fp16"}')
+    for name, write in {
+        "dir": lambda path: path.mkdir(),
+        "latin1": lambda path: path.write_bytes(b'{"precision": "caf\xe9"}'),
+        "deep": lambda path: path.write_text(DEEP_JSON),
+    }.items():
+        (root / f"engine-{name}.plan").write_bytes(b"not an engine")
+        write(root / f"engine-{name}.plan.json")
+    (root / "metadata-latin1.json").write_bytes(b'{"name": "caf\xe9"}')
     (root / "onnx-text.onnx").write_text("not onnx")
     return root
 
@@ -157,6 +165,43 @@ def test_an_output_that_cannot_be_written_is_refused_at_launch(
         (
             ["verify-engine", "--engine", "{broken}/engine.plan", "--onnx", "x", "--input", "y"],
             "engine.plan.json is invalid",
+        ),
+        (["metadata", "--check", "{broken}/metadata-latin1.json"], "cannot be read"),
+        (
+            [
+                "verify-engine",
+                "--engine",
+                "{broken}/engine-dir.plan",
+                "--onnx",
+                "x",
+                "--input",
+                "y",
+            ],
+            "engine-dir.plan.json is a directory",
+        ),
+        (
+            [
+                "verify-engine",
+                "--engine",
+                "{broken}/engine-latin1.plan",
+                "--onnx",
+                "x",
+                "--input",
+                "y",
+            ],
+            "engine-latin1.plan.json is not UTF-8",
+        ),
+        (
+            [
+                "verify-engine",
+                "--engine",
+                "{broken}/engine-deep.plan",
+                "--onnx",
+                "x",
+                "--input",
+                "y",
+            ],
+            "engine-deep.plan.json is invalid",
         ),
         (
             ["build-engine", "--onnx", "{broken}/onnx-text.onnx", "--output", "{broken}/e.plan"],

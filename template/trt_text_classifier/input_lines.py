@@ -54,7 +54,9 @@ def read_lines(handle: BinaryIO) -> Iterator[tuple[int, str | UndecodableLine]]:
     stream = io.BufferedReader(_Rejoined(head, handle), buffer_size=1 << 16)
     text = io.TextIOWrapper(stream, encoding=encoding, errors=ESCAPE_ERRORS, newline=None)
     for number, line in enumerate(text, start=1):
-        yield number, check_decoded(line.removesuffix("\n"), encoding)
+        line = line.removesuffix("\n")
+        # ASCII text holds no escaped bytes: skip the check on the common path.
+        yield number, line if line.isascii() else check_decoded(line, encoding)
 
 
 class _Rejoined(io.RawIOBase):

@@ -94,7 +94,9 @@ class ReadLines(beam.DoFn):
         try:
             with readable_file.open() as handle:
                 for number, line in read_lines(handle):
-                    yield from self._record(f"{printable}:{number}", line, printable != path)
+                    output = self._record(f"{printable}:{number}", line, printable != path)
+                    if output is not None:
+                        yield output
         except Exception as error:  # a corrupt archive raises zlib.error, ZstdError, OSError, ...
             self._unreadable.inc()
             yield beam.pvalue.TaggedOutput(
@@ -108,18 +110,18 @@ class ReadLines(beam.DoFn):
                 ),
             )
 
-    def _record(
-        self, record_id: str, line: str | UndecodableLine, bad_name: bool
-    ) -> Iterator[object]:
+    def _record(self, record_id: str, line: str | UndecodableLine, bad_name: bool) -> object:
+        """The record, or its dead letter, or None for a blank line (no generator: hot path)."""
         if isinstance(line, UndecodableLine):
             self._undecodable.inc()
-            yield beam.pvalue.TaggedOutput(
+            return beam.pvalue.TaggedOutput(
                 DEAD_LETTERS, DeadLetter(record_id, line.escaped(), line.reason, "decode")
             )
-        elif not line.strip():
+        if not line.strip():
             self._blank_lines.inc()
-        elif bad_name:
-            yield beam.pvalue.TaggedOutput(
+            return None
+        if bad_name:
+            return beam.pvalue.TaggedOutput(
                 DEAD_LETTERS,
                 DeadLetter(
                     record_id,
@@ -129,9 +131,8 @@ class ReadLines(beam.DoFn):
                     "read",
                 ),
             )
-        else:
-            self._records.inc()
-            yield TextRecord(record_id, line)
+        self._records.inc()
+        return TextRecord(record_id, line)
 
 
 def escape_file_name(path: str) -> str:
