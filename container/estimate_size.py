@@ -6,7 +6,10 @@ and reports its size (what the layer adds compressed, roughly: wheels are zip
 files) and the sum of its members' uncompressed sizes (what it adds unpacked),
 read from the wheel's zip directory with HTTP range requests (no full download).
 
-    python container/estimate_size.py [--top N]
+    python container/estimate_size.py [--top N] [--pin NAME==VERSION ...]
+
+With --pin, only the named packages are sized (e.g. CUDA libraries a base image
+carries, to see what a smaller base would leave out).
 
 Needs access to pypi.org and files.pythonhosted.org. The NGC base image and
 Beam's boot files are not on PyPI: see the README ("Image size") for those.
@@ -98,9 +101,11 @@ def unpacked_size(entry: dict) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--top", type=int, default=12, help="largest packages to list")
+    parser.add_argument("--pin", action="append", default=[], help="size NAME==VERSION instead")
     args = parser.parse_args()
+    chosen = [tuple(pin.split("==", 1)) for pin in args.pin] or pins()
     rows = []
-    for name, version in pins():
+    for name, version in chosen:
         entry = chosen_file(name, version)
         rows.append((name, version, entry["size"], unpacked_size(entry)))
     rows.sort(key=lambda row: -row[3])

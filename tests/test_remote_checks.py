@@ -151,3 +151,15 @@ def test_missing_credentials_are_named() -> None:
         "--input='gs://b/x': no Google Cloud credentials here; run "
         "`gcloud auth application-default login` (or set GOOGLE_APPLICATION_CREDENTIALS)"
     )
+
+
+def test_a_local_path_s_failure_is_not_blamed_on_the_network() -> None:
+    def unreadable() -> None:
+        raise PermissionError(13, "Permission denied", "/data/model.onnx")
+
+    with pytest.raises(ParameterError) as caught:
+        bounded("onnx_path", "/data/model.onnx", unreadable)
+    assert str(caught.value) == (
+        "--onnx_path='/data/model.onnx': cannot read it ([Errno 13] Permission denied: "
+        "'/data/model.onnx')"
+    )

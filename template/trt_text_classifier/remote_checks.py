@@ -30,13 +30,14 @@ def bounded(
     timeout: float = REMOTE_CHECK_TIMEOUT_SECS,
 ) -> T:
     """Run `check` (which reads `value` of `parameter`) within `timeout` seconds."""
-    outcome: dict[str, object] = {}
+    results: list[T] = []
+    errors: list[BaseException] = []
 
     def target() -> None:
         try:
-            outcome["result"] = check()
+            results.append(check())
         except BaseException as error:  # handed to the caller's thread below
-            outcome["error"] = error
+            errors.append(error)
 
     thread = threading.Thread(target=target, name=f"remote-check-{parameter}", daemon=True)
     thread.start()
@@ -47,14 +48,21 @@ def bounded(
             f"{prefix}: no answer from Google Cloud within {timeout:g} s; likely no network or "
             f"no credentials (run {LOGIN}, check the bucket name); --verbose shows the retries"
         )
-    if "error" in outcome:
-        raise _one_line(prefix, outcome["error"]) from None  # type: ignore[arg-type]
-    return outcome["result"]  # type: ignore[return-value]
+    if errors:
+        raise _one_line(prefix, errors[0], _is_remote(value)) from None
+    return results[0]
 
 
-def _one_line(prefix: str, error: BaseException) -> BaseException:
+def _is_remote(value: str) -> bool:
+    """gs://... paths and projects/... Pub/Sub names; local paths fail for local reasons."""
+    return "://" in value or value.startswith("projects/")
+
+
+def _one_line(prefix: str, error: BaseException, remote: bool) -> BaseException:
     if isinstance(error, ParameterError):
         return error
+    if not remote and isinstance(error, Exception):
+        return ParameterError(f"{prefix}: cannot read it ({_first_line(error)})")
     from google.api_core import exceptions as api
     from google.auth import exceptions as auth
 
