@@ -241,3 +241,40 @@ def test_failed_inferences_go_to_the_dead_letter_topic(
     for row in dead_letters:
         assert "injected fault: the accelerator rejected this batch" in row["error"]
     assert_each_record_once(texts, predictions, dead_letters)
+
+
+def test_fields_and_attributes_travel_through_the_streaming_job(
+    pubsub_emulator: PubsubEmulator, demo_onnx: str
+) -> None:
+    topics = create_streaming_topics(pubsub_emulator, "attr")
+    output_sub, dead_sub = topics.output_subscription, topics.dead_letter_subscription
+    pipeline = start_cli(
+        [
+            *topics.job_arguments(),
+            f"--onnx_path={demo_onnx}",
+            "--text_field=body",
+            "--id_field=key",
+            "--runner=DirectRunner",
+        ]
+    )
+    good = '{"key": "k-1", "body": "A warm film.", "customer": {"id": 12345678901234567890}, "score": 4.50}'
+    bad = '{"key": "k-2", "body": "   ", "customer": {"id": 7}, "tags": ["x", null]}'
+    try:
+        publish(pubsub_emulator, topics.inputs, good.encode(), tenant="acme", trace="t-1")
+        publish(pubsub_emulator, topics.inputs, bad.encode(), tenant="acme", id="ignored")
+        publish(pubsub_emulator, topics.inputs, b"Plain text, no fields.", tenant="beta")
+        received = pull_until([output_sub, dead_sub], 3, RESULT_DEADLINE_SECS, pipeline)
+    finally:
+        stop(pipeline)
+
+    predictions = {body["id"]: (body, attributes) for body, attributes in received[output_sub]}
+    ((dead_letter, dead_attributes),) = received[dead_sub]
+    body, attributes = predictions["k-1"]
+    assert body["fields"] == {"customer": {"id": 12345678901234567890}, "score": 4.5}
+    assert attributes == {"tenant": "acme", "trace": "t-1", "id": "k-1"}
+    (plain_id,) = set(predictions) - {"k-1"}
+    assert predictions[plain_id][0]["fields"] == {}
+    assert predictions[plain_id][1] == {"tenant": "beta", "id": plain_id}
+    assert (dead_letter["id"], dead_letter["stage"]) == ("k-2", "parse")
+    assert dead_letter["fields"] == {"customer": {"id": 7}, "tags": ["x", None]}
+    assert dead_attributes == {"tenant": "acme", "id": "k-2"}

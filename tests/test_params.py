@@ -99,7 +99,7 @@ def test_dead_letter_default_is_beside_the_output(
         ),
         (
             {"colour": "red"},
-            "--colour: unknown parameter; known parameters are input, input_subscription, output, ",
+            "--colour: unknown parameter; known parameters are input, input_subscription, input_format, ",
         ),
     ],
 )

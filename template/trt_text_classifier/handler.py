@@ -5,7 +5,8 @@ Use it in any pipeline::
     handler = TextClassificationModelHandler("gs://bucket/model/model.onnx")
     predictions = records | RunInference(handler)
 
-It takes `TextRecord(id, text)` elements and yields `Prediction`s. Per batch
+It takes `TextRecord(id, text)` elements and yields `Prediction`s (a record's
+`fields` and `attributes` are copied onto its prediction). Per batch
 it tokenizes once (one fast-tokenizer call), pads to the batch's longest
 record, truncates at `max_seq_length`, runs the backend and turns logits into
 labels. The tokenizer and the backend are loaded in `load_model`, on the
@@ -44,6 +45,18 @@ def record_length(record: TextRecord) -> int:
     Batch jobs order by exact token counts instead (`pipeline.OrderByLength`).
     """
     return len(record.text)
+
+
+def inference_dead_letter(record: TextRecord, error: object) -> DeadLetter:
+    """The dead letter of a record that failed inference; its fields and attributes travel on."""
+    return DeadLetter(
+        record.id,
+        record.text,
+        f"inference failed: {error!r}",
+        "inference",
+        record.fields,
+        record.attributes,
+    )
 
 
 ClassifierLoader = Callable[[str, str | None, int], TextClassifier]
@@ -156,7 +169,14 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
         self._truncated_records.inc(sum(result.tokenized.truncated))
         return [
             Prediction(
-                record.id, record.text, item.label, item.score, item.probabilities, result.model
+                record.id,
+                record.text,
+                item.label,
+                item.score,
+                item.probabilities,
+                result.model,
+                record.fields,
+                record.attributes,
             )
             for record, item in zip(batch, result.classifications, strict=True)
         ]
@@ -165,7 +185,7 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
         try:
             (prediction,) = self._classify([record], model)
         except Exception as error:
-            return DeadLetter(record.id, record.text, f"inference failed: {error!r}", "inference")
+            return inference_dead_letter(record, error)
         return prediction
 
     def get_num_bytes(self, batch: Sequence[TextRecord]) -> int:

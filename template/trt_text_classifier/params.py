@@ -63,6 +63,13 @@ class JobMode(enum.Enum):
     STREAMING = "streaming"
 
 
+class InputFormat(enum.Enum):
+    """How input files hold records: one text per line, or one JSON object per line."""
+
+    TEXT = "text"
+    JSONL = "jsonl"
+
+
 BOTH_MODES = frozenset(JobMode)
 BATCH_ONLY = frozenset({JobMode.BATCH})
 STREAMING_ONLY = frozenset({JobMode.STREAMING})
@@ -111,9 +118,13 @@ PUBSUB_NAME = r"[a-zA-Z][-_.~+%a-zA-Z0-9]{2,254}"
 PROJECT_ID = r"[a-z][-a-z0-9:.]{4,61}[a-z0-9]"
 PUBSUB_SUBSCRIPTION_PATH = rf"^projects/{PROJECT_ID}/subscriptions/{PUBSUB_NAME}$"
 PUBSUB_TOPIC_PATH = rf"^projects/{PROJECT_ID}/topics/{PUBSUB_NAME}$"
+JSON_FIELD_NAME = r"^\S(.*\S)?$"
+"""A JSON member name: any text without leading or trailing blanks (they are stripped)."""
 BIGQUERY_TABLE_SPEC = rf"^{PROJECT_ID}:[A-Za-z0-9_]+\.[-A-Za-z0-9_$]+$"
 """project:dataset.table (project ids may be domain-scoped: example.com:project)."""
 
+DEFAULT_WINDOW_SECS = 60
+"""Window of a streaming job's output files when window_secs is not given."""
 OUTPUT_WILDCARDS = ("*", "?", "[")
 """Glob characters: Beam would expand them when it deletes an output's old shards."""
 OUTPUT_SUFFIX = ".jsonl"
@@ -167,8 +178,9 @@ class PipelineParameters(BaseModel):
             description=(
                 "Pub/Sub subscription to classify messages from; runs a streaming job. Give "
                 "this or input, not both. A message is UTF-8 text, or a JSON object "
-                '{"id": ..., "text": ...}; without an id the message\'s "id" attribute, '
-                "else its Pub/Sub message id, is used."
+                '{"id": ..., "text": ..., ...} (see text_field, id_field; other fields are '
+                'kept); without an id the message\'s "id" attribute, else its Pub/Sub '
+                "message id, is used."
             ),
             examples=["projects/my-project/subscriptions/reviews-to-classify"],
         ),
@@ -181,22 +193,63 @@ class PipelineParameters(BaseModel):
         ),
     ] = None
 
+    input_format: Annotated[
+        InputFormat,
+        Field(
+            title="Input file format",
+            description=(
+                "text: each line is the text to classify. jsonl: each line is a JSON object; "
+                "text_field is classified, id_field gives the id, every other field is "
+                "copied unchanged into the output's fields."
+            ),
+            examples=["jsonl"],
+        ),
+        ConsoleForm(
+            group=INPUT_GROUP, param_type="ENUM", regexes=(r"^(text|jsonl)$",), modes=BATCH_ONLY
+        ),
+    ] = InputFormat.TEXT
+
+    text_field: Annotated[
+        str,
+        Field(
+            min_length=1,
+            title="JSON text field",
+            description=(
+                "Field of a JSON record (jsonl line or JSON Pub/Sub message) that holds the "
+                "text to classify."
+            ),
+            examples=["review"],
+        ),
+        ConsoleForm(group=INPUT_GROUP, regexes=(JSON_FIELD_NAME,)),
+    ] = "text"
+
+    id_field: Annotated[
+        str,
+        Field(
+            min_length=1,
+            title="JSON id field",
+            description=(
+                "Field of a JSON record that holds its id (a string or an integer). Records "
+                "without it get PATH:LINE (files) or the message's id. Ids are not checked "
+                "for uniqueness: duplicates are all classified."
+            ),
+            examples=["review_id"],
+        ),
+        ConsoleForm(group=INPUT_GROUP, regexes=(JSON_FIELD_NAME,)),
+    ] = "id"
+
     output: Annotated[
         str | None,
         Field(
             title="Output prefix",
             description=(
-                "Prefix of the JSON Lines prediction files; shards are written as "
-                "PREFIX-SSSSS-of-NNNNN.jsonl."
+                "Prefix of the JSON Lines prediction files; batch jobs write "
+                "PREFIX-SSSSS-of-NNNNN.jsonl, streaming jobs one set of shards per window: "
+                "PREFIX-WINDOWSTART-WINDOWEND-SSSSS-of-NNNNN.jsonl (see window_secs)."
             ),
             examples=["gs://my-bucket/results/predictions"],
         ),
-        ConsoleForm(
-            group=OUTPUT_GROUP,
-            param_type="GCS_WRITE_FOLDER",
-            regexes=(GCS_PATH,),
-            modes=BATCH_ONLY,
-        ),
+        ConsoleForm(group=OUTPUT_GROUP, param_type="GCS_WRITE_FOLDER", regexes=(GCS_PATH,)),
     ] = None
 
     dead_letter_output: Annotated[
@@ -206,16 +259,13 @@ class PipelineParameters(BaseModel):
             description=(
                 "Prefix of the JSON Lines files that receive every record that could not "
                 "be classified, with its error. Default: a dead_letters folder beside the "
-                "output prefix (OUTPUT_DIR/dead_letters/OUTPUT_NAME)."
+                "output prefix (OUTPUT_DIR/dead_letters/OUTPUT_NAME). Streaming jobs write "
+                "these files, windowed like the output, when this is given or when no "
+                "dead_letter_topic is."
             ),
             examples=["gs://my-bucket/results/dead_letters/predictions"],
         ),
-        ConsoleForm(
-            group=OUTPUT_GROUP,
-            param_type="GCS_WRITE_FOLDER",
-            regexes=(GCS_PATH,),
-            modes=BATCH_ONLY,
-        ),
+        ConsoleForm(group=OUTPUT_GROUP, param_type="GCS_WRITE_FOLDER", regexes=(GCS_PATH,)),
     ] = None
 
     output_topic: Annotated[
@@ -225,7 +275,8 @@ class PipelineParameters(BaseModel):
             title="Output Pub/Sub topic",
             description=(
                 "Pub/Sub topic that receives one JSON message per prediction (streaming jobs), "
-                "with the record's id as the message's \"id\" attribute."
+                "with the input message's attributes and the record's id as its \"id\" "
+                "attribute."
             ),
             examples=["projects/my-project/topics/review-predictions"],
         ),
@@ -262,7 +313,8 @@ class PipelineParameters(BaseModel):
             description=(
                 "Pub/Sub topic that receives every message that could not be classified "
                 "(malformed message, failed inference), as JSON with its error. Required "
-                "with input_subscription."
+                "with input_subscription unless dead letters go to files (output or "
+                "dead_letter_output)."
             ),
             examples=["projects/my-project/topics/review-dead-letters"],
         ),
@@ -271,7 +323,27 @@ class PipelineParameters(BaseModel):
             param_type="PUBSUB_TOPIC",
             regexes=(PUBSUB_TOPIC_PATH,),
             modes=STREAMING_ONLY,
-            required_in=STREAMING_ONLY,
+        ),
+    ] = None
+
+    window_secs: Annotated[
+        int | None,
+        Field(
+            ge=1,
+            le=86400,
+            title="File window (seconds)",
+            description=(
+                "Streaming jobs writing files (output, dead_letter_output): one set of files "
+                "per window of this many seconds of processing time, written when the "
+                "window closes. Default: 60."
+            ),
+            examples=[60],
+        ),
+        ConsoleForm(
+            group=OUTPUT_GROUP,
+            param_type="NUMBER",
+            regexes=(r"^[1-9][0-9]{0,4}$",),
+            modes=STREAMING_ONLY,
         ),
     ] = None
 
@@ -437,6 +509,11 @@ class PipelineParameters(BaseModel):
                 "--onnx_path serves with ONNX Runtime, --engine_path with TensorRT"
             )
         self._check_input_and_outputs()
+        if self.text_field == self.id_field:
+            raise ValueError(
+                f"--text_field / --id_field: both name {self.text_field!r}; the text and the "
+                "id must be different fields"
+            )
         if self.min_batch_size > self.max_batch_size:
             raise ValueError(
                 f"--min_batch_size={self.min_batch_size} is larger than "
@@ -462,23 +539,33 @@ class PipelineParameters(BaseModel):
             self._check_batch_outputs()
 
     def _check_streaming_outputs(self) -> None:
-        if self.output is not None:
+        if self.input_format is not InputFormat.TEXT:
             raise ValueError(
-                "--output: files are written by batch jobs only; with --input_subscription "
-                "use --output_topic or --output_table"
+                f"--input_format={self.input_format.value}: applies to --input files; a "
+                "Pub/Sub message is read as JSON when its payload starts with '{'"
             )
-        if self.dead_letter_output is not None:
+        if self.dead_letter_topic is None and self.output is None and not self.dead_letter_output:
             raise ValueError(
-                "--dead_letter_output: files are written by batch jobs only; with "
-                "--input_subscription use --dead_letter_topic"
-            )
-        if self.dead_letter_topic is None:
-            raise ValueError(
-                "--dead_letter_topic: required with --input_subscription; give a topic such "
-                "as projects/my-project/topics/dead-letters"
+                "--dead_letter_topic: required with --input_subscription unless dead letters "
+                "go to files; give a topic such as projects/my-project/topics/dead-letters, "
+                "or --dead_letter_output"
             )
 
     def _check_batch_outputs(self) -> None:
+        if self.window_secs is not None:
+            raise ValueError(
+                "--window_secs: windows files of streaming jobs (--input_subscription); batch "
+                "jobs write one set of files, drop it"
+            )
+        if self.input_format is InputFormat.TEXT and (self.text_field, self.id_field) != (
+            "text",
+            "id",
+        ):
+            name = "--text_field" if self.text_field != "text" else "--id_field"
+            raise ValueError(
+                f"{name}: names a field of JSON records; plain text input has none, so "
+                "add --input_format=jsonl or drop it"
+            )
         if self.output_topic is not None:
             raise ValueError(
                 "--output_topic: Pub/Sub output needs streaming input (--input_subscription); "
@@ -529,6 +616,11 @@ class PipelineParameters(BaseModel):
         if self.max_batch_duration_secs is None and self.streaming:
             return DEFAULT_STREAMING_BATCH_DURATION_SECS
         return self.max_batch_duration_secs
+
+    @property
+    def file_window_secs(self) -> int:
+        """`window_secs`, or its default of 60 seconds."""
+        return self.window_secs or DEFAULT_WINDOW_SECS
 
     @property
     def model_path(self) -> str:

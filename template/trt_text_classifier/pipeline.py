@@ -2,17 +2,22 @@
 
 Batch (--input):
 
-    files -> ReadLines -> Reshuffle -> OrderByLength -> RunInference -> JSON -> output
-               |                                            |             -> BigQuery
-               +-- undecodable lines ------+    failed batches ---+
-                                           v                      v
-                                     dead letters (JSON) -> dead_letter_output
+    files -> ReadLines -> Reshuffle [-> ParseJsonLines] -> OrderByLength -> RunInference
+               |                          |                                   |
+               |                          |               JSON -> output, BigQuery
+               +-- undecodable lines --+--+-- malformed JSON records    failed batches
+                                       v                                      v
+                                 dead letters (JSON) -> dead_letter_output <--+
+
+(ParseJsonLines with --input_format=jsonl, see `json_lines.py`.)
 
 Streaming (--input_subscription, see `streaming.py`):
 
     Pub/Sub -> ParseMessages -> RunInference (stateful batching, length-bucketed,
                   |              max_batch_duration_secs) -> output_topic / BigQuery
-                  +-- malformed messages, failed batches, rejected rows -> dead_letter_topic
+                  |                                          / windowed files (output)
+                  +-- malformed messages, failed batches, rejected rows
+                        -> dead_letter_topic, or windowed files (`windowed_files.py`)
 
 One function per source (`read_files`, `read_messages`) and per sink
 (`write_predictions`, `write_dead_letters`); `build_pipeline` composes them.
@@ -20,8 +25,9 @@ One function per source (`read_files`, `read_messages`) and per sink
 Record ids: a line of an input file gets the id `PATH:LINE`, where PATH is the
 file's full path as matched (e.g. gs://bucket/in/a.txt) and LINE its 1-based
 line number, blank lines included. So every output names the exact line it
-came from, and ids are unique across files. Messages keep the id they carry
-(see `streaming.py`).
+came from, and ids are unique across files. A JSON Lines record or a message
+keeps the id it carries (see `json_records.py`); such ids are not checked for
+uniqueness.
 
 Invariant: every non-blank input line (every message) ends as exactly one
 prediction or exactly one dead letter. Each file is read sequentially by one
@@ -44,16 +50,19 @@ from apache_beam.ml.inference.base import RunInference
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
-from trt_text_classifier import bigquery_output, streaming
+from trt_text_classifier import bigquery_output, streaming, windowed_files
 from trt_text_classifier.accelerator_syntax import uses_nvidia_mps
 from trt_text_classifier.handler import (
     METRICS_NAMESPACE,
     ClassifierLoader,
     TextClassificationModelHandler,
+    inference_dead_letter,
 )
 from trt_text_classifier.input_lines import UndecodableLine, read_lines
+from trt_text_classifier.json_lines import ParseJsonLines
+from trt_text_classifier.json_records import JsonRecordFormat
 from trt_text_classifier.parameter_error import one_line
-from trt_text_classifier.params import OUTPUT_SUFFIX, PipelineParameters
+from trt_text_classifier.params import OUTPUT_SUFFIX, InputFormat, PipelineParameters
 from trt_text_classifier.records import DeadLetter, Prediction, TextRecord
 
 DEAD_LETTERS = "dead_letters"
@@ -211,7 +220,7 @@ def failed_batch_to_dead_letters(failure: tuple[object, object]) -> Iterator[Dea
     """RunInference reports a failed batch as (batch, exception): one dead letter per record."""
     batch, error = failure
     for record in batch:
-        yield DeadLetter(record.id, record.text, f"inference failed: {error!r}", "inference")
+        yield inference_dead_letter(record, error)
 
 
 def separate_failed_records(result: Prediction | DeadLetter) -> Iterator[object]:
@@ -281,7 +290,15 @@ def classify(
     return predictions, dead_letters
 
 
-def write_json_lines(pcoll: beam.PCollection, prefix: str, label: str) -> None:
+def write_json_lines(
+    pcoll: beam.PCollection, prefix: str, label: str, params: PipelineParameters
+) -> None:
+    """Batch: one set of shards at the end. Streaming: one set per window (`windowed_files`)."""
+    if params.streaming:
+        windowed_files.write_windowed_json_lines(
+            pcoll, prefix, params.file_window_secs, label, OUTPUT_SUFFIX
+        )
+        return
     _ = (
         pcoll
         | f"{label}ToJson" >> beam.Map(lambda item: item.to_json())
@@ -311,12 +328,39 @@ def read_files(pipeline: beam.Pipeline, pattern: str) -> tuple[beam.PCollection,
     return read.records | "Spread" >> beam.Reshuffle(), read[DEAD_LETTERS]
 
 
+def parse_json_lines(
+    lines: beam.PCollection, record_format: JsonRecordFormat
+) -> tuple[beam.PCollection, beam.PCollection]:
+    """(records, lines that hold no JSON record as dead letters) for `--input_format=jsonl`.
+
+    Runs after the reshuffle, so parsing is spread over workers like inference.
+    """
+    parsed = lines | "ParseJsonLines" >> beam.ParDo(
+        ParseJsonLines(record_format, DEAD_LETTERS)
+    ).with_outputs(DEAD_LETTERS, main="records")
+    return parsed.records, parsed[DEAD_LETTERS]
+
+
 def read_messages(
-    pipeline: beam.Pipeline, subscription: str
+    pipeline: beam.Pipeline, subscription: str, record_format: JsonRecordFormat
 ) -> tuple[beam.PCollection, beam.PCollection]:
     """(records, malformed messages as dead letters) from a Pub/Sub subscription."""
-    read = streaming.read_subscription(pipeline, subscription, DEAD_LETTERS)
+    read = streaming.read_subscription(pipeline, subscription, DEAD_LETTERS, record_format)
     return read.records, read[DEAD_LETTERS]
+
+
+def read_input(
+    pipeline: beam.Pipeline, params: PipelineParameters
+) -> tuple[beam.PCollection, beam.PCollection]:
+    """(records, unreadable input as dead letters) from the input the parameters name."""
+    record_format = JsonRecordFormat(params.text_field, params.id_field)
+    if params.input_subscription:
+        return read_messages(pipeline, params.input_subscription, record_format)
+    records, undecodable = read_files(pipeline, params.input or "")
+    if params.input_format is InputFormat.TEXT:
+        return records, undecodable
+    records, malformed = parse_json_lines(records, record_format)
+    return records, (undecodable, malformed) | "UnreadableLines" >> beam.Flatten()
 
 
 def write_predictions(
@@ -326,7 +370,7 @@ def write_predictions(
     predictions = counted(predictions, "predictions")
     rejected: list[beam.PCollection] = []
     if params.output:
-        write_json_lines(predictions, params.output, "predictions")
+        write_json_lines(predictions, params.output, "predictions", params)
     if params.output_topic:
         streaming.publish(predictions, params.output_topic, "predictions")
     if params.output_table:
@@ -342,8 +386,8 @@ def write_dead_letters(dead_letters: beam.PCollection, params: PipelineParameter
     dead_letters = counted(dead_letters, "dead_letters")
     if params.dead_letter_topic:
         streaming.publish(dead_letters, params.dead_letter_topic, "dead_letters")
-    else:
-        write_json_lines(dead_letters, params.resolved_dead_letter_output, "dead_letters")
+    if params.dead_letter_output or not params.dead_letter_topic:
+        write_json_lines(dead_letters, params.resolved_dead_letter_output, "dead_letters", params)
 
 
 def build_pipeline(
@@ -355,10 +399,7 @@ def build_pipeline(
 
     `handler` defaults to the one the parameters describe (tests pass their own).
     """
-    if params.input_subscription:
-        records, unreadable = read_messages(pipeline, params.input_subscription)
-    else:
-        records, unreadable = read_files(pipeline, params.input or "")
+    records, unreadable = read_input(pipeline, params)
     predictions, failed = classify(
         records,
         handler or make_handler(params),
