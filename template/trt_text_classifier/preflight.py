@@ -20,7 +20,10 @@ from trt_text_classifier.accelerator_syntax import parse_accelerator
 from trt_text_classifier.backends.base import BackendError
 from trt_text_classifier.bundle import BundleManifest, manifest_path_for
 from trt_text_classifier.dataflow.accelerator import WorkerGpu, resolve_worker
-from trt_text_classifier.dataflow.engine_check import check_engine_runs_on
+from trt_text_classifier.dataflow.engine_check import (
+    check_engine_runs_on,
+    check_one_gpu_per_worker,
+)
 from trt_text_classifier.dataflow.gpu_memory import check_engines_fit, engine_size
 from trt_text_classifier.options import is_dataflow_runner, is_local_runner
 from trt_text_classifier.output_locations import check_output_location, output_prefixes
@@ -73,6 +76,7 @@ def _check_engine(params: PipelineParameters, runner: str | None, worker: Worker
         check_local_engine_runtime(engine_path, sidecar)
     elif worker is not None:
         check_engine_runs_on(engine_path, sidecar, worker.gpu)
+        check_one_gpu_per_worker(engine_path, worker.accelerator.count)
         size = bounded("engine_path", engine_path, lambda: engine_size(engine_path))
         check_engines_fit(worker, size, sidecar.workspace_mib)
 
