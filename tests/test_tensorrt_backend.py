@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import numpy as np
 import pytest
 
+from conftest import run_python
 from engine_doubles import FakeContext, FakeMemory, expected_logits, make_sidecar
 from trt_text_classifier.backends.base import BackendError, BackendLimits
 from trt_text_classifier.backends.tensorrt_backend import (
@@ -207,3 +211,36 @@ def test_an_engine_tensorrt_rtx_calls_invalid_is_refused_with_its_reasons() -> N
     valid = RuntimeSaying(rtx.EngineValidity.VALID, 0)
     check_engine_validity(rtx, valid, b"engine", make_sidecar(), "e.plan")
     check_engine_validity(rtx, object(), b"engine", make_sidecar(), "e.plan")
+
+
+def test_a_local_engine_loads_without_beam(demo_engines, tmp_path) -> None:
+    """The GPU machine that runs the backend's own tests has no Beam: local paths need none."""
+    script = (
+        "import sys; sys.modules['apache_beam'] = None\n"
+        "from trt_text_classifier.backends.base import BackendError\n"
+        "from trt_text_classifier.backends.tensorrt_backend import TensorRTBackend\n"
+        "try:\n"
+        f"    TensorRTBackend.from_path({str(demo_engines['fp32'])!r})\n"
+        "except BackendError as error:\n"
+        "    print(str(error).split(' (')[0])\n"
+    )
+    result = run_python("-c", script)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout == "no usable NVIDIA GPU here\n"
+
+
+def test_close_lets_the_execution_context_go_and_later_calls_are_refused() -> None:
+    """TensorRT frees a context's device memory when the last reference to it goes."""
+    memory = FakeMemory()
+    sidecar = make_sidecar()
+    context = FakeContext(memory, sidecar)
+    runner = EngineRunner(context, sidecar, memory)
+    released = weakref.ref(context)
+    del context
+    runner.close()
+    gc.collect()
+    assert released() is None
+    with pytest.raises(
+        BackendError, match=r"^the TensorRT engine was closed; load the model again$"
+    ):
+        runner.infer(make_batch(1, 4))

@@ -1,7 +1,8 @@
 """Model files on local disk or gs://: read small files, cache large ones locally.
 
-Everything goes through Beam's `FileSystems`, so any filesystem Beam knows
-(local, gs://, and the GCS emulator in tests) works the same way.
+Remote files go through Beam's `FileSystems`, so any filesystem Beam knows
+(gs://, and the GCS emulator in tests) works the same way. Local paths need no
+Beam: the backends and their GPU tests load local models where Beam is absent.
 
 The cache of remote files cannot serve the wrong model:
 - it lives in a directory private to this process (created with mode 0700 by
@@ -20,12 +21,11 @@ import atexit
 import base64
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
-
-from apache_beam.io.filesystem import CompressionTypes
-from apache_beam.io.filesystems import FileSystems
+from typing import Any
 
 CACHE_PREFIX = "trt_text_classifier_cache-"
 DOWNLOAD_ATTEMPTS = 3
@@ -45,19 +45,34 @@ class _ProcessCache:
 
 
 _cache = _ProcessCache()
+_SCHEME = re.compile(r"^([a-zA-Z][-a-zA-Z0-9+.]*)://")
+"""How Beam's `FileSystems.get_scheme` recognises a scheme."""
+
+
+def _beam() -> tuple[Any, Any]:
+    """Beam's (FileSystems, CompressionTypes), imported only for paths that need them."""
+    from apache_beam.io.filesystem import CompressionTypes
+    from apache_beam.io.filesystems import FileSystems
+
+    return FileSystems, CompressionTypes
 
 
 def is_local(path: str) -> bool:
-    return FileSystems.get_scheme(path) in (None, "file")
+    match = _SCHEME.match(path)
+    return match is None or match.group(1).lower() == "file"
 
 
 def read_text(path: str) -> str:
-    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+    if not _SCHEME.match(path):
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    file_systems, compression = _beam()
+    with file_systems.open(path, compression_type=compression.UNCOMPRESSED) as handle:
         return handle.read().decode("utf-8")
 
 
 def exists(path: str) -> bool:
-    return FileSystems.exists(path)
+    return _beam()[0].exists(path)
 
 
 def is_directory(path: str) -> bool:
@@ -78,7 +93,8 @@ def cache_file(path: str) -> str:
     """A local path holding the file's current bytes; remote files are copied once per version."""
     if is_local(path):
         return path
-    checksum = FileSystems.checksum(path)
+    file_systems, _ = _beam()
+    checksum = file_systems.checksum(path)
     target = os.path.join(_entry_directory(f"{path}\0{checksum}"), os.path.basename(path))
     if not os.path.exists(target):
         _download(path, target, checksum)
@@ -89,12 +105,13 @@ def cache_directory(directory: str) -> str:
     """A local directory with the files directly under `directory` (not recursive)."""
     if is_local(directory):
         return directory
+    file_systems, _ = _beam()
     prefix = directory.rstrip("/") + "/"
     files = {}
-    for match in FileSystems.match([prefix + "*"])[0].metadata_list:
+    for match in file_systems.match([prefix + "*"])[0].metadata_list:
         name = match.path[len(prefix) :]
         if name and "/" not in name:
-            files[name] = FileSystems.checksum(match.path)
+            files[name] = file_systems.checksum(match.path)
     key = prefix + "".join(f"\0{name}\0{checksum}" for name, checksum in sorted(files.items()))
     target = _entry_directory(key)
     for name, checksum in files.items():
@@ -112,17 +129,18 @@ def _entry_directory(key: str) -> str:
 
 def _download(remote: str, local: str, checksum: str) -> None:
     """Copy via a temporary name, verified, so the cache never holds a partial or stale file."""
+    file_systems, compression = _beam()
     partial = f"{local}.partial"
     for _ in range(DOWNLOAD_ATTEMPTS):
         with (
-            FileSystems.open(remote, compression_type=CompressionTypes.UNCOMPRESSED) as source,
+            file_systems.open(remote, compression_type=compression.UNCOMPRESSED) as source,
             open(partial, "wb") as target,
         ):
             shutil.copyfileobj(source, target, length=8 << 20)
         if _matches(remote, partial, checksum):
             os.replace(partial, local)
             return
-        checksum = FileSystems.checksum(remote)
+        checksum = file_systems.checksum(remote)
     os.remove(partial)
     raise ModelFileError(
         f"{remote}: the copied bytes never matched the object's checksum in "
@@ -131,9 +149,10 @@ def _download(remote: str, local: str, checksum: str) -> None:
 
 
 def _matches(remote: str, local: str, checksum: str) -> bool:
-    if FileSystems.get_scheme(remote) == "gs":
+    file_systems, _ = _beam()
+    if file_systems.get_scheme(remote) == "gs":
         return gcs_crc32c(local) == checksum
-    return FileSystems.checksum(remote) == checksum
+    return file_systems.checksum(remote) == checksum
 
 
 def gcs_crc32c(path: str) -> str:

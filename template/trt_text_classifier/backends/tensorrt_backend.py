@@ -183,12 +183,12 @@ class EngineRunner:
         Thread-safe: one lock is held for the whole call, because the context,
         the stream and the pinned buffers serve one execution at a time.
         """
+        self._check_open()
         arrays = {name: np.asarray(inputs[name]) for name in self._inputs}
         batch, sequence = self._check_shapes(arrays)
         arrays = self._pad_columns(arrays, sequence)
         with self._lock:
-            if self._stream is None:
-                raise BackendError("the TensorRT engine was closed; load the model again")
+            self._check_open()
             chunks = [
                 self._run_padded({name: array[part] for name, array in arrays.items()})
                 for part in chunk_slices(batch, self._sidecar.batch)
@@ -197,6 +197,10 @@ class EngineRunner:
             labels = self._sidecar.outputs[0].shape[-1]
             return np.empty((0, labels), dtype=np.float32)
         return np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
+
+    def _check_open(self) -> None:
+        if self._stream is None:
+            raise BackendError("the TensorRT engine was closed; load the model again")
 
     def _check_shapes(self, arrays: Mapping[str, np.ndarray]) -> tuple[int, int]:
         """(batch, sequence), after checking the shapes against the profile's maximum."""
@@ -264,7 +268,8 @@ class EngineRunner:
         return self._outputs[name].host[:count].reshape(shapes[name]).astype(np.float32, copy=True)
 
     def close(self) -> None:
-        """Free every buffer and the stream (idempotent; waits for a running `infer`)."""
+        """Free every buffer and the stream and let the context go (idempotent; waits for a
+        running `infer`). TensorRT frees a context's device memory with its last reference."""
         with self._lock:
             for buffers in [*self._inputs.values(), *self._outputs.values()]:
                 buffers.close()
@@ -272,6 +277,7 @@ class EngineRunner:
             if self._stream is not None:
                 self._stream.close()
                 self._stream = None
+            self._context = None
 
 
 def chunk_slices(batch: int, profile: ProfileRange) -> list[slice]:

@@ -42,3 +42,22 @@ def check_engine_runs_on(engine_path: str, sidecar: EngineSidecar, gpu: GpuType)
             f"--engine_path={engine_path!r}: cannot run on --accelerator {gpu.name} in this "
             f"image: {mismatch}"
         )
+
+
+def check_one_gpu_per_worker(engine_path: str, gpu_count: int) -> None:
+    """Refuse engines on workers with several GPUs: all but one would sit idle.
+
+    The engine is one model per worker VM (shared across its SDK processes)
+    and its runner executes on the current CUDA device, GPU 0. Serving one
+    engine per GPU would need a runner per device, a device switch on every
+    calling thread and a dispatcher across runners; for BERT-sized classifiers
+    a worker is host-bound before one GPU is busy, so more workers of one GPU
+    each give the throughput more simply.
+    """
+    if gpu_count > 1:
+        raise ParameterError(
+            f"--accelerator: count:{gpu_count} with --engine_path={engine_path!r}: a worker "
+            "serves its engine on one GPU (one model per worker, shared by its SDK processes), "
+            f"so {gpu_count - 1} of the {gpu_count} GPUs would sit idle; use count:1 and scale "
+            "out with more workers (Dataflow's --max_num_workers)"
+        )
