@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from trt_text_classifier.bundle import distinct_labels
 
 SIDECAR_SUFFIX = ".json"
 FORMAT_VERSION = 1
@@ -76,7 +78,7 @@ class EngineSidecar(BaseModel):
     sequence: ProfileRange
     inputs: tuple[TensorSpec, ...]
     outputs: tuple[TensorSpec, ...]
-    labels: tuple[str, ...]
+    labels: Annotated[tuple[str, ...], AfterValidator(distinct_labels)]
     tokenizer: str
     """Tokenizer directory, relative to the engine's directory (or absolute / gs://)."""
     engine_sha256: str
