@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from conftest import EXAMPLES
 from pipeline_outputs import assert_each_record_once, read_json_lines
 from trt_text_classifier.run import RunSummary, run_pipeline, summarize
 
@@ -192,3 +193,29 @@ def test_each_output_id_accounts_for_one_line(jsonl_run: JsonLinesRun) -> None:
     assert ids.count("dup") == 2
     unique = [record_id for record_id in ids if record_id != "dup"]
     assert_each_record_once(unique, [{"id": i} for i in unique], [])
+
+
+def test_the_quickstart_example_file(tmp_path: Path, demo_onnx: str) -> None:
+    example = EXAMPLES / "reviews.jsonl"
+    run_pipeline(
+        [
+            f"--input={example}",
+            "--input_format=jsonl",
+            "--text_field=review",
+            "--id_field=review_id",
+            f"--output={tmp_path / 'predictions'}",
+            f"--onnx_path={demo_onnx}",
+        ],
+        wait=True,
+    )
+    predictions = {row["id"]: row for row in read_json_lines(str(tmp_path / "predictions"))}
+    dead_letters = read_json_lines(str(tmp_path / "dead_letters" / "predictions"))
+    assert sorted(predictions) == sorted(["r-101", "r-102", "103", f"{example}:4"])
+    assert predictions["r-101"]["fields"]["customer"] == {
+        "id": 12345678901234567890,
+        "tier": "gold",
+    }
+    assert sorted((row["id"], row["stage"]) for row in dead_letters) == [
+        (f"{example}:6", "parse"),
+        ("r-105", "parse"),
+    ]

@@ -58,3 +58,14 @@ def test_a_malformed_message_keeps_its_fields_and_attributes() -> None:
 def test_result_messages_keep_input_attributes_but_the_pipeline_sets_id() -> None:
     dead_letter = DeadLetter("r-1", "t", "e", "inference", {}, {"id": "other", "tenant": "acme"})
     assert to_message(dead_letter).attributes == {"id": "r-1", "tenant": "acme"}
+
+
+def test_the_id_attribute_is_left_out_where_pubsub_would_refuse_the_message() -> None:
+    long_id = "r" * 1025
+    assert to_message(DeadLetter(long_id, "t", "e", "parse")).attributes == {}
+    full = {f"a{n}": "v" for n in range(100)}
+    assert to_message(DeadLetter("r-1", "t", "e", "parse", {}, full)).attributes == full
+    with_id = {**{f"a{n}": "v" for n in range(99)}, "id": "input"}
+    published = to_message(DeadLetter("r-1", "t", "e", "parse", {}, with_id)).attributes
+    assert published == {**with_id, "id": "r-1"}
+    assert len(published) == 100

@@ -207,7 +207,10 @@ def test_an_output_that_cannot_be_written_is_refused_at_launch(
             ["build-engine", "--onnx", "{broken}/onnx-text.onnx", "--output", "{broken}/e.plan"],
             "--onnx",
         ),
-        (["export", "--model", "{broken}/no-such-model", "--output", "{broken}/x"], "--model"),
+        (
+            ["export", "--model", "{broken}/no-such-model", "--output", "{broken}/x"],
+            "no-such-model': no such directory",
+        ),
         (["export", "--model", "m", "--output", "o", "--tolerance", "nan"], "--tolerance"),
         (["export", "--model", "m", "--output", "o", "--tolerance", "-1"], "--tolerance"),
     ],

@@ -202,3 +202,23 @@ def test_a_bundle_with_duplicate_labels_is_refused(demo_bundle: Path, tmp_path: 
     assert message.startswith(f"--onnx_path='{directory / 'model.onnx'}': {directory}/bundle.json")
     assert "label 'positive' appears more than once" in message
     assert "\n" not in message
+
+
+def test_an_engine_sidecar_with_duplicate_labels_is_refused(tmp_path: Path) -> None:
+    from engine_doubles import make_sidecar
+    from trt_text_classifier.preflight import read_engine_sidecar
+
+    engine = tmp_path / "e.plan"
+    engine.write_bytes(b"engine")
+    sidecar = json.loads(make_sidecar().model_dump_json())
+    sidecar["labels"] = ["negative", "negative"]
+    (tmp_path / "e.plan.json").write_text(json.dumps(sidecar))
+
+    with pytest.raises(ParameterError) as raised:
+        read_engine_sidecar(str(engine))
+
+    assert str(raised.value) == (
+        f"--engine_path={str(engine)!r}: {engine}.json is invalid: labels: label 'negative' "
+        "appears more than once; each logits column needs its own name (the probabilities are "
+        "keyed by label)"
+    )

@@ -52,13 +52,18 @@ class BundleManifest(BaseModel):
     @field_validator("labels")
     @classmethod
     def _distinct_labels(cls, labels: tuple[str, ...]) -> tuple[str, ...]:
-        repeated = sorted({label for label in labels if labels.count(label) > 1})
-        if repeated:
-            raise ValueError(
-                f"label {repeated[0]!r} appears more than once; each logits column needs its "
-                "own name (the probabilities are keyed by label)"
-            )
-        return labels
+        return distinct_labels(labels)
+
+
+def distinct_labels(labels: tuple[str, ...]) -> tuple[str, ...]:
+    """`labels`, refused when one repeats: probabilities are keyed by label and would collapse."""
+    repeated = sorted({label for label in labels if labels.count(label) > 1})
+    if repeated:
+        raise ValueError(
+            f"label {repeated[0]!r} appears more than once; each logits column needs its "
+            "own name (the probabilities are keyed by label)"
+        )
+    return labels
 
 
 def manifest_path_for(model_path: str) -> str:

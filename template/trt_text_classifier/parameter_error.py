@@ -15,3 +15,10 @@ def summarize_validation_error(error: Exception) -> str:
     message = first["msg"].removeprefix("Value error, ")
     more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
     return f"{location}: {message}{more}" if location else f"{message}{more}"
+
+
+def one_line(error: BaseException, limit: int = 300) -> str:
+    """`TYPE: first non-blank line of the message`, shortened to `limit` characters."""
+    text = next((line.strip() for line in str(error).splitlines() if line.strip()), "")
+    text = f"{type(error).__name__}: {text}".rstrip(": ")
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -63,6 +63,7 @@ from trt_text_classifier.input_lines import UndecodableLine, read_lines
 from trt_text_classifier.json_lines import ParseJsonLines
 from trt_text_classifier.json_records import JsonRecordFormat
 from trt_text_classifier.options import is_local_runner
+from trt_text_classifier.parameter_error import one_line
 from trt_text_classifier.params import OUTPUT_SUFFIX, InputFormat, PipelineParameters
 from trt_text_classifier.records import DeadLetter, Prediction, TextRecord
 
@@ -146,11 +147,6 @@ def escape_file_name(path: str) -> str:
             "utf-8", errors="backslashreplace"
         )
     return path
-
-
-def one_line(error: BaseException) -> str:
-    text = next((line.strip() for line in str(error).splitlines() if line.strip()), "")
-    return f"{type(error).__name__}: {text}".rstrip(": ")
 
 
 TokenCounter = Callable[[Sequence[str]], Sequence[int]]

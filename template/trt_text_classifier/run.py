@@ -17,6 +17,7 @@ from trt_text_classifier.options import (
     runner_name,
     with_environment_machine_type,
 )
+from trt_text_classifier.output_locations import remove_temp_directories
 from trt_text_classifier.params import (
     ParameterError,
     PipelineParameters,
@@ -24,7 +25,7 @@ from trt_text_classifier.params import (
     shard_glob,
 )
 from trt_text_classifier.pipeline import build_pipeline, make_handler
-from trt_text_classifier.preflight import check_parameters, remove_temp_directories
+from trt_text_classifier.preflight import check_parameters
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from trt_text_classifier.bundle import SINGLE_LABEL, ProblemType
+from trt_text_classifier.bundle import SINGLE_LABEL, ProblemType, distinct_labels
 
 SIDECAR_SUFFIX = ".json"
 FORMAT_VERSION = 1
@@ -78,7 +78,7 @@ class EngineSidecar(BaseModel):
     sequence: ProfileRange
     inputs: tuple[TensorSpec, ...]
     outputs: tuple[TensorSpec, ...]
-    labels: tuple[str, ...]
+    labels: Annotated[tuple[str, ...], AfterValidator(distinct_labels)]
     problem_type: ProblemType = SINGLE_LABEL
     """From the bundle manifest: softmax (single-label) or a sigmoid per label (multi-label)."""
     tokenizer: str

@@ -39,6 +39,9 @@ from trt_text_classifier.records import DeadLetter, Prediction, TextRecord
 ID_ATTRIBUTE = "id"
 PIPELINE_ATTRIBUTES = (ID_ATTRIBUTE,)
 """Attributes of result messages that the pipeline sets, replacing the input's."""
+MAX_ATTRIBUTES = 100
+MAX_ATTRIBUTE_VALUE_BYTES = 1024
+"""Pub/Sub's limits: a message over them is refused, and a streaming job would retry it forever."""
 PARSE_STAGE = "parse"
 
 
@@ -136,7 +139,21 @@ def read_subscription(
 
 def to_message(item: Prediction | DeadLetter) -> PubsubMessage:
     """A prediction or dead letter as a JSON message: the input's attributes, and its id."""
-    return PubsubMessage(item.to_json().encode("utf-8"), {**item.attributes, ID_ATTRIBUTE: item.id})
+    return PubsubMessage(item.to_json().encode("utf-8"), result_attributes(item))
+
+
+def result_attributes(item: Prediction | DeadLetter) -> dict[str, str]:
+    """The input's attributes with `id` set to the record id.
+
+    The `id` attribute is left out (the id is always in the body) where
+    Pub/Sub would refuse it: an id longer than 1,024 bytes, or an input that
+    already has 100 other attributes.
+    """
+    attributes = {name: value for name, value in item.attributes.items() if name != ID_ATTRIBUTE}
+    fits = len(item.id.encode("utf-8")) <= MAX_ATTRIBUTE_VALUE_BYTES
+    if fits and len(attributes) < MAX_ATTRIBUTES:
+        attributes[ID_ATTRIBUTE] = item.id
+    return attributes
 
 
 def publish(pcoll: beam.PCollection, topic: str, label: str) -> None:

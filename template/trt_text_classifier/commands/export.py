@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from collections.abc import Sequence
 
@@ -45,8 +46,21 @@ def _main(argv: Sequence[str]) -> int:
     return _export(args)
 
 
+def looks_like_a_path(model: str) -> bool:
+    """Hub ids are NAME or ORG/NAME; anything else names a local directory."""
+    return model.startswith(("/", ".", "~")) or model.count("/") > 1
+
+
 def _export(args: argparse.Namespace) -> int:
     from trt_text_classifier.engine.export import ExportError, export_bundle
+
+    if looks_like_a_path(args.model) and not os.path.isdir(os.path.expanduser(args.model)):
+        print(
+            f"error: --model={args.model!r}: no such directory; give a local save_pretrained "
+            "directory or a Hugging Face model id such as textattack/bert-base-uncased-SST-2",
+            file=sys.stderr,
+        )
+        return 1
 
     try:
         report = export_bundle(args.model, args.output, tolerance=args.tolerance)
