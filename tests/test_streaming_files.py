@@ -18,11 +18,16 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
+
+import pytest
 
 from emulators import GcsEmulator, PubsubEmulator
 from pipeline_outputs import assert_each_record_once
 from test_bigquery_output import built_graph
 from test_io_pubsub import TESTS_DIRECTORY, publish, start_process, stop
+from trt_text_classifier.commands import validate
+from trt_text_classifier.dataflow.template_parameters import gcloud_parameters_flag
 from trt_text_classifier.params import PipelineParameters
 
 WINDOW_SECS = 3
@@ -142,3 +147,30 @@ def wait_for_files(
         if done(*counts) or time.monotonic() > deadline or pipeline.poll() is not None:
             return predictions, dead_letters
         time.sleep(1.0)
+
+
+def test_an_unwritable_streaming_output_fails_at_launch(
+    pubsub_emulator: PubsubEmulator,
+    gcs_emulator: GcsEmulator,
+    demo_onnx: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    run = uuid.uuid4().hex[:8]
+    topic = pubsub_emulator.create_topic(f"unwritable-{run}")
+    subscription = pubsub_emulator.create_subscription(f"unwritable-{run}", topic)
+    output = f"gs://no-such-bucket-{run}/results/predictions"
+    values = {
+        "input_subscription": subscription,
+        "output": output,
+        "dead_letter_topic": topic,
+        "onnx_path": gcs_emulator.upload_directory(str(Path(demo_onnx).parent), run)
+        + "/model.onnx",
+    }
+
+    status = validate.main(["--parameters", gcloud_parameters_flag(values)])
+
+    assert status == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"error: --output={output!r}: cannot be written ("), error
+    assert error.endswith("); choose a location this job may write to\n")
+    assert error.count("\n") == 1

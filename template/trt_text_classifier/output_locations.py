@@ -26,6 +26,22 @@ def output_prefixes(params: PipelineParameters) -> dict[str, str]:
     return prefixes
 
 
+def streaming_output_prefixes(params: PipelineParameters) -> dict[str, str]:
+    """The windowed file outputs of a streaming job, by parameter name.
+
+    Their files carry the window in their names and nothing deletes old ones,
+    so the launch checks only that they can be written.
+    """
+    if not params.streaming:
+        return {}
+    prefixes = {}
+    if params.output:
+        prefixes["output"] = params.output
+    if params.dead_letter_output or not params.dead_letter_topic:
+        prefixes["dead_letter_output"] = params.resolved_dead_letter_output
+    return prefixes
+
+
 def check_output_location(name: str, prefix: str) -> None:
     """The output prefix holds no shards or staging folders yet, and can be written.
 

@@ -26,7 +26,12 @@ from trt_text_classifier.dataflow.engine_check import (
 )
 from trt_text_classifier.dataflow.gpu_memory import check_engines_fit, engine_size
 from trt_text_classifier.options import is_dataflow_runner, is_local_runner
-from trt_text_classifier.output_locations import check_output_location, output_prefixes
+from trt_text_classifier.output_locations import (
+    check_output_location,
+    check_writable,
+    output_prefixes,
+    streaming_output_prefixes,
+)
 from trt_text_classifier.parameter_error import one_line, summarize_validation_error
 from trt_text_classifier.params import ParameterError, PipelineParameters
 from trt_text_classifier.remote_checks import bounded
@@ -65,6 +70,8 @@ def check_parameters(
     bounded(name, value, lambda: check_tokenizer(params))
     for name, prefix in output_prefixes(params).items():
         bounded(name, prefix, functools.partial(check_output_location, name, prefix))
+    for name, prefix in streaming_output_prefixes(params).items():
+        bounded(name, prefix, functools.partial(check_writable, name, prefix))
     return worker
 
 
