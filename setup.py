@@ -19,18 +19,22 @@ RUNTIME = [
     "scipy==1.17.1",
 ]
 
+# CUDA 12 builds throughout: the image is CUDA 12.9 (NGC TensorRT 25.06) so that it runs on the
+# R525+ drivers Dataflow installs (trt_text_classifier/image_runtime.json says why).
+CUDA_BINDINGS = "cuda-bindings==12.9.4"
+
 TENSORRT_RTX = [
-    "tensorrt-rtx-cu13==1.7.1.116",
+    "tensorrt-rtx-cu12==1.7.1.116",
     "onnxconverter-common==1.16.0",
-    "cuda-bindings==13.3.1",
+    CUDA_BINDINGS,
 ]
 
 EXTRAS = {
     # Hugging Face -> ONNX export and the demo model. torch is needed for nothing else.
     "export": ["torch==2.13.0"],
     # Serving TensorRT engines on a GPU worker (the container installs TensorRT from its base image).
-    # cuda-bindings is cuda-python 13's runtime module (`from cuda.bindings import runtime`).
-    "tensorrt": ["tensorrt>=10", "cuda-bindings==13.3.1"],
+    # cuda-bindings is cuda-python's runtime module (`from cuda.bindings import runtime`).
+    "tensorrt": ["tensorrt>=10", CUDA_BINDINGS],
     # Building engines for T4/L4/A100/RTX PRO 6000 on any machine, GPU or not.
     "tensorrt-rtx": TENSORRT_RTX,
     # What the container adds to the NGC TensorRT image, whose Python has `tensorrt` already: the
@@ -61,7 +65,7 @@ setup(
     python_requires=">=3.11,<3.13",
     package_dir={"": "template"},
     packages=find_packages("template"),
-    package_data={"trt_text_classifier": ["demo/*.txt"]},
+    package_data={"trt_text_classifier": ["demo/*.txt", "image_runtime.json"]},
     install_requires=RUNTIME,
     extras_require=EXTRAS,
     entry_points={"console_scripts": ["trt-text-classifier=trt_text_classifier.cli:main"]},

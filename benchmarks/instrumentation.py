@@ -21,7 +21,7 @@ import numpy as np
 from apache_beam.metrics import Metrics
 
 from trt_text_classifier.backends.base import BackendLimits, InferenceBackend
-from trt_text_classifier.classifier import ClassifiedBatch, TextClassifier
+from trt_text_classifier.classifier import DEFAULT_THRESHOLD, ClassifiedBatch, TextClassifier
 from trt_text_classifier.handler import TextClassificationModelHandler
 from trt_text_classifier.loading import load_classifier
 
@@ -60,9 +60,11 @@ class RecordingBackend:
 class TimedClassifier(TextClassifier):
     """A `TextClassifier` that counts the nanoseconds of each `classify` call."""
 
-    def classify(self, texts: Sequence[str]) -> ClassifiedBatch:
+    def classify(
+        self, texts: Sequence[str], *, threshold: float = DEFAULT_THRESHOLD
+    ) -> ClassifiedBatch:
         started = time.perf_counter_ns()
-        result = super().classify(texts)
+        result = super().classify(texts, threshold=threshold)
         Metrics.counter(NAMESPACE, "classify_ns").inc(time.perf_counter_ns() - started)
         return result
 
@@ -72,7 +74,13 @@ def load_recording_classifier(
 ) -> TextClassifier:
     loaded = load_classifier(model_path, tokenizer, max_seq_length)
     backend = RecordingBackend(loaded.backend, Path(directory))
-    return TimedClassifier(loaded.tokenizer, backend, loaded.labels, loaded.identity)
+    return TimedClassifier(
+        loaded.tokenizer,
+        backend,
+        loaded.labels,
+        loaded.identity,
+        problem_type=loaded.problem_type,
+    )
 
 
 def recorded_batches(directory: Path) -> list[dict[str, np.ndarray]]:

@@ -8,9 +8,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from trt_text_classifier.engine.export import ParityReport
 
 pytest_plugins = ["emulators"]
 
@@ -72,3 +77,48 @@ def demo_engines(demo_onnx: str, tmp_path_factory: pytest.TempPathFactory) -> di
         == 0
     )
     return built
+
+
+@dataclass(frozen=True)
+class TinyBundle:
+    """A tiny model of one family: its save_pretrained directory, its exported bundle, the parity."""
+
+    pretrained: Path
+    bundle: Path
+    parity: ParityReport
+
+    @property
+    def onnx(self) -> str:
+        return str(self.bundle / "model.onnx")
+
+
+def export_tiny_model(directory: Path, family: str, **options: object) -> TinyBundle:
+    from tiny_models import FAMILIES, save_tiny_model
+    from trt_text_classifier.engine.export import export_bundle
+
+    pretrained = save_tiny_model(FAMILIES[family], directory / "pretrained", **options)
+    parity = export_bundle(str(pretrained), str(directory / "bundle"))
+    return TinyBundle(pretrained, directory / "bundle", parity)
+
+
+@pytest.fixture(scope="session")
+def family_bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, TinyBundle]:
+    """One exported tiny single-label classifier per encoder family (built once per session)."""
+    from tiny_models import FAMILIES
+
+    return {
+        name: export_tiny_model(tmp_path_factory.mktemp(f"tiny-{name}"), name) for name in FAMILIES
+    }
+
+
+@pytest.fixture(scope="session")
+def multi_label_bundle(tmp_path_factory: pytest.TempPathFactory) -> TinyBundle:
+    """A tiny BERT whose config says problem_type: multi_label_classification."""
+    from tiny_models import MULTI_LABELS
+
+    return export_tiny_model(
+        tmp_path_factory.mktemp("tiny-multi-label"),
+        "bert",
+        labels=MULTI_LABELS,
+        problem_type="multi_label_classification",
+    )

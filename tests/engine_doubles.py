@@ -4,17 +4,32 @@
 numpy byte array registered under a fake address, and copies record their
 byte counts. `FakeContext` stands in for an IExecutionContext of a BERT
 classifier: its logits are a function of the bytes that reached the device,
-so a test sees exactly what was copied.
+so a test sees exactly what was copied. Like TensorRT it refuses input shapes
+outside the engine's optimization profile, and like `execute_async_v3` it lets
+other threads run while it executes (the real call releases the GIL), so
+concurrent callers interleave as they do on a worker.
+
+`EngineDoubleBackend` is an `InferenceBackend` over a real `EngineRunner` with
+these doubles, and `load_engine_double_classifier` a handler loader that pairs
+it with the demo bundle's real tokenizer: a Beam pipeline then serves an
+"engine" on a machine without a GPU.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from trt_text_classifier.backends.base import BackendLimits
+from trt_text_classifier.backends.tensorrt_backend import EngineRunner
+from trt_text_classifier.classifier import TextClassifier
 from trt_text_classifier.sidecar import EngineSidecar, ProfileRange, TensorSpec
+from trt_text_classifier.tokenization import BatchTokenizer
 
 
 def make_sidecar(
@@ -55,6 +70,7 @@ class FakeStream:
 
     def synchronize(self) -> None:
         self.synchronized += 1
+        time.sleep(0)  # cudaStreamSynchronize releases the GIL too
 
     def close(self) -> None:
         self.closed = True
@@ -106,16 +122,32 @@ class FakeMemory:
 
 
 def expected_logits(input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-    """What FakeContext computes: (sum of masked ids, number of real tokens) per row."""
-    masked = (input_ids * attention_mask).sum(axis=1)
+    """What FakeContext computes per row: ((sum of masked ids) mod 1000 / 100, real tokens).
+
+    Both depend on every real token, neither on padding (mask 0), and the
+    arg-max varies from record to record, so labels and scores catch mix-ups.
+    """
+    masked = (input_ids * attention_mask).sum(axis=1) % 1000 / 100
     return np.stack([masked, attention_mask.sum(axis=1)], axis=1).astype(np.float32)
 
 
 class FakeContext:
-    """An execution context of a classifier with logits = expected_logits(ids, mask)."""
+    """An execution context of a classifier with logits = expected_logits(ids, mask).
 
-    def __init__(self, memory: FakeMemory) -> None:
+    `set_input_shape` returns False outside `sidecar`'s profile, as TensorRT does.
+    """
+
+    def __init__(
+        self,
+        memory: FakeMemory,
+        sidecar: EngineSidecar | None = None,
+        *,
+        execution_seconds: float = 0.0,
+    ) -> None:
+        """`execution_seconds`: how long an execution holds the (fake) GPU, GIL released."""
         self.memory = memory
+        self.sidecar = sidecar
+        self.execution_seconds = execution_seconds
         self.addresses: dict[str, int] = {}
         self.shapes: dict[str, tuple[int, ...]] = {}
         self.shape_calls: list[tuple[str, tuple[int, ...]]] = []
@@ -128,6 +160,10 @@ class FakeContext:
 
     def set_input_shape(self, name: str, shape: tuple[int, ...]) -> bool:
         self.shape_calls.append((name, tuple(shape)))
+        if self.sidecar is not None:
+            profile = self.sidecar.batch, self.sidecar.sequence
+            if not all(r.min <= size <= r.max for r, size in zip(profile, shape, strict=True)):
+                return False
         self.shapes[name] = tuple(shape)
         return True
 
@@ -143,6 +179,7 @@ class FakeContext:
         self.executions.append(stream_handle)
         if self.fail_execution:
             return False
+        time.sleep(self.execution_seconds)  # the real call releases the GIL: others run
         dtype = self.memory.by_address(self.addresses["input_ids"]).dtype.name
         logits = expected_logits(
             self._device_array("input_ids", dtype), self._device_array("attention_mask", dtype)
@@ -150,3 +187,42 @@ class FakeContext:
         output = self.memory.by_address(self.addresses["logits"])
         output.device[: logits.nbytes] = logits.reshape(-1).view(np.uint8)
         return True
+
+
+class EngineDoubleBackend:
+    """An `InferenceBackend`: a real `EngineRunner` over `FakeContext` and `FakeMemory`.
+
+    Each execution takes 2 ms, GIL released, as a small BERT batch does on a GPU.
+    """
+
+    def __init__(self, sidecar: EngineSidecar) -> None:
+        memory = FakeMemory()
+        context = FakeContext(memory, sidecar, execution_seconds=0.002)
+        self._runner = EngineRunner(context, sidecar, memory)
+        self.input_names = sidecar.input_names
+
+    @property
+    def limits(self) -> BackendLimits:
+        return self._runner.limits
+
+    def infer(self, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
+        return self._runner.infer(inputs)
+
+    def close(self) -> None:
+        self._runner.close()
+
+
+DOUBLE_ENGINE_PROFILE = {"batch": (2, 4, 8), "sequence": (8, 16, 64)}
+"""The profile of the engine `load_engine_double_classifier` serves: both MINs above 1."""
+
+
+def load_engine_double_classifier(
+    model_path: str, tokenizer: str | None, max_seq_length: int
+) -> TextClassifier:
+    """A handler loader: the bundle's real tokenizer with an `EngineDoubleBackend`."""
+    sidecar = make_sidecar(**DOUBLE_ENGINE_PROFILE)
+    directory = tokenizer or os.path.dirname(model_path)
+    batch_tokenizer = BatchTokenizer.from_pretrained(directory, max_seq_length=max_seq_length)
+    return TextClassifier(
+        batch_tokenizer, EngineDoubleBackend(sidecar), sidecar.labels, "engine double"
+    )

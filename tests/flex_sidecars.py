@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import posixpath
+from pathlib import Path
 from typing import Any
 
 from emulators import GcsEmulator
+from trt_text_classifier.image_runtime import image_runtime
 from trt_text_classifier.sidecar import EngineSidecar, sidecar_path_for
+
+IMAGE_TENSORRT = image_runtime().tensorrt
+"""The TensorRT of the container image: an engine built there matches it exactly."""
 
 
 def l4_sidecar(**changes: Any) -> EngineSidecar:
-    """A TensorRT 10 engine for the L4 (8.9), batch up to 32, sequences up to 256."""
+    """An engine built in the image (its TensorRT) for the L4 (8.9), batch up to 32, sequences up to 256."""
     fields: dict[str, Any] = {
         "builder": "tensorrt",
-        "builder_version": "10.13.3.9",
-        "tensorrt_major": 10,
-        "tensorrt_minor": 13,
+        "builder_version": IMAGE_TENSORRT,
+        "tensorrt_major": int(IMAGE_TENSORRT.split(".")[0]),
+        "tensorrt_minor": int(IMAGE_TENSORRT.split(".")[1]),
         "compute_capabilities": ("8.9",),
         "precision": "fp16",
         "batch": {"min": 1, "opt": 16, "max": 32},
@@ -42,3 +48,14 @@ def upload_engine(emulator: GcsEmulator, name: str, sidecar: EngineSidecar | Non
     if sidecar is not None:
         emulator.write(sidecar_path_for(name), sidecar.model_dump_json().encode())
     return engine_path
+
+
+def upload_tokenizer(emulator: GcsEmulator, engine_name: str, bundle: Path) -> None:
+    """The demo bundle's tokenizer where `l4_sidecar()` points: ENGINE_DIR/tokenizer/.
+
+    The launch loads the tokenizer the workers will use.
+    """
+    directory = posixpath.join(posixpath.dirname(engine_name), "tokenizer")
+    for path in bundle.iterdir():
+        if path.name not in ("model.onnx", "bundle.json"):
+            emulator.write(f"{directory}/{path.name}", path.read_bytes())

@@ -6,6 +6,8 @@ rows against the schema and the WriteToBigQuery transform the pipeline builds.
 
 from __future__ import annotations
 
+import json
+
 import apache_beam as beam
 import pytest
 from apache_beam.io.gcp.bigquery import WriteToBigQuery
@@ -29,12 +31,19 @@ PREDICTION = Prediction(
     0.75,
     {"negative": 0.25, "positive": 0.75},
     "model.onnx@3f2a9c1b7d0e",
+    {"customer": {"id": 12345678901234567890}, "tags": ["a", "b"], "rating": 4.5},
 )
+FIELDS_JSON = '{"customer": {"id": 12345678901234567890}, "tags": ["a", "b"], "rating": 4.5}'
 PYTHON_TYPES = {"STRING": str, "FLOAT": float}
 
 
-def test_row_follows_the_schema_field_by_field() -> None:
-    row = prediction_row(PREDICTION)
+@pytest.mark.parametrize(
+    ("streaming", "fields"),
+    [(True, FIELDS_JSON), (False, json.loads(FIELDS_JSON))],
+    ids=["streaming inserts: JSON text", "file loads: the object"],
+)
+def test_row_follows_the_schema_field_by_field(streaming: bool, fields: object) -> None:
+    row = prediction_row(PREDICTION, streaming=streaming)
     assert row == {
         "id": "gs://b/in/a.txt:3",
         "text": "Great cast.",
@@ -45,37 +54,55 @@ def test_row_follows_the_schema_field_by_field() -> None:
             {"label": "positive", "probability": 0.75},
         ],
         "model": "model.onnx@3f2a9c1b7d0e",
+        "fields": fields,
+        "labels": [],
     }
     assert_matches_schema(row, PREDICTION_SCHEMA["fields"])
+
+
+def test_a_multi_label_row_lists_its_labels() -> None:
+    multi = PREDICTION._replace(labels=["positive"])
+    assert prediction_row(multi, streaming=True)["labels"] == ["positive"]
+    assert_matches_schema(prediction_row(multi, streaming=True), PREDICTION_SCHEMA["fields"])
 
 
 def assert_matches_schema(row: dict, fields: list[dict]) -> None:
     assert set(row) == {field["name"] for field in fields}
     for field in fields:
         value = row[field["name"]]
-        if field["mode"] == "REPEATED":
+        if field["type"] == "JSON":
+            assert isinstance(value, str | dict)
+        elif field["mode"] == "REPEATED" and field["type"] == "RECORD":
             assert isinstance(value, list)
             for item in value:
                 assert_matches_schema(item, field["fields"])
+        elif field["mode"] == "REPEATED":
+            assert all(isinstance(item, PYTHON_TYPES[field["type"]]) for item in value)
         else:
             assert isinstance(value, PYTHON_TYPES[field["type"]]), field["name"]
 
 
 def test_schema_holds_every_prediction_field_and_parses() -> None:
-    assert [field["name"] for field in PREDICTION_SCHEMA["fields"]] == list(Prediction._fields)
+    # Pub/Sub attributes travel as message attributes only, never into a row.
+    written = [name for name in Prediction._fields if name != "attributes"]
+    assert [field["name"] for field in PREDICTION_SCHEMA["fields"]] == written
     table_schema = get_bq_tableschema(PREDICTION_SCHEMA)
-    assert [field.name for field in table_schema.fields] == list(Prediction._fields)
+    assert [field.name for field in table_schema.fields] == written
+    assert {field.name: field.type for field in table_schema.fields}["fields"] == "JSON"
 
 
 def test_rejected_row_becomes_a_dead_letter_with_bigquery_errors() -> None:
     errors = [{"reason": "invalid", "message": "no such field: colour"}]
-    dead_letter = rejected_row_to_dead_letter(("p:d.t", prediction_row(PREDICTION), errors))
+    row = prediction_row(PREDICTION, streaming=True)
+    dead_letter = rejected_row_to_dead_letter(("p:d.t", row, errors))
     assert dead_letter == DeadLetter(
         "gs://b/in/a.txt:3",
         "Great cast.",
         f"BigQuery rejected the row: {errors}",
         "bigquery",
+        PREDICTION.fields,
     )
+    assert dead_letter.to_json().endswith(f'"fields": {FIELDS_JSON}}}')
 
 
 class _Collect(PipelineVisitor):

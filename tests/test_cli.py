@@ -62,7 +62,7 @@ def test_run_help_documents_every_parameter(capsys: pytest.CaptureFixture[str]) 
         ),
         (
             ["--input=examples/*.txt", "--output=o", "--onnx_path={model}", "--max_seq_length=0"],
-            "error: --max_seq_length='0': Input should be greater than or equal to 1",
+            "error: --max_seq_length='0': Input should be greater than or equal to 3",
         ),
         (
             ["--input=examples/*.txt", "--output=o", "--onnx_path={short}", "--max_seq_length=128"],
@@ -107,8 +107,8 @@ def test_installed_command_runs_the_examples(demo_onnx: str, tmp_path: Path) -> 
     )
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.splitlines()[:2] == [
-        f"predictions:  11 -> {tmp_path / 'predictions'}-*.jsonl",
-        f"dead letters: 1 -> {tmp_path / 'dead_letters' / 'predictions'}-*.jsonl",
+        f"predictions:  11 -> {tmp_path / 'predictions'}-?????-of-?????.jsonl",
+        f"dead letters: 1 -> {tmp_path / 'dead_letters' / 'predictions'}-?????-of-?????.jsonl",
     ]
 
 

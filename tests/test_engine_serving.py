@@ -11,6 +11,7 @@ import pytest
 from conftest import EXAMPLES
 from trt_text_classifier import cli
 from trt_text_classifier.backends.base import BackendError
+from trt_text_classifier.classifier import TextClassifier
 from trt_text_classifier.commands.verify_engine import Comparison, compare_logits
 from trt_text_classifier.handler import TextClassificationModelHandler
 from trt_text_classifier.params import ParameterError, PipelineParameters
@@ -70,10 +71,12 @@ def test_requests_above_the_engine_profile_fail_before_the_pipeline_is_built(
     assert capsys.readouterr().err == message
 
 
-def test_dataflow_launch_does_not_need_a_local_gpu(demo_engines: dict[str, Path]) -> None:
+def test_dataflow_launch_does_not_need_a_local_gpu(
+    demo_engines: dict[str, Path], tmp_path: Path
+) -> None:
     params = PipelineParameters(
         input=str(EXAMPLES / "reviews-1.txt"),
-        output="gs://bucket/out/predictions",
+        output=str(tmp_path / "out" / "predictions"),
         engine_path=str(demo_engines["sm75"]),
         accelerator="type:nvidia-tesla-t4;count:1;install-nvidia-driver",
     )
@@ -137,19 +140,28 @@ def test_compare_logits_reports_errors_and_label_agreement() -> None:
     )
 
 
-def test_handler_model_refresh_loads_the_new_engine() -> None:
+def test_handler_model_refresh_loads_the_checked_engine(
+    demo_engines: dict[str, Path], demo_onnx: str
+) -> None:
+    from trt_text_classifier.loading import load_onnx_classifier
+
     loaded: list[tuple[str, str | None, int]] = []
 
-    def loader(path: str, tokenizer: str | None, max_seq_length: int) -> str:
+    def loader(path: str, tokenizer: str | None, max_seq_length: int) -> TextClassifier:
+        # No GPU here runs the engine: the demo ONNX model answers for it.
         loaded.append((path, tokenizer, max_seq_length))
-        return path
+        return load_onnx_classifier(demo_onnx, None, max_seq_length)
 
-    handler = TextClassificationModelHandler("gs://b/v1.plan", max_seq_length=64, loader=loader)
+    first, second = str(demo_engines["fp32"]), str(demo_engines["fp16"])
+    handler = TextClassificationModelHandler(
+        first, max_seq_length=64, max_batch_size=16, loader=loader
+    )
     handler.load_model()
     handler.load_model()
-    handler.update_model_path("gs://b/v2.plan")
+    handler.update_model_path(second)  # its sidecar: profile 64 tokens, batch 16, same labels
     handler.load_model()
-    assert loaded == [("gs://b/v1.plan", None, 64), ("gs://b/v2.plan", None, 64)]
+    assert loaded == [(first, None, 64), (second, None, 64)]
+    assert handler.model_path == second
 
 
 class SidecarOnlyBackend:

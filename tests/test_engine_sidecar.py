@@ -46,7 +46,7 @@ def test_runtime_that_matches_has_no_mismatch() -> None:
     sidecar = make_sidecar()
     assert (
         sidecar.runtime_mismatch(
-            "e.plan", library="tensorrt-rtx", version="1.7.2.1", compute_capability="8.9"
+            "e.plan", library="tensorrt-rtx", version="1.7.1.116", compute_capability="8.9"
         )
         is None
     )
@@ -60,7 +60,22 @@ def test_runtime_that_matches_has_no_mismatch() -> None:
             "tensorrt-rtx",
             "2.0.0.1",
             "8.6",
-            "this worker has tensorrt-rtx 2.0.0.1 (major version differs)",
+            "this worker has tensorrt-rtx 2.0.0.1 (an engine loads only on the exact version "
+            "that built it)",
+        ),
+        (
+            "tensorrt-rtx",
+            "1.7.2.1",
+            "8.6",
+            "this worker has tensorrt-rtx 1.7.2.1 (an engine loads only on the exact version "
+            "that built it)",
+        ),
+        (
+            "tensorrt-rtx",
+            "1.7.1.117",
+            "8.6",
+            "this worker has tensorrt-rtx 1.7.1.117 (an engine loads only on the exact version "
+            "that built it)",
         ),
         ("tensorrt-rtx", "1.7.1.116", "7.5", "this GPU has compute capability 7.5"),
     ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -54,6 +55,8 @@ def test_export_command_writes_the_bundle_and_reports_parity(
         "input_names": ["input_ids", "token_type_ids", "attention_mask"],
         "source": str(pretrained_directory),
         "demo": False,
+        "onnx_sha256": hashlib.sha256((output / "model.onnx").read_bytes()).hexdigest(),
+        "problem_type": "single_label_classification",
     }
     assert (output / "tokenizer.json").exists()
     assert (output / "config.json").exists()

@@ -22,7 +22,8 @@ from dockerfile_parse import DockerfileParser
 from google.cloud.devtools import cloudbuild_v1
 from google.protobuf import json_format
 
-from trt_text_classifier.dataflow.engine_check import IMAGE_RUNTIME_MAJORS
+from trt_text_classifier.dataflow.engine_check import IMAGE_RUNTIME_VERSIONS
+from trt_text_classifier.image_runtime import image_runtime
 from trt_text_classifier.options import IMAGE_ENV
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -59,9 +60,63 @@ def test_stages_pin_the_same_beam_and_python_everywhere(dockerfile: DockerfilePa
         f"gcr.io/dataflow-templates-base/python{python.replace('.', '')}"
         "-template-launcher-base:20250825-rc00 AS template_launcher"
     )
-    assert final == "--platform=linux/amd64 nvcr.io/nvidia/tensorrt:25.10-py3"
+    runtime = image_runtime()
+    assert final == f"--platform=linux/amd64 {runtime.base_image}"
+    assert runtime.python == python
     assert f"Programming Language :: Python :: {python}" in setup_arguments()["classifiers"]
-    assert f"Python {python} everywhere: the NGC 25.10 image's Python" in DOCKERFILE.read_text()
+    assert f"Python {python} everywhere: the NGC 25.06 image's Python" in DOCKERFILE.read_text()
+
+
+def test_labels_repeat_the_recorded_image_runtime(dockerfile: DockerfileParser) -> None:
+    runtime = image_runtime()
+    labels = dockerfile.labels
+    assert labels["org.opencontainers.image.base.name"] == runtime.base_image
+    assert labels["com.nvidia.cuda.version"] == runtime.cuda
+    assert labels["com.nvidia.tensorrt.version"] == runtime.tensorrt
+    assert labels["com.nvidia.driver.minimum"] == runtime.min_driver
+    assert runtime.cuda_major == 12  # CUDA 13 needs R580: see container/Dockerfile
+
+
+def test_cuda_wheels_match_the_image_s_cuda() -> None:
+    extras = setup_arguments()["extras_require"]
+    major = image_runtime().cuda_major
+    for pin in extras["container"] + extras["tensorrt"]:
+        if pin.startswith("cuda-bindings"):
+            assert pin.split("==")[1].split(".")[0] == str(major), pin
+        if pin.startswith("tensorrt-rtx"):
+            assert pin.split("==")[0] == f"tensorrt-rtx-cu{major}", pin
+
+
+def test_workers_run_the_image_s_interpreter_without_a_venv_of_boot(
+    dockerfile: DockerfileParser,
+) -> None:
+    assert dockerfile.envs["RUN_PYTHON_SDK_IN_DEFAULT_ENVIRONMENT"] == "1"
+
+
+def image_uri_check(dockerfile: DockerfileParser) -> str:
+    """The RUN right after `ARG IMAGE_URI`."""
+    structure = dockerfile.structure
+    arg = next(i for i, item in enumerate(structure) if item["value"] == "IMAGE_URI")
+    assert structure[arg]["instruction"] == "ARG"
+    assert structure[arg + 1]["instruction"] == "RUN"
+    return structure[arg + 1]["value"]
+
+
+@pytest.mark.parametrize(("image_uri", "status"), [("", 1), (IMAGE_URI, 0)])
+def test_the_build_stops_without_image_uri(
+    dockerfile: DockerfileParser, image_uri: str, status: int
+) -> None:
+    # dockerfile-parse substitutes build args; take the raw instruction and run it as RUN would.
+    raw = DockerfileParser(fileobj=DOCKERFILE.open("rb"))
+    command = image_uri_check(raw)
+    done = subprocess.run(
+        ["/bin/sh", "-c", command], env={"IMAGE_URI": image_uri}, capture_output=True, text=True
+    )
+    assert done.returncode == status
+    if status:
+        assert done.stderr == (
+            "IMAGE_URI is required: docker build --build-arg IMAGE_URI=REGISTRY/IMAGE:TAG\n"
+        )
 
 
 def test_beam_boot_and_launcher_are_copied_from_their_stages(dockerfile: DockerfileParser) -> None:
@@ -97,10 +152,12 @@ def test_python_packages_come_from_hashes_and_are_checked(dockerfile: Dockerfile
     assert "pip check" in runs
 
 
-def test_runtime_majors_are_the_ones_launch_checks_assume(dockerfile: DockerfileParser) -> None:
-    assert dockerfile.labels["com.nvidia.tensorrt.major"] == str(IMAGE_RUNTIME_MAJORS["tensorrt"])
+def test_runtime_versions_are_the_ones_launch_checks_assume(dockerfile: DockerfileParser) -> None:
+    assert IMAGE_RUNTIME_VERSIONS["tensorrt"] == image_runtime().tensorrt
+    major = IMAGE_RUNTIME_VERSIONS["tensorrt"].split(".")[0]
+    assert dockerfile.labels["com.nvidia.tensorrt.major"] == major
     rtx = next(pin for pin in setup_arguments()["extras_require"]["container"] if "rtx" in pin)
-    assert rtx.split("==")[1].split(".")[0] == str(IMAGE_RUNTIME_MAJORS["tensorrt-rtx"])
+    assert rtx.split("==")[1] == IMAGE_RUNTIME_VERSIONS["tensorrt-rtx"]
 
 
 def test_requirements_are_setup_py_pins_with_hashes() -> None:
@@ -142,10 +199,53 @@ def test_cloudbuild_parses_strictly_as_a_build(build: dict) -> None:
     assert message.timeout.seconds >= 3600
 
 
+def used_substitutions(value: object) -> set[str]:
+    """Keys referenced as $KEY or ${KEY} anywhere in `value` ($$ escapes a dollar)."""
+    if isinstance(value, dict):
+        return set().union(*(used_substitutions(item) for item in value.values()))
+    if isinstance(value, list):
+        return set().union(*(used_substitutions(item) for item in value))
+    if not isinstance(value, str):
+        return set()
+    text = value.replace("$$", "")
+    return set(re.findall(r"\$\{?(_[A-Z0-9_]+|[A-Z][A-Z0-9_]*)\}?", text))
+
+
+def substitution_problems(build: dict) -> list[str]:
+    """Cloud Build's substitution rules: what its validator would refuse."""
+    declared = set(build.get("substitutions", {}))
+    outside = {key: value for key, value in build.items() if key != "substitutions"}
+    used_outside = used_substitutions(outside)
+    used_anywhere = used_outside | used_substitutions(build.get("substitutions", {}))
+    problems = [
+        f"${key} is used but not declared"
+        for key in sorted(used_anywhere - declared - BUILTIN_SUBSTITUTIONS)
+    ]
+    bad_names = [key for key in declared if not re.fullmatch(r"_[A-Z0-9_]+", key)]
+    problems += [f"{key}: user substitutions start with _ and use A-Z, 0-9, _" for key in bad_names]
+    if build.get("options", {}).get("substitutionOption", "MUST_MATCH") == "MUST_MATCH":
+        problems += [
+            f"{key} is declared but no step uses it (fatal under MUST_MATCH)"
+            for key in sorted(declared - used_outside)
+        ]
+    nested = any("${_" in str(value) for value in build.get("substitutions", {}).values())
+    if nested and not build.get("options", {}).get("dynamicSubstitutions"):
+        problems.append("substitutions refer to others: needs options.dynamicSubstitutions")
+    return problems
+
+
+def test_the_substitution_rule_check_sees_the_old_must_match_mistake(build: dict) -> None:
+    strict = {**build, "options": {**build["options"], "substitutionOption": "MUST_MATCH"}}
+    assert substitution_problems(strict) == [
+        "_IMAGE is declared but no step uses it (fatal under MUST_MATCH)",
+        "_REGION is declared but no step uses it (fatal under MUST_MATCH)",
+        "_REPOSITORY is declared but no step uses it (fatal under MUST_MATCH)",
+    ]
+
+
 def test_cloudbuild_declares_every_substitution_it_uses(build: dict) -> None:
-    used = set(re.findall(r"\$\{?(_[A-Z0-9_]+|[A-Z][A-Z0-9_]*)\}?", CLOUDBUILD.read_text()))
+    assert substitution_problems(build) == []
     declared = set(build["substitutions"])
-    assert used - declared - BUILTIN_SUBSTITUTIONS == set()
     assert {"_REGION", "_REPOSITORY", "_IMAGE", "_TAG", "_TEMPLATE_PATH"} <= declared
     assert "_TEMPLATE_PATH_STREAMING" in declared
     assert build["substitutions"]["_TAG"] == "${SHORT_SHA}"
@@ -166,6 +266,9 @@ def test_cloudbuild_builds_checks_pushes_then_writes_the_spec(build: dict) -> No
     assert "--file=container/Dockerfile" in steps["build"]["args"]
     assert "--platform=linux/amd64" in steps["build"]["args"]
     assert steps["self-check"]["args"][-2:] == ["doctor", "--image"]
+    # The python on the image's PATH, as boot finds it; not a path into a venv.
+    assert "--entrypoint=python" in steps["self-check"]["args"]
+    assert steps["self-check"]["args"][-4:-2] == ["-m", "trt_text_classifier"]
     spec = steps["template-spec"]["args"]
     assert spec[:4] == ["dataflow", "flex-template", "build", "${_TEMPLATE_PATH}"]
     assert "--metadata-file=metadata.json" in spec

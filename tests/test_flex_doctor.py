@@ -31,5 +31,5 @@ def test_image_mode_passes_when_every_part_is_present(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     present = [doctor.Finding("tensorrt", "10.13.3", True), doctor.Finding("gpu", "none", True)]
-    monkeypatch.setattr(doctor, "collect", lambda: present)
+    monkeypatch.setattr(doctor, "collect", lambda image=False: present)
     assert doctor.main(["--image"]) == 0

@@ -9,21 +9,25 @@ built all the same, so graph construction downloads no model or tokenizer.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from emulators import GcsEmulator
-from flex_sidecars import l4_sidecar, upload_engine
+from flex_sidecars import l4_sidecar, upload_engine, upload_tokenizer
 
 IMAGE = "us-central1-docker.pkg.dev/my-project-123/dataflow/trt-text-classifier:abc123"
 
 
 @pytest.fixture(scope="module")
-def job(gcs_emulator: GcsEmulator, tmp_path_factory: pytest.TempPathFactory) -> dict:
+def job(
+    gcs_emulator: GcsEmulator, demo_bundle: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict:
     from trt_text_classifier.run import run_pipeline
 
     gcs_emulator.write("flex-job/in/reviews.txt", b"great movie\nterrible plot\n")
     engine = upload_engine(gcs_emulator, "flex-job/engines/sst2.plan", l4_sidecar())
+    upload_tokenizer(gcs_emulator, "flex-job/engines/sst2.plan", demo_bundle)
     bucket = gcs_emulator.url("flex-job")
     job_file = tmp_path_factory.mktemp("job") / "job.json"
     run_pipeline(

@@ -47,18 +47,20 @@ PARAMETERS = list(
 """Every parameter once (regexes, types and help text are the same in both specs)."""
 
 BATCH_PARAMETERS = [
-    "input", "output", "dead_letter_output", "output_table", "onnx_path", "engine_path",
-    "tokenizer", "max_seq_length", "min_batch_size", "max_batch_size",
+    "input", "input_format", "text_field", "id_field", "output", "dead_letter_output", "output_table", "onnx_path", "engine_path",
+    "tokenizer", "threshold", "max_seq_length", "min_batch_size", "max_batch_size",
     "max_batch_duration_secs", "accelerator", "machine_type", "sdk_container_image",
 ]  # fmt: skip
 STREAMING_PARAMETERS = [
-    "input_subscription", "output_topic", "output_table", "dead_letter_topic", "onnx_path",
-    "engine_path", "tokenizer", "max_seq_length", "min_batch_size", "max_batch_size",
+    "input_subscription", "text_field", "id_field", "output", "dead_letter_output",
+    "output_topic", "output_table", "dead_letter_topic", "window_secs", "onnx_path",
+    "engine_path", "tokenizer", "threshold", "model_watch_pattern",
+    "model_watch_interval_secs", "max_seq_length", "min_batch_size", "max_batch_size",
     "max_batch_duration_secs", "accelerator", "machine_type", "sdk_container_image",
 ]  # fmt: skip
 REQUIRED = {
     JobMode.BATCH: ["input"],
-    JobMode.STREAMING: ["input_subscription", "dead_letter_topic"],
+    JobMode.STREAMING: ["input_subscription"],
 }
 MODE_IDS = [mode.value for mode in JobMode]
 
@@ -78,6 +80,14 @@ MISTAKES_BY_NAME = {
         "trt-text-classifier",
     ],
     "max_batch_duration_secs": ["-1", "one", "1,5", "1e3"],
+    "model_watch_interval_secs": ["-1", "one", "1,5", "1e3"],
+    "threshold": ["-0.1", "1.5", "50%", "0,5", "2"],
+    "model_watch_pattern": [
+        "my-bucket/models/*.onnx",
+        "gs:/my-bucket/models/*.onnx",
+        "gs://My-Bucket/models/*.onnx",
+        "/home/me/models/*.onnx",
+    ],
     "input_subscription": [
         "reviews-to-classify",
         "projects/my-project/topics/reviews",
@@ -85,6 +95,8 @@ MISTAKES_BY_NAME = {
         "projects/My-Project/subscriptions/reviews",
     ],
     "output_table": ["reviews.predictions", "my-project.reviews.predictions", "my-project:reviews"],
+    "text_field": ["", " review", "review "],
+    "id_field": ["", " review_id", "review_id\t"],
 }
 MISTAKES_BY_TYPE_PUBSUB_TOPIC = [
     "review-predictions",
@@ -102,6 +114,7 @@ MISTAKES_BY_TYPE = {
         "/home/me/reviews.txt",
     ],
     "NUMBER": ["0", "-1", "1.5", "64 ", "sixty"],
+    "ENUM": ["JSONL", "json", "csv", ""],
     "PUBSUB_TOPIC": MISTAKES_BY_TYPE_PUBSUB_TOPIC,
 }
 
@@ -190,8 +203,11 @@ def test_every_parameter_is_in_a_template_and_together_they_are_the_model() -> N
     batch = {entry["name"] for entry in template_metadata(mode=JobMode.BATCH)["parameters"]}
     streaming = {entry["name"] for entry in template_metadata(mode=JobMode.STREAMING)["parameters"]}
     assert batch | streaming == set(PipelineParameters.model_fields)
-    assert batch - streaming == {"input", "output", "dead_letter_output"}
-    assert streaming - batch == {"input_subscription", "output_topic", "dead_letter_topic"}
+    assert batch - streaming == {"input", "input_format"}
+    assert streaming - batch == {
+        "input_subscription", "output_topic", "dead_letter_topic", "window_secs",
+        "model_watch_pattern", "model_watch_interval_secs",
+    }  # fmt: skip
 
 
 EXAMPLES = {name: field.examples[0] for name, field in PipelineParameters.model_fields.items()}

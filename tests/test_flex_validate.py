@@ -8,7 +8,7 @@ import pathlib
 import pytest
 
 from emulators import GCS_BUCKET, GcsEmulator
-from flex_sidecars import l4_sidecar, upload_engine
+from flex_sidecars import IMAGE_TENSORRT, l4_sidecar, upload_engine, upload_tokenizer
 from trt_text_classifier.commands import launch, validate
 from trt_text_classifier.dataflow.metadata import template_metadata
 from trt_text_classifier.dataflow.template_parameters import (
@@ -67,7 +67,8 @@ def test_valid_set_reports_the_workers(capsys: pytest.CaptureFixture[str]) -> No
         (
             {"accelerator": "type:nvidia-k80;count:1;install-nvidia-driver"},
             "--accelerator: unknown GPU type 'nvidia-k80'; use one of nvidia-tesla-t4, nvidia-l4, "
-            "nvidia-tesla-a100, nvidia-a100-80gb, nvidia-h100-80gb, nvidia-h100-mega-80gb",
+            "nvidia-tesla-a100, nvidia-a100-80gb, nvidia-h100-80gb, nvidia-h100-mega-80gb, "
+            "nvidia-rtx-pro-6000",
         ),
         (
             {"accelerator": "type:nvidia-tesla-v100;count:1;install-nvidia-driver"},
@@ -115,7 +116,7 @@ def test_valid_set_reports_the_workers(capsys: pytest.CaptureFixture[str]) -> No
         ),
         (
             {"max_seq_length": "0"},
-            "--max_seq_length='0': Input should be greater than or equal to 1",
+            "--max_seq_length='0': Input should be greater than or equal to 3",
         ),
         (
             {"accelerator": ""},
@@ -134,11 +135,7 @@ def test_valid_set_reports_the_workers(capsys: pytest.CaptureFixture[str]) -> No
         ),
         (
             {"batch_size": "8"},
-            "--batch_size: unknown parameter; known parameters are input, input_subscription, "
-            "output, dead_letter_output, output_topic, output_table, dead_letter_topic, "
-            "onnx_path, engine_path, tokenizer, max_seq_length, "
-            "min_batch_size, max_batch_size, max_batch_duration_secs, accelerator, "
-            "machine_type, sdk_container_image",
+            "--batch_size: unknown parameter; did you mean --min_batch_size?",
         ),
     ],
     ids=lambda value: next(iter(value)) if isinstance(value, dict) else None,
@@ -210,12 +207,14 @@ def test_launch_refuses_before_sending_anything(capsys: pytest.CaptureFixture[st
 
 
 @pytest.fixture(scope="module")
-def engines(gcs_emulator: GcsEmulator) -> dict[str, str]:
+def engines(gcs_emulator: GcsEmulator, demo_bundle: pathlib.Path) -> dict[str, str]:
     gcs_emulator.write("flex-validate/in/a.txt", b"fine\n")
+    upload_tokenizer(gcs_emulator, "flex-validate/engines/x.plan", demo_bundle)
     variants = {
         "l4": l4_sidecar(),
         "t4": l4_sidecar(compute_capabilities=("7.5",)),
         "trt11": l4_sidecar(tensorrt_major=11, builder_version="11.1.0.1"),
+        "trt107": l4_sidecar(tensorrt_minor=7, builder_version="10.7.0.23"),
         "nosidecar": None,
     }
     paths = {}
@@ -260,7 +259,7 @@ REBUILD = (
             {"max_batch_size": "32"},
             "--engine_path='gs://tc-test-bucket/flex-validate/engines/t4.plan': cannot run on "
             "--accelerator nvidia-l4 in this image: gs://tc-test-bucket/flex-validate/engines/t4.plan was "
-            "built with tensorrt 10.13.3.9 for compute capability 7.5, but this GPU has compute "
+            f"built with tensorrt {IMAGE_TENSORRT} for compute capability 7.5, but this GPU has compute "
             "capability 8.9; " + REBUILD.format(name="t4"),
         ),
         (
@@ -269,7 +268,17 @@ REBUILD = (
             "--engine_path='gs://tc-test-bucket/flex-validate/engines/trt11.plan': cannot run on "
             "--accelerator nvidia-l4 in this image: gs://tc-test-bucket/flex-validate/engines/trt11.plan was "
             "built with tensorrt 11.1.0.1 for compute capability 8.9, but this worker has "
-            "tensorrt 10 (major version differs); " + REBUILD.format(name="trt11"),
+            f"tensorrt {IMAGE_TENSORRT} (an engine loads only on the exact version that built it); "
+            + REBUILD.format(name="trt11"),
+        ),
+        (
+            "trt107",
+            {"max_batch_size": "32"},
+            "--engine_path='gs://tc-test-bucket/flex-validate/engines/trt107.plan': cannot run on "
+            "--accelerator nvidia-l4 in this image: gs://tc-test-bucket/flex-validate/engines/trt107.plan was "
+            "built with tensorrt 10.7.0.23 for compute capability 8.9, but this worker has "
+            f"tensorrt {IMAGE_TENSORRT} (an engine loads only on the exact version that built it); "
+            + REBUILD.format(name="trt107"),
         ),
         (
             "l4",
@@ -296,7 +305,15 @@ REBUILD = (
             "with `trt-text-classifier build-engine`",
         ),
     ],
-    ids=["compute-capability", "tensorrt-major", "batch", "sequence", "no-sidecar", "no-engine"],
+    ids=[
+        "compute-capability",
+        "tensorrt-major",
+        "tensorrt-minor",
+        "batch",
+        "sequence",
+        "no-sidecar",
+        "no-engine",
+    ],
 )
 def test_engine_that_cannot_run_is_refused(
     engines: dict[str, str],
@@ -306,3 +323,22 @@ def test_engine_that_cannot_run_is_refused(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert validate_engine(engines[engine], capsys, **extra) == (2, f"error: {message}")
+
+
+def test_validate_warns_when_the_default_driver_may_be_too_old_for_the_gpu(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    values = {
+        "input": "gs://my-bucket/in/*.txt",
+        "output": "gs://my-bucket/out/p",
+        "engine_path": "gs://my-bucket/e.plan",
+        "accelerator": "type:nvidia-rtx-pro-6000;count:1;install-nvidia-driver",
+    }
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(values))
+    assert validate.main(["--no-io", "--parameters-file", str(path)]) == 0
+    assert capsys.readouterr().err == (
+        "warning: --accelerator: nvidia-rtx-pro-6000 needs NVIDIA driver 580 or newer and "
+        "Dataflow documents no version for 'install-nvidia-driver'; use "
+        "install-nvidia-driver:latest\n"
+    )

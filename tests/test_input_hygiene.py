@@ -95,6 +95,7 @@ def test_invalid_utf8_line_is_a_dead_letter_and_its_neighbours_are_not(
             "error": "line is not valid UTF-8 (invalid continuation byte at byte 3); "
             "re-encode the file as UTF-8",
             "stage": "decode",
+            "fields": {},
         }
     }
     assert hygiene_run.predictions[f"{inputs}/latin1.txt:2"]["text"] == "plain ascii"

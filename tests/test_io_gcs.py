@@ -15,9 +15,8 @@ from trt_text_classifier.run import run_pipeline, summarize
 @pytest.fixture
 def local_model_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh cache for gs:// model files, so each test really downloads them."""
-    cache = tmp_path / "model-cache"
-    monkeypatch.setattr(model_files, "CACHE_ROOT", str(cache))
-    return cache
+    monkeypatch.setattr(model_files, "_cache", model_files._ProcessCache())
+    return Path(model_files.cache_root())
 
 
 def test_batch_pipeline_reads_and_writes_gcs(

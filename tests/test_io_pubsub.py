@@ -15,6 +15,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -42,12 +43,15 @@ def start_faulty_job(arguments: list[str]) -> subprocess.Popen:
     return start_process([str(TESTS_DIRECTORY / "faulty_streaming_job.py"), *arguments])
 
 
-def start_process(arguments: list[str]) -> subprocess.Popen:
+def start_process(arguments: list[str], stderr: IO[str] | None = None) -> subprocess.Popen:
+    """`stderr`: a file that receives the job's log (default: the test's own stderr)."""
     environment = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(TEMPLATE_DIRECTORY), str(TESTS_DIRECTORY)]),
     }
-    return subprocess.Popen([sys.executable, *arguments], env=environment, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, *arguments], env=environment, start_new_session=True, stderr=stderr
+    )
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -241,3 +245,40 @@ def test_failed_inferences_go_to_the_dead_letter_topic(
     for row in dead_letters:
         assert "injected fault: the accelerator rejected this batch" in row["error"]
     assert_each_record_once(texts, predictions, dead_letters)
+
+
+def test_fields_and_attributes_travel_through_the_streaming_job(
+    pubsub_emulator: PubsubEmulator, demo_onnx: str
+) -> None:
+    topics = create_streaming_topics(pubsub_emulator, "attr")
+    output_sub, dead_sub = topics.output_subscription, topics.dead_letter_subscription
+    pipeline = start_cli(
+        [
+            *topics.job_arguments(),
+            f"--onnx_path={demo_onnx}",
+            "--text_field=body",
+            "--id_field=key",
+            "--runner=DirectRunner",
+        ]
+    )
+    good = '{"key": "k-1", "body": "A warm film.", "customer": {"id": 12345678901234567890}, "score": 4.50}'
+    bad = '{"key": "k-2", "body": "   ", "customer": {"id": 7}, "tags": ["x", null]}'
+    try:
+        publish(pubsub_emulator, topics.inputs, good.encode(), tenant="acme", trace="t-1")
+        publish(pubsub_emulator, topics.inputs, bad.encode(), tenant="acme", id="ignored")
+        publish(pubsub_emulator, topics.inputs, b"Plain text, no fields.", tenant="beta")
+        received = pull_until([output_sub, dead_sub], 3, RESULT_DEADLINE_SECS, pipeline)
+    finally:
+        stop(pipeline)
+
+    predictions = {body["id"]: (body, attributes) for body, attributes in received[output_sub]}
+    ((dead_letter, dead_attributes),) = received[dead_sub]
+    body, attributes = predictions["k-1"]
+    assert body["fields"] == {"customer": {"id": 12345678901234567890}, "score": 4.5}
+    assert attributes == {"tenant": "acme", "trace": "t-1", "id": "k-1"}
+    (plain_id,) = set(predictions) - {"k-1"}
+    assert predictions[plain_id][0]["fields"] == {}
+    assert predictions[plain_id][1] == {"tenant": "beta", "id": plain_id}
+    assert (dead_letter["id"], dead_letter["stage"]) == ("k-2", "parse")
+    assert dead_letter["fields"] == {"customer": {"id": 7}, "tags": ["x", None]}
+    assert dead_attributes == {"tenant": "acme", "id": "k-2"}

@@ -74,7 +74,7 @@ def test_dead_letter_default_is_beside_the_output(
         ),
         (
             {"max_seq_length": "0"},
-            "--max_seq_length='0': Input should be greater than or equal to 1",
+            "--max_seq_length='0': Input should be greater than or equal to 3",
         ),
         (
             {"max_seq_length": "513"},
@@ -99,7 +99,7 @@ def test_dead_letter_default_is_beside_the_output(
         ),
         (
             {"colour": "red"},
-            "--colour: unknown parameter; known parameters are input, input_subscription, output, ",
+            "--colour: unknown parameter; known parameters are input, input_subscription, input_format, ",
         ),
     ],
 )
@@ -145,3 +145,52 @@ def test_every_parameter_documents_itself_for_the_console_form() -> None:
         assert field.description, name
         assert field.examples, name
         assert console_form(name).group, name
+
+
+STREAMING = {
+    "input": None,
+    "output": None,
+    "input_subscription": "projects/my-project/subscriptions/reviews",
+    "output_topic": "projects/my-project/topics/predictions",
+    "dead_letter_topic": "projects/my-project/topics/dead-letters",
+}
+
+
+def test_threshold_defaults_to_one_half_and_is_a_probability() -> None:
+    assert parse().threshold == 0.5
+    assert parse(threshold="0.8").threshold == 0.8
+    with pytest.raises(ParameterError, match=r"^--threshold='1.5': "):
+        parse(threshold="1.5")
+
+
+def test_a_streaming_job_may_watch_for_models_of_the_kind_it_serves() -> None:
+    params = parse(**STREAMING, model_watch_pattern="gs://b/models/*/model.onnx")
+    assert (params.model_watch_pattern, params.watch_interval_secs) == (
+        "gs://b/models/*/model.onnx",
+        60.0,
+    )
+    assert parse(**STREAMING, model_watch_pattern="gs://b/m/*.onnx",
+                 model_watch_interval_secs="5").watch_interval_secs == 5.0  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"model_watch_pattern": "gs://b/models/*.onnx"}, "models are swapped in streaming jobs"),
+        (
+            {**STREAMING, "model_watch_pattern": "gs://b/engines/*.plan"},
+            "the job serves --onnx_path, so the pattern must match *.onnx",
+        ),
+        (
+            {**STREAMING, "onnx_path": None, "engine_path": "gs://b/e/a.plan",
+             "model_watch_pattern": "gs://b/models/*.onnx"},
+            "the job serves --engine_path, so the pattern must match TensorRT engines",
+        ),
+        ({**STREAMING, "model_watch_interval_secs": "5"}, "needs --model_watch_pattern"),
+    ],
+)  # fmt: skip
+def test_model_watch_mistakes_are_one_line(overrides: dict, message: str) -> None:
+    with pytest.raises(ParameterError, match=r"^--model_watch_(pattern|interval_secs)") as error:
+        parse(**overrides)
+    assert message in str(error.value)
+    assert "\n" not in str(error.value)

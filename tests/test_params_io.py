@@ -74,17 +74,37 @@ def test_batch_job_may_write_only_bigquery_with_file_dead_letters() -> None:
             "--output / --output_topic / --output_table: give at least one output",
         ),
         (
-            {**STREAMING, "output": "out/p"},
-            "--output: files are written by batch jobs only; with --input_subscription use "
-            "--output_topic or --output_table",
-        ),
-        (
-            {**STREAMING, "output_topic": TOPIC, "dead_letter_output": "d/p"},
-            "--dead_letter_output: files are written by batch jobs only",
-        ),
-        (
             {**MODEL, "input_subscription": SUBSCRIPTION, "output_topic": TOPIC},
-            "--dead_letter_topic: required with --input_subscription",
+            "--dead_letter_topic: required with --input_subscription unless dead letters go "
+            "to files",
+        ),
+        (
+            {**STREAMING, "output": "o", "input_format": "jsonl"},
+            "--input_format=jsonl: applies to --input files; a Pub/Sub message is read as JSON",
+        ),
+        (
+            {**MODEL, "input": "in/*.txt", "output": "o", "text_field": "review"},
+            "--text_field: names a field of JSON records; plain text input has none, so add "
+            "--input_format=jsonl or drop it",
+        ),
+        (
+            {**MODEL, "input": "in/*.jsonl", "output": "o", "input_format": "csv"},
+            "--input_format='csv': Input should be 'text' or 'jsonl'",
+        ),
+        (
+            {
+                **MODEL,
+                "input": "in/*.jsonl",
+                "input_format": "jsonl",
+                "output": "o",
+                "text_field": "body",
+                "id_field": "body",
+            },
+            "--text_field / --id_field: both name 'body'; the text and the id must be different",
+        ),
+        (
+            {**MODEL, "input": "in/*.txt", "output": "o", "window_secs": "30"},
+            "--window_secs: windows files of streaming jobs (--input_subscription)",
         ),
         (
             {**MODEL, "input": "in/*.txt", "output_topic": TOPIC},
@@ -152,3 +172,16 @@ def test_batch_handler_keeps_bundle_batching() -> None:
         "min_batch_size": 1,
         "max_batch_size": 64,
     }
+
+
+def test_streaming_jobs_may_write_files_and_dead_letter_files() -> None:
+    params = PipelineParameters.from_strings(
+        {**MODEL, "input_subscription": SUBSCRIPTION, "output": "gs://b/out/p", "window_secs": "5"}
+    )
+    assert params.streaming
+    assert params.file_window_secs == 5
+    assert params.resolved_dead_letter_output == "gs://b/out/dead_letters/p"
+    default = PipelineParameters.from_strings(
+        {**MODEL, "input_subscription": SUBSCRIPTION, "output": "gs://b/out/p"}
+    )
+    assert default.file_window_secs == 60

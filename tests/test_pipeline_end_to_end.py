@@ -72,7 +72,8 @@ def test_prediction_records_follow_the_documented_schema(
     _, predictions, _ = run(tmp_path, demo_onnx)
     by_id = {p["id"]: p for p in predictions}
     first = by_id[f"{inputs / 'a.txt'}:1"]
-    assert list(first) == ["id", "text", "label", "score", "probabilities", "model"]
+    assert list(first) == ["id", "text", "label", "score", "probabilities", "model", "fields"]
+    assert first["fields"] == {}
     assert first["model"] == f"model.onnx@{sha256_of(demo_onnx)[:12]}"
     assert first["text"] == "A warm and funny film."
     assert first["label"] == "positive"
@@ -93,6 +94,7 @@ def test_undecodable_lines_become_readable_dead_letters(
             "error": "line is not valid UTF-8 (invalid start byte at byte 4); "
             "re-encode the file as UTF-8",
             "stage": "decode",
+            "fields": {},
         }
     ]
 

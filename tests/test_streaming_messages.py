@@ -40,12 +40,12 @@ def test_payloads_become_records(data: bytes, expected: TextRecord) -> None:
         ),
         (b"", "message holds no text (empty or blank)", None),
         (b" \n\t", "message holds no text (empty or blank)", None),
-        (b'{"text": ', "message starts with '{' but is not valid JSON: ", None),
-        (b'{"id": "x"}', 'JSON message needs a string "text" field', None),
-        (b'{"text": 5}', 'JSON message needs a string "text" field', None),
-        (b'{"id": [1], "text": "t"}', 'JSON "id" must be a string or an integer, got [1]', None),
-        (b'{"id": "x", "text": " "}', "message holds no text (empty or blank)", "x"),
-        (b'{"id": "s", "text": "\\ud800"}', "text holds an unpaired UTF-16 surrogate", "s"),
+        (b'{"text": ', "message starting with '{' is not valid JSON (Expecting value", None),
+        (b'{"id": "x"}', 'no "text" field; the text to classify must be a string there', "x"),
+        (b'{"text": 5}', '"text" is a JSON number, not a string', "m-1"),
+        (b'{"id": [1], "text": "t"}', '"id" must be a string or an integer, got [1]', "m-1"),
+        (b'{"id": "x", "text": " "}', '"text" is blank', "x"),
+        (b'{"id": "s", "text": "\\ud800"}', "message starting with '{' holds an unpaired", "s"),
     ],
 )
 def test_malformed_payloads_say_why(data: bytes, reason: str, record_id: str | None) -> None:
@@ -73,6 +73,7 @@ def test_results_are_json_messages_carrying_their_id() -> None:
         "score": 0.5,
         "probabilities": {"negative": 0.5, "positive": 0.5},
         "model": "m.onnx@0123456789ab",
+        "fields": {},
     }
     assert message.attributes == {"id": "r-1"}
     dead = to_message(DeadLetter("r-2", "{bad", "not JSON", "parse"))
@@ -81,5 +82,7 @@ def test_results_are_json_messages_carrying_their_id() -> None:
         "input": "{bad",
         "error": "not JSON",
         "stage": "parse",
+        "fields": {},
     }
     assert dead.attributes == {"id": "r-2"}
+    assert json.loads(dead.data)["fields"] == {}

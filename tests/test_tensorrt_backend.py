@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import numpy as np
 import pytest
 
+from conftest import run_python
 from engine_doubles import FakeContext, FakeMemory, expected_logits, make_sidecar
 from trt_text_classifier.backends.base import BackendError, BackendLimits
 from trt_text_classifier.backends.tensorrt_backend import (
     EngineMismatchError,
     EngineRunner,
     TensorRTBackend,
+    check_engine_validity,
+    create_context,
     probe_runtime,
 )
 
@@ -19,8 +25,9 @@ NAMES = ("input_ids", "attention_mask", "token_type_ids")
 
 def make_runner(**sidecar_options) -> tuple[EngineRunner, FakeContext, FakeMemory]:
     memory = FakeMemory()
-    context = FakeContext(memory)
-    runner = EngineRunner(context, make_sidecar(**sidecar_options), memory)
+    sidecar = make_sidecar(**sidecar_options)
+    context = FakeContext(memory, sidecar)
+    runner = EngineRunner(context, sidecar, memory)
     return runner, context, memory
 
 
@@ -94,10 +101,10 @@ def test_batches_above_the_profile_maximum_are_split() -> None:
     )
     assert [shape for name, shape in context.shape_calls if name == "input_ids"] == [
         (4, 9),
-        (4, 9),
-        (2, 9),
+        (3, 9),
+        (3, 9),
     ]
-    assert memory.buffers[3].copies == [("to_host", 32), ("to_host", 32), ("to_host", 16)]
+    assert memory.buffers[3].copies == [("to_host", 32), ("to_host", 24), ("to_host", 24)]
     assert memory.streams[0].synchronized == 3
 
 
@@ -109,19 +116,6 @@ def test_results_are_copies_not_views_of_the_reused_buffers() -> None:
     runner.infer(second_batch)
     np.testing.assert_array_equal(first, kept)
     assert not np.shares_memory(first, memory.buffers[3].host)
-
-
-def test_sequence_outside_the_profile_is_refused_with_the_fix() -> None:
-    runner, context, _ = make_runner(sequence=(4, 8, 16))
-    with pytest.raises(BackendError) as error:
-        runner.infer(make_batch(2, 17))
-    assert str(error.value) == (
-        "sequence length 17 is outside the engine's profile 4..16; set --max_seq_length to at "
-        "most 16 or rebuild the engine with a wider --seq"
-    )
-    with pytest.raises(BackendError, match="sequence length 3 is outside"):
-        runner.infer(make_batch(2, 3))
-    assert context.executions == []
 
 
 def test_empty_batch_returns_no_rows() -> None:
@@ -170,3 +164,83 @@ def test_engine_with_a_changed_file_is_refused_by_its_sha256(tmp_path) -> None:
         f"{engine}: its SHA-256 differs from engine_sha256 in its sidecar; the engine or the "
         "sidecar was replaced after the build: copy both files from one build"
     )
+
+
+class EngineWithoutMemory:
+    """A deserialized engine whose context cannot be created (device memory exhausted)."""
+
+    device_memory_size_v2 = 300 << 20
+
+    def create_execution_context(self) -> None:
+        return None
+
+
+def test_a_context_that_cannot_be_created_names_the_engine_and_the_free_memory() -> None:
+    with pytest.raises(BackendError) as error:
+        create_context(EngineWithoutMemory(), "gs://b/e.plan", free_memory=lambda: 120 << 20)
+    assert str(error.value) == (
+        "gs://b/e.plan: TensorRT could not create an execution context: the engine needs "
+        "300 MiB of device memory and 120 MiB are free; free GPU memory (one engine per GPU: "
+        "load it once per worker) or build the engine with a smaller --batch/--seq MAX"
+    )
+
+
+class RuntimeSaying:
+    """A runtime whose TensorRT-RTX validity query returns a fixed verdict."""
+
+    def __init__(self, validity, diagnostics: int) -> None:
+        self.verdict = (validity, diagnostics)
+
+    def get_engine_validity(self, data: bytes) -> tuple:
+        return self.verdict
+
+
+def test_an_engine_tensorrt_rtx_calls_invalid_is_refused_with_its_reasons() -> None:
+    rtx = pytest.importorskip("tensorrt_rtx")
+    reasons = rtx.EngineInvalidityDiagnostics
+    runtime = RuntimeSaying(
+        rtx.EngineValidity.INVALID, int(reasons.VERSION_MISMATCH) | int(reasons.UNSUPPORTED_CC)
+    )
+    with pytest.raises(EngineMismatchError) as error:
+        check_engine_validity(rtx, runtime, b"engine", make_sidecar(), "e.plan")
+    assert str(error.value) == (
+        f"e.plan: tensorrt-rtx {rtx.__version__} says the engine cannot run here "
+        "(VERSION_MISMATCH, UNSUPPORTED_CC); rebuild it where it will run: "
+        + make_sidecar().rebuild_command("e.plan")
+    )
+    valid = RuntimeSaying(rtx.EngineValidity.VALID, 0)
+    check_engine_validity(rtx, valid, b"engine", make_sidecar(), "e.plan")
+    check_engine_validity(rtx, object(), b"engine", make_sidecar(), "e.plan")
+
+
+def test_a_local_engine_loads_without_beam(demo_engines, tmp_path) -> None:
+    """The GPU machine that runs the backend's own tests has no Beam: local paths need none."""
+    script = (
+        "import sys; sys.modules['apache_beam'] = None\n"
+        "from trt_text_classifier.backends.base import BackendError\n"
+        "from trt_text_classifier.backends.tensorrt_backend import TensorRTBackend\n"
+        "try:\n"
+        f"    TensorRTBackend.from_path({str(demo_engines['fp32'])!r})\n"
+        "except BackendError as error:\n"
+        "    print(str(error).split(' (')[0])\n"
+    )
+    result = run_python("-c", script)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout == "no usable NVIDIA GPU here\n"
+
+
+def test_close_lets_the_execution_context_go_and_later_calls_are_refused() -> None:
+    """TensorRT frees a context's device memory when the last reference to it goes."""
+    memory = FakeMemory()
+    sidecar = make_sidecar()
+    context = FakeContext(memory, sidecar)
+    runner = EngineRunner(context, sidecar, memory)
+    released = weakref.ref(context)
+    del context
+    runner.close()
+    gc.collect()
+    assert released() is None
+    with pytest.raises(
+        BackendError, match=r"^the TensorRT engine was closed; load the model again$"
+    ):
+        runner.infer(make_batch(1, 4))

@@ -69,3 +69,8 @@ def parse_accelerator(value: str) -> Accelerator:
     if not re.fullmatch(ACCELERATOR_REGEX, value):
         raise _syntax_error(value, "unexpected or misplaced part")
     return Accelerator(type_match.group(1), count, driver, "use_nvidia_mps" in options)
+
+
+def uses_nvidia_mps(value: str | None) -> bool:
+    """Whether an `accelerator` value asks for NVIDIA's Multi-Process Service."""
+    return value is not None and parse_accelerator(value).use_nvidia_mps

@@ -27,12 +27,15 @@ and rows are appended (WRITE_APPEND).
 
 from __future__ import annotations
 
+import functools
+import json
 from typing import Any
 
 import apache_beam as beam
 from apache_beam.io.gcp.bigquery import BigQueryDisposition, RetryStrategy, WriteToBigQuery
 
-from trt_text_classifier.records import DeadLetter, Prediction
+from trt_text_classifier.json_records import loads
+from trt_text_classifier.records import DeadLetter, Prediction, fields_json
 
 BIGQUERY_STAGE = "bigquery"
 
@@ -52,16 +55,29 @@ PREDICTION_SCHEMA: dict[str, Any] = {
             ],
         },
         {"name": "model", "type": "STRING", "mode": "NULLABLE"},
+        {"name": "fields", "type": "JSON", "mode": "NULLABLE"},
+        {"name": "labels", "type": "STRING", "mode": "REPEATED"},
     ]
 }
 """One row per prediction. `probabilities` is a repeated record (label,
 probability) rather than a JSON column: it stays queryable with UNNEST and
 does not change when a model has other labels. `model` is NULLABLE so that a
-table created before it existed takes it with `ALTER TABLE ... ADD COLUMN`."""
+table created before it existed takes it with `ALTER TABLE ... ADD COLUMN`;
+`fields` likewise.
+`labels` holds a multi-label model's labels at or above the threshold (empty
+for single-label models: a REPEATED column is never NULL). `fields` (the input record's other JSON fields) is a JSON
+column: queryable with `JSON_VALUE(fields.customer_id)` whatever the fields
+are. Its numbers follow BigQuery's JSON type (FLOAT64 unless integral)."""
 
 
-def prediction_row(prediction: Prediction) -> dict[str, Any]:
-    """A prediction as a row of `PREDICTION_SCHEMA`."""
+def prediction_row(prediction: Prediction, *, streaming: bool) -> dict[str, Any]:
+    """A prediction as a row of `PREDICTION_SCHEMA`.
+
+    The JSON column's value differs by write method: streaming inserts take
+    JSON text; file loads take the object itself (Beam writes the row as one
+    JSON line, and a string there would be loaded as a JSON string).
+    """
+    fields = fields_json(prediction.fields)
     return {
         "id": prediction.id,
         "text": prediction.text,
@@ -72,6 +88,8 @@ def prediction_row(prediction: Prediction) -> dict[str, Any]:
             for label, probability in prediction.probabilities.items()
         ],
         "model": prediction.model,
+        "fields": fields if streaming else json.loads(fields),
+        "labels": list(prediction.labels or ()),
     }
 
 
@@ -101,6 +119,7 @@ def rejected_row_to_dead_letter(failure: tuple[str, dict[str, Any], list[Any]]) 
         str(row.get("text", "")),
         f"BigQuery rejected the row: {errors}",
         BIGQUERY_STAGE,
+        loads(row.get("fields") or "{}"),
     )
 
 
@@ -110,7 +129,7 @@ def write_predictions(
     """Write rows to `table`; with streaming inserts, return the rejected rows as dead letters."""
     result = (
         predictions
-        | "ToBigQueryRows" >> beam.Map(prediction_row)
+        | "ToBigQueryRows" >> beam.Map(functools.partial(prediction_row, streaming=streaming))
         | "WriteBigQuery" >> make_write(table, streaming=streaming)
     )
     if not streaming:

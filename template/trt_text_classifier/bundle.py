@@ -14,11 +14,16 @@ sequence limit) without downloading the model or the tokenizer.
 from __future__ import annotations
 
 import posixpath
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 MANIFEST_NAME = "bundle.json"
 ONNX_NAME = "model.onnx"
+
+ProblemType = Literal["single_label_classification", "multi_label_classification"]
+SINGLE_LABEL: ProblemType = "single_label_classification"
+MULTI_LABEL: ProblemType = "multi_label_classification"
 
 
 class BundleManifest(BaseModel):
@@ -36,6 +41,29 @@ class BundleManifest(BaseModel):
     """The Hugging Face model id or directory the bundle was exported from."""
     demo: bool = False
     """True for the generated demo model, whose predictions mean nothing."""
+    problem_type: ProblemType = SINGLE_LABEL
+    """How logits become probabilities: a softmax over the labels (one label per record)
+    or a sigmoid per label (any number of labels per record). Manifests written before
+    this field existed are single-label."""
+    onnx_sha256: str | None = None
+    """SHA-256 of model.onnx: the file served must be the one exported (bundles written
+    before this field have none and are served unchecked)."""
+
+    @field_validator("labels")
+    @classmethod
+    def _distinct_labels(cls, labels: tuple[str, ...]) -> tuple[str, ...]:
+        return distinct_labels(labels)
+
+
+def distinct_labels(labels: tuple[str, ...]) -> tuple[str, ...]:
+    """`labels`, refused when one repeats: probabilities are keyed by label and would collapse."""
+    repeated = sorted({label for label in labels if labels.count(label) > 1})
+    if repeated:
+        raise ValueError(
+            f"label {repeated[0]!r} appears more than once; each logits column needs its "
+            "own name (the probabilities are keyed by label)"
+        )
+    return labels
 
 
 def manifest_path_for(model_path: str) -> str:

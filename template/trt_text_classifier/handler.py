@@ -5,7 +5,8 @@ Use it in any pipeline::
     handler = TextClassificationModelHandler("gs://bucket/model/model.onnx")
     predictions = records | RunInference(handler)
 
-It takes `TextRecord(id, text)` elements and yields `Prediction`s. Per batch
+It takes `TextRecord(id, text)` elements and yields `Prediction`s (a record's
+`fields` and `attributes` are copied onto its prediction). Per batch
 it tokenizes once (one fast-tokenizer call), pads to the batch's longest
 record, truncates at `max_seq_length`, runs the backend and turns logits into
 labels. The tokenizer and the backend are loaded in `load_model`, on the
@@ -14,25 +15,40 @@ worker; constructing the handler touches no model file.
 Besides Beam's standard RunInference metrics it counts, in its namespace:
 `real_tokens` and `computed_tokens` (their ratio is the padding efficiency)
 `truncated_records` and `isolated_batches` (failed batches retried record by
-record, see `isolate_failures`).
+record, see `isolate_failures`), `model_updates` and `model_updates_refused`.
+
+Model swap (streaming jobs): Beam's RunInference calls `update_model_path`
+with each new file its `WatchFilePattern` side input reports. The file is
+checked as at launch and loaded (`model_swap.py`) before the handler takes
+it; a file that fails is refused, logged with the reason and counted, and the
+current model keeps serving. Where the runner cannot deliver that side input
+(the local DirectRunner blocks on a global-window side input in streaming
+mode until the end of time), `watch_models` makes the handler itself match
+the pattern between batches and swap through the same `update_model_path`.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
 import threading
+import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from apache_beam.metrics import Metrics
 from apache_beam.ml.inference.base import ModelHandler
 
-from trt_text_classifier.classifier import TextClassifier
+from trt_text_classifier import model_swap
+from trt_text_classifier.classifier import DEFAULT_THRESHOLD, TextClassifier
+from trt_text_classifier.loading import Backend
 from trt_text_classifier.records import DeadLetter, Prediction, TextRecord
 from trt_text_classifier.shared_backend import ClassifierLoader, acquire_shared_backend
 from trt_text_classifier.tokenization import BatchTokenizer
 
 METRICS_NAMESPACE = "trt_text_classifier"
+_LOGGER = logging.getLogger(__name__)
 
 LENGTH_BUCKET_BOUNDARIES = (32, 64, 96, 128, 192, 256, 384, 512, 1024)
 """Record lengths in characters (about 4 per WordPiece token for English)
@@ -48,7 +64,19 @@ def record_length(record: TextRecord) -> int:
     return len(record.text)
 
 
-__all__ = ["ClassifierLoader", "TextClassificationModelHandler"]
+def inference_dead_letter(record: TextRecord, error: object) -> DeadLetter:
+    """The dead letter of a record that failed inference; its fields and attributes travel on."""
+    return DeadLetter(
+        record.id,
+        record.text,
+        f"inference failed: {error!r}",
+        "inference",
+        record.fields,
+        record.attributes,
+    )
+
+
+__all__ = ["ClassifierLoader", "TextClassificationModelHandler", "inference_dead_letter"]
 
 _LOADED: dict[str, tuple[str, TextClassifier]] = {}
 """Per process: handler instance key -> (model path, the classifier loaded for it)."""
@@ -73,15 +101,19 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
         process still loads the tokenizer and tokenizes its own batches; only
         the padded arrays travel to the process serving the backend (see
         `shared_backend.py`).
-      loader: how to load the classifier; the default picks the backend from
-        the model path's extension. With `share_across_processes` it runs in
-        the serving process and only its backend and labels are used.
+      backend: "onnxruntime" or "tensorrt"; default: by the model path's
+        extension (`.onnx` in any case is ONNX, anything else an engine).
+      loader: how to load the classifier (replaces `backend`'s loader). With
+        `share_across_processes` it runs in the serving process and only its
+        backend, labels and identity are used.
       isolate_failures: when a batch fails, retry its records one at a time
         and return a `DeadLetter` (stage "inference") for each record that
         fails alone, instead of failing the whole batch. One bad record then
         costs its neighbours nothing. Off by default so that plain
         `RunInference(handler)` yields only `Prediction`s; the template's
         pipeline turns it on and routes the dead letters.
+      threshold: multi-label models answer every label whose probability is
+        at or above it; single-label models ignore it.
     """
 
     def __init__(
@@ -94,8 +126,10 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
         max_batch_size: int = 64,
         max_batch_duration_secs: float | None = None,
         share_across_processes: bool = False,
+        backend: Backend | None = None,
         loader: ClassifierLoader | None = None,
         isolate_failures: bool = False,
+        threshold: float = DEFAULT_THRESHOLD,
     ) -> None:
         bucketing: dict[str, Any] = {}
         if max_batch_duration_secs is not None:
@@ -114,12 +148,25 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
         self._model_path = model_path
         self._tokenizer = tokenizer
         self._max_seq_length = max_seq_length
+        self._backend = backend
         self._loader = loader
         self._isolate_failures = isolate_failures
+        self._threshold = threshold
         self._isolated_batches = Metrics.counter(METRICS_NAMESPACE, "isolated_batches")
         self._real_tokens = Metrics.counter(METRICS_NAMESPACE, "real_tokens")
         self._computed_tokens = Metrics.counter(METRICS_NAMESPACE, "computed_tokens")
         self._truncated_records = Metrics.counter(METRICS_NAMESPACE, "truncated_records")
+        self._model_updates = Metrics.counter(METRICS_NAMESPACE, "model_updates")
+        self._model_updates_refused = Metrics.counter(METRICS_NAMESPACE, "model_updates_refused")
+        self._accepted: TextClassifier | None = None
+        self._watch: _ModelWatch | None = None
+        self._swapped: TextClassifier | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Loaded models stay in the process that loaded them."""
+        state = self.__dict__.copy()
+        state.update(_accepted=None, _swapped=None)
+        return state
 
     @property
     def model_path(self) -> str:
@@ -136,30 +183,33 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
         that set DoFns up per bundle (the streaming DirectRunner) would load
         the model for every bundle. Every copy of this handler (they are
         pickled to the workers) shares one process-wide entry, replaced when
-        the model path changes (`update_model_path`).
+        the model path changes (a swap hands its checked model over here).
         """
         with _LOADING:
+            accepted, self._accepted = self._accepted, None
             cached = _LOADED.get(self._instance_key)
-            if cached is not None and cached[0] == self._model_path:
+            if accepted is None and cached is not None and cached[0] == self._model_path:
                 return cached[1]
-            classifier = self._load()
+            classifier = accepted if accepted is not None else self._load(self._model_path)
             _LOADED[self._instance_key] = (self._model_path, classifier)
             return classifier
 
-    def _load(self) -> TextClassifier:
-        loader = self._loader or _default_loader()
+    def _load(self, model_path: str) -> TextClassifier:
+        from trt_text_classifier.loading import load_classifier
+
+        loader = self._loader or functools.partial(load_classifier, backend=self._backend)
         if not self._share_backend:
-            return loader(self._model_path, self._tokenizer, self._max_seq_length)
-        backend = acquire_shared_backend(
-            self._model_path, self._tokenizer, self._max_seq_length, loader
-        )
+            return loader(model_path, self._tokenizer, self._max_seq_length)
+        backend = acquire_shared_backend(model_path, self._tokenizer, self._max_seq_length, loader)
         return TextClassifier(self.load_tokenizer(), backend, backend.labels, backend.identity)
 
     def load_tokenizer(self) -> BatchTokenizer:
         """The model's tokenizer on its own: ordering records by token count needs no model."""
         from trt_text_classifier.loading import load_tokenizer
 
-        return load_tokenizer(self._model_path, self._tokenizer, self._max_seq_length)
+        return load_tokenizer(
+            self._model_path, self._tokenizer, self._max_seq_length, self._backend
+        )
 
     def run_inference(
         self,
@@ -167,6 +217,7 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
         model: TextClassifier,
         inference_args: dict[str, Any] | None = None,
     ) -> Iterable[Prediction | DeadLetter]:
+        model = self._watched(model)
         if not self._isolate_failures:
             return self._classify(batch, model)
         try:
@@ -176,13 +227,21 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
             return [self._classify_alone(record, model) for record in batch]
 
     def _classify(self, batch: Sequence[TextRecord], model: TextClassifier) -> list[Prediction]:
-        result = model.classify([record.text for record in batch])
+        result = model.classify([record.text for record in batch], threshold=self._threshold)
         self._real_tokens.inc(result.tokenized.real_tokens)
         self._computed_tokens.inc(result.tokenized.computed_tokens)
         self._truncated_records.inc(sum(result.tokenized.truncated))
         return [
             Prediction(
-                record.id, record.text, item.label, item.score, item.probabilities, result.model
+                record.id,
+                record.text,
+                item.label,
+                item.score,
+                item.probabilities,
+                result.model,
+                record.fields,
+                record.attributes,
+                labels=item.labels,
             )
             for record, item in zip(batch, result.classifications, strict=True)
         ]
@@ -191,7 +250,7 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
         try:
             (prediction,) = self._classify([record], model)
         except Exception as error:
-            return DeadLetter(record.id, record.text, f"inference failed: {error!r}", "inference")
+            return inference_dead_letter(record, error)
         return prediction
 
     def get_num_bytes(self, batch: Sequence[TextRecord]) -> int:
@@ -201,12 +260,152 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
         return METRICS_NAMESPACE
 
     def update_model_path(self, model_path: str | None = None) -> None:
-        """Serve another model file (Beam's model refresh); the tokenizer stays."""
-        if model_path:
-            self._model_path = model_path
+        """Take `model_path` over if it passes the swap checks; otherwise refuse it.
+
+        Beam calls this (twice per new file) before `load_model`; an accepted
+        file is loaded here, so `load_model` hands over the checked model
+        instead of loading it again. A refused file is never tried again
+        (Beam's watch, too, ignores a name it has seen: upload under a new
+        name). With a watched pattern (`watch_models`), a refused file makes
+        the handler take the newest match that passes instead, so that every
+        worker, whenever it started, serves the same model.
+        """
+        if not model_path or model_path == self._model_path:
+            return
+        if not self._take_over(model_path) and self._watch is not None:
+            self._take_newest_acceptable()
+
+    def _take_over(self, model_path: str) -> bool:
+        """Check and load `model_path` (once per process); True when it now serves."""
+        key = (model_path, self._tokenizer, self._max_seq_length)
+        try:
+            classifier = _SWAPS.get_or_load(key, self._load_announced)
+        except Exception as error:
+            if _SWAPS.refuse(key):
+                self._model_updates_refused.inc()
+                _LOGGER.warning("model update refused: %s: %s", model_path, _first_line(error))
+            return False
+        self._model_path = model_path
+        self._accepted = classifier
+        return True
+
+    def _load_announced(self, model_path: str) -> TextClassifier:
+        classifier = self._load_checked(model_path)
+        self._model_updates.inc()
+        _LOGGER.warning("model update: now serving %s (was %s)", model_path, self._model_path)
+        return classifier
+
+    def _take_newest_acceptable(self) -> None:
+        """Serve the newest file of the watched pattern that passes the checks."""
+        for path in model_swap.newest_first(self._watch.pattern):
+            if path == self._model_path or self._take_over(path):
+                return
+
+    def watch_models(self, pattern: str, interval_secs: float, *, poll: bool) -> None:
+        """Serve the newest file matching `pattern` that passes the swap checks.
+
+        With `poll`, the handler matches the pattern itself, at most every
+        `interval_secs`, between batches: for runners without Beam's
+        model-refresh side input (the local DirectRunner). Without it, Beam's
+        `WatchFilePattern` (RunInference's `watch_model_pattern`) reports new
+        files and the pattern only serves to fall back from a refused one.
+        """
+        self._watch = _ModelWatch(pattern, interval_secs, poll=poll)
+
+    def _load_checked(self, model_path: str) -> TextClassifier:
+        limits = model_swap.ServingLimits(
+            max_seq_length=self._max_seq_length,
+            max_batch_size=self.batch_elements_kwargs().get("max_batch_size", 64),
+        )
+        candidate = model_swap.read_model_facts(model_path, limits, self._backend)
+        model_swap.check_replacement(
+            model_swap.read_model_facts(self._model_path, limits, self._backend), candidate
+        )
+        classifier = self._load(model_path)
+        try:
+            model_swap.probe(classifier)
+        except BaseException:
+            classifier.close()
+            raise
+        return classifier
+
+    def _watched(self, model: TextClassifier) -> TextClassifier:
+        """The model to serve this batch with: Beam's, or the one the handler's watch swapped in."""
+        if self._watch is None or not self._watch.poll:
+            return model
+        with self._watch.lock:
+            if self._watch.due():
+                self._take_newest_acceptable()
+                if self._accepted is not None:
+                    self._swapped, self._accepted = self._accepted, None
+            return self._swapped or model
 
 
-def _default_loader() -> ClassifierLoader:
-    from trt_text_classifier.loading import load_classifier
+class _SwappedModels:
+    """Swap candidates of this process: the latest accepted model per serving setup, and refusals.
 
-    return load_classifier
+    The runner makes many copies of a handler (one per DoFn instance, often one
+    per bundle): a new file is checked, loaded and logged once per process and
+    the copies share the loaded model, as Beam shares the launch model. A
+    replaced model is dropped, not closed: another copy may still be serving
+    a batch with it.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._latest: dict[tuple[str | None, int], tuple[str, TextClassifier]] = {}
+        self._refused: set[tuple[str, str | None, int]] = set()
+
+    def get_or_load(
+        self, key: tuple[str, str | None, int], load: Callable[[str], TextClassifier]
+    ) -> TextClassifier:
+        """The model at `key`'s path, loaded by `load` unless already; raises when refused."""
+        path, setup = key[0], key[1:]
+        with self._lock:
+            if key in self._refused:
+                raise model_swap.ModelRefused(f"{path} was refused before")
+            latest = self._latest.get(setup)
+            if latest is not None and latest[0] == path:
+                return latest[1]
+            classifier = load(path)
+            self._latest[setup] = (path, classifier)
+            return classifier
+
+    def refuse(self, key: tuple[str, str | None, int]) -> bool:
+        """Record a refusal; True the first time (log and count it then)."""
+        with self._lock:
+            first = key not in self._refused
+            self._refused.add(key)
+            return first
+
+
+_SWAPS = _SwappedModels()
+
+
+class _ModelWatch:
+    """A file pattern matched at most once per interval (the first time at once)."""
+
+    def __init__(self, pattern: str, interval_secs: float, *, poll: bool) -> None:
+        self.pattern = pattern
+        self.interval_secs = interval_secs
+        self.poll = poll
+        self.lock = threading.Lock()
+        self._last: float | None = None
+
+    def due(self) -> bool:
+        now = time.monotonic()
+        if self._last is not None and now - self._last < self.interval_secs:
+            return False
+        self._last = now
+        return True
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"pattern": self.pattern, "interval_secs": self.interval_secs, "poll": self.poll}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["pattern"], state["interval_secs"], poll=state["poll"])
+
+
+def _first_line(error: BaseException) -> str:
+    text = next((line for line in str(error).splitlines() if line.strip()), "")
+    return text or type(error).__name__

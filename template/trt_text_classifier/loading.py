@@ -1,22 +1,27 @@
 """Load a `TextClassifier` on a worker: fetch the model files, pick the backend.
 
-The backend follows the model file: `*.onnx` is served by ONNX Runtime,
-anything else (`*.plan`, `*.engine`) is a TensorRT engine with a sidecar.
+The backend is the one the caller names ("onnxruntime" for --onnx_path,
+"tensorrt" for --engine_path). Left unnamed (the handler used on its own), it
+follows the file name: `*.onnx` (any case) is served by ONNX Runtime, anything
+else (`*.plan`, `*.engine`) is a TensorRT engine with a sidecar.
 
 Each loaded classifier knows which model it is (`model_identity`), computed
 once here: the engine's SHA-256 comes from its sidecar (the backend has
 already checked the file against it), the ONNX file's is hashed from the
-local copy the backend loads.
+local copy the backend loads (and checked against its bundle's onnx_sha256).
 """
 
 from __future__ import annotations
 
 import posixpath
+from typing import Literal
 
 from trt_text_classifier import model_files
 from trt_text_classifier.bundle import BundleManifest, manifest_path_for, model_directory
 from trt_text_classifier.classifier import TextClassifier
 from trt_text_classifier.tokenization import BatchTokenizer
+
+Backend = Literal["onnxruntime", "tensorrt"]
 
 IDENTITY_DIGITS = 12
 """Hex digits of the SHA-256 in a model identity: enough to tell builds apart."""
@@ -31,23 +36,30 @@ def model_identity(model_path: str, sha256: str) -> str:
     return f"{posixpath.basename(model_path)}@{sha256[:IDENTITY_DIGITS]}"
 
 
-def is_onnx_model(model_path: str) -> bool:
-    return model_path.endswith(".onnx")
+def backend_for(model_path: str, backend: Backend | None = None) -> Backend:
+    """`backend` when given, else the one the file name suggests."""
+    if backend is not None:
+        return backend
+    return "onnxruntime" if model_path.lower().endswith(".onnx") else "tensorrt"
 
 
-def load_classifier(model_path: str, tokenizer: str | None, max_seq_length: int) -> TextClassifier:
-    if is_onnx_model(model_path):
+def load_classifier(
+    model_path: str, tokenizer: str | None, max_seq_length: int, backend: Backend | None = None
+) -> TextClassifier:
+    if backend_for(model_path, backend) == "onnxruntime":
         return load_onnx_classifier(model_path, tokenizer, max_seq_length)
     return load_engine_classifier(model_path, tokenizer, max_seq_length)
 
 
-def load_tokenizer(model_path: str, tokenizer: str | None, max_seq_length: int) -> BatchTokenizer:
+def load_tokenizer(
+    model_path: str, tokenizer: str | None, max_seq_length: int, backend: Backend | None = None
+) -> BatchTokenizer:
     """The tokenizer that `load_classifier` would pair with the model, loaded alone.
 
     For an engine the default location comes from its sidecar; nothing else of
     the engine is read.
     """
-    if tokenizer is None and not is_onnx_model(model_path):
+    if tokenizer is None and backend_for(model_path, backend) == "tensorrt":
         from trt_text_classifier.sidecar import read_sidecar
 
         tokenizer = read_sidecar(model_path).tokenizer_location(model_path)
@@ -61,14 +73,30 @@ def load_onnx_classifier(
     from trt_text_classifier.backends.onnxruntime_backend import OnnxRuntimeBackend
     from trt_text_classifier.sidecar import sha256_of
 
-    manifest = BundleManifest.model_validate_json(
-        model_files.read_text(manifest_path_for(onnx_path))
-    )
-    batch_tokenizer = load_tokenizer(onnx_path, tokenizer, max_seq_length)
+    manifest_path = manifest_path_for(onnx_path)
+    manifest = BundleManifest.model_validate_json(model_files.read_text(manifest_path))
     local = model_files.cache_file(onnx_path)
+    digest = sha256_of(local)
+    check_onnx_digest(onnx_path, digest, manifest, manifest_path)
+    batch_tokenizer = load_tokenizer(onnx_path, tokenizer, max_seq_length, backend="onnxruntime")
     backend = OnnxRuntimeBackend(local)
-    identity = model_identity(onnx_path, sha256_of(local))
-    return TextClassifier(batch_tokenizer, backend, manifest.labels, identity)
+    identity = model_identity(onnx_path, digest)
+    return TextClassifier(
+        batch_tokenizer, backend, manifest.labels, identity, problem_type=manifest.problem_type
+    )
+
+
+def check_onnx_digest(
+    onnx_path: str, digest: str, manifest: BundleManifest, manifest_path: str
+) -> None:
+    """The ONNX file must be the one its bundle was written for (as an engine and its sidecar)."""
+    from trt_text_classifier.backends.base import BackendError
+
+    if manifest.onnx_sha256 is not None and digest != manifest.onnx_sha256:
+        raise BackendError(
+            f"{onnx_path}: its SHA-256 differs from onnx_sha256 in {manifest_path}; the model "
+            "or the manifest was replaced after the export: copy the whole exported directory"
+        )
 
 
 def load_engine_classifier(
@@ -91,10 +119,15 @@ def load_engine_classifier(
                 f"{sidecar.sequence.max} tokens; lower it or rebuild with a larger --seq MAX"
             )
         batch_tokenizer = load_tokenizer(
-            engine_path, tokenizer or sidecar.tokenizer_location(engine_path), max_seq_length
+            engine_path,
+            tokenizer or sidecar.tokenizer_location(engine_path),
+            max_seq_length,
+            backend="tensorrt",
         )
     except BaseException:
         backend.close()
         raise
     identity = model_identity(engine_path, sidecar.engine_sha256)
-    return TextClassifier(batch_tokenizer, backend, sidecar.labels, identity)
+    return TextClassifier(
+        batch_tokenizer, backend, sidecar.labels, identity, problem_type=sidecar.problem_type
+    )

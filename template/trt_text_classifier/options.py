@@ -4,13 +4,17 @@ On Dataflow with an accelerator, the options follow Google's recipe for GPU
 workers: the `worker_accelerator` service option, a machine type of the GPU's
 series and Runner v2 with a custom container (the template's own image).
 Dataflow's default layout stays: one SDK process per vCPU, each tokenizing its
-own records, while the handler serves one engine per worker VM to all of them
-(`shared_backend.py`). One SDK process per worker (`no_use_multiple_sdk_containers`)
-would put all host work of a worker on one core: the GPU would wait for it.
+own records. Without MPS the handler serves one engine per worker VM to all of
+them (`shared_backend.py`); one SDK process per worker
+(`no_use_multiple_sdk_containers`) would put all host work of a worker on one
+core while the GPU waits. With `use_nvidia_mps` each SDK process loads its own
+engine and the processes share the GPU through MPS (`dataflow.gpu_memory`
+checks at launch that the engines fit).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 from collections.abc import Sequence
 
@@ -24,12 +28,20 @@ from apache_beam.options.pipeline_options import (
 )
 
 from trt_text_classifier.dataflow.accelerator import WorkerGpu
-from trt_text_classifier.params import PipelineParameters
+from trt_text_classifier.params import (
+    ParameterError,
+    PipelineParameters,
+    closest,
+    parameter_names,
+)
 
 DEFAULT_RUNNER = "DirectRunner"
 IMAGE_ENV = "TRT_TEXT_CLASSIFIER_IMAGE"
 """Set in the container at build time to the image's own name (container/Dockerfile)."""
 GPU_EXPERIMENTS = ("use_runner_v2",)
+"""Without MPS: one SDK process per vCPU, one engine per worker VM served to all of them."""
+MPS_EXPERIMENTS = ("use_runner_v2",)
+"""With use_nvidia_mps: one SDK process per vCPU, all sharing the GPU through MPS."""
 GPU_WORKER_DISK_GB = 50
 """Boot disk for GPU workers when none is asked for: the image is about 10 GB unpacked."""
 
@@ -72,6 +84,43 @@ def is_dataflow(beam_args: Sequence[str]) -> bool:
     return is_dataflow_runner(runner_name(beam_args))
 
 
+def check_beam_args(beam_args: Sequence[str]) -> None:
+    """Refuse what neither the parameter model nor any Beam options class knows.
+
+    Beam itself only logs "Discarding unparseable args", so a misspelled
+    parameter would run with its default.
+    """
+    parsers: list[argparse.ArgumentParser] = []
+    PipelineOptions([]).get_all_options(add_extra_args_fn=parsers.append)
+    _, unknown = parsers[0].parse_known_args(list(beam_args))
+    if not unknown:
+        check_worker_counts(beam_args)
+        return
+    first = unknown[0]
+    if not first.startswith("-"):
+        raise ParameterError(f"{first!r}: unexpected argument; options are written --name=value")
+    name = first.split("=", 1)[0]
+    known = [option for action in parsers[0]._actions for option in action.option_strings]
+    close = closest(name, known + [f"--{parameter}" for parameter in parameter_names()])
+    raise ParameterError(
+        f"{name}: unknown option; did you mean {close}?"
+        if close
+        else f"{name}: unknown option (neither a parameter of this pipeline nor a Beam option); "
+        "`trt-text-classifier run --help` lists the parameters"
+    )
+
+
+def check_worker_counts(beam_args: Sequence[str]) -> None:
+    """Beam passes negative worker counts on to the service; refuse them here."""
+    workers = PipelineOptions(list(beam_args)).view_as(WorkerOptions)
+    for name in ("num_workers", "max_num_workers"):
+        value = getattr(workers, name)
+        if value is not None and value < 0:
+            raise ParameterError(
+                f"--{name}={value}: must be 0 or more (0 or unset lets Dataflow choose)"
+            )
+
+
 def with_environment_machine_type(
     params: PipelineParameters, beam_args: Sequence[str]
 ) -> PipelineParameters:
@@ -108,13 +157,25 @@ def _set_dataflow_options(
     options: PipelineOptions, params: PipelineParameters, worker: WorkerGpu | None
 ) -> None:
     image = params.sdk_container_image or os.environ.get(IMAGE_ENV)
-    if image:
-        options.view_as(WorkerOptions).sdk_container_image = image
-        options.view_as(SetupOptions).sdk_location = "container"
+    if not image:
+        raise ParameterError(
+            "--sdk_container_image: no worker image is known (this launcher image was built "
+            f"without one: {IMAGE_ENV} is empty), so workers would run Beam's stock image, "
+            "which lacks this package; give --sdk_container_image=REGISTRY/IMAGE:TAG or rebuild "
+            "the template with Cloud Build (it passes IMAGE_URI)"
+        )
+    options.view_as(WorkerOptions).sdk_container_image = image
+    options.view_as(SetupOptions).sdk_location = "container"
     debug = options.view_as(DebugOptions)
     experiments = ["use_runner_v2"]
-    if worker is not None:
+    if worker is not None and worker.accelerator.use_nvidia_mps:
+        # Google's MPS page: MPS shares the GPU between the SDK processes of a worker; do not
+        # combine it with no_use_multiple_sdk_containers. Each process loads its own engine
+        # (preflight checks they fit on the GPU).
+        experiments = list(MPS_EXPERIMENTS)
+    elif worker is not None:
         experiments = list(GPU_EXPERIMENTS)
+    if worker is not None:
         cloud = options.view_as(GoogleCloudOptions)
         services = list(cloud.dataflow_service_options or [])
         services.append(f"worker_accelerator={worker.accelerator.service_option()}")

@@ -5,3 +5,20 @@ from __future__ import annotations
 
 class ParameterError(ValueError):
     """A launch parameter is wrong. The message names it and says how to fix it."""
+
+
+def summarize_validation_error(error: Exception) -> str:
+    """A pydantic `ValidationError` (many lines) as one: the first problem, where, how many more."""
+    problems = error.errors(include_url=False)  # type: ignore[attr-defined]
+    first = problems[0]
+    location = ".".join(str(part) for part in first["loc"])
+    message = first["msg"].removeprefix("Value error, ")
+    more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+    return f"{location}: {message}{more}" if location else f"{message}{more}"
+
+
+def one_line(error: BaseException, limit: int = 300) -> str:
+    """`TYPE: first non-blank line of the message`, shortened to `limit` characters."""
+    text = next((line.strip() for line in str(error).splitlines() if line.strip()), "")
+    text = f"{type(error).__name__}: {text}".rstrip(": ")
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -29,6 +29,8 @@ that need I/O (do the input files exist, what can this model serve) live in
 from __future__ import annotations
 
 import argparse
+import collections
+import difflib
 import enum
 import posixpath
 from collections.abc import Mapping, Sequence
@@ -49,6 +51,9 @@ from trt_text_classifier.parameter_error import ParameterError
 
 MAX_SUPPORTED_SEQUENCE_LENGTH = 512
 """BERT's position embeddings end at 512 tokens; a bundle may declare less."""
+MIN_SEQUENCE_LENGTH = 3
+"""Room for BERT's two special tokens ([CLS], [SEP]) and one word; less would truncate every
+record to nothing (the launch check also asks the model's tokenizer how many it adds)."""
 
 
 class JobMode(enum.Enum):
@@ -56,6 +61,13 @@ class JobMode(enum.Enum):
 
     BATCH = "batch"
     STREAMING = "streaming"
+
+
+class InputFormat(enum.Enum):
+    """How input files hold records: one text per line, or one JSON object per line."""
+
+    TEXT = "text"
+    JSONL = "jsonl"
 
 
 BOTH_MODES = frozenset(JobMode)
@@ -106,11 +118,34 @@ PUBSUB_NAME = r"[a-zA-Z][-_.~+%a-zA-Z0-9]{2,254}"
 PROJECT_ID = r"[a-z][-a-z0-9:.]{4,61}[a-z0-9]"
 PUBSUB_SUBSCRIPTION_PATH = rf"^projects/{PROJECT_ID}/subscriptions/{PUBSUB_NAME}$"
 PUBSUB_TOPIC_PATH = rf"^projects/{PROJECT_ID}/topics/{PUBSUB_NAME}$"
+JSON_FIELD_NAME = r"^\S(.*\S)?$"
+"""A JSON member name: any text without leading or trailing blanks (they are stripped)."""
 BIGQUERY_TABLE_SPEC = rf"^{PROJECT_ID}:[A-Za-z0-9_]+\.[-A-Za-z0-9_$]+$"
 """project:dataset.table (project ids may be domain-scoped: example.com:project)."""
 
+DEFAULT_WINDOW_SECS = 60
+"""Window of a streaming job's output files when window_secs is not given."""
+OUTPUT_WILDCARDS = ("*", "?", "[")
+"""Glob characters: Beam would expand them when it deletes an output's old shards."""
+OUTPUT_SUFFIX = ".jsonl"
+SHARD_GLOB = "-?????-of-?????"
+"""Beam's shard names (-SSSSS-of-NNNNN) as a glob that matches nothing else."""
+
+
+def prefixes_overlap(first: str, second: str) -> bool:
+    """True when one output's shard glob (PREFIX-*-of-N.jsonl) can match the other's files."""
+    return first == second or first.startswith(second + "-") or second.startswith(first + "-")
+
+
+def shard_glob(prefix: str) -> str:
+    """The files one run writes under `prefix` (an existing match is refused at launch)."""
+    return prefix + SHARD_GLOB + OUTPUT_SUFFIX
+
+
 DEFAULT_STREAMING_BATCH_DURATION_SECS = 1.0
 """Longest a partial batch waits in a streaming job when max_batch_duration_secs is not given."""
+DEFAULT_THRESHOLD = 0.5
+DEFAULT_MODEL_WATCH_INTERVAL_SECS = 60.0
 
 
 class PipelineParameters(BaseModel):
@@ -145,8 +180,9 @@ class PipelineParameters(BaseModel):
             description=(
                 "Pub/Sub subscription to classify messages from; runs a streaming job. Give "
                 "this or input, not both. A message is UTF-8 text, or a JSON object "
-                '{"id": ..., "text": ...}; without an id the message\'s "id" attribute, '
-                "else its Pub/Sub message id, is used."
+                '{"id": ..., "text": ..., ...} (see text_field, id_field; other fields are '
+                'kept); without an id the message\'s "id" attribute, else its Pub/Sub '
+                "message id, is used."
             ),
             examples=["projects/my-project/subscriptions/reviews-to-classify"],
         ),
@@ -159,22 +195,63 @@ class PipelineParameters(BaseModel):
         ),
     ] = None
 
+    input_format: Annotated[
+        InputFormat,
+        Field(
+            title="Input file format",
+            description=(
+                "text: each line is the text to classify. jsonl: each line is a JSON object; "
+                "text_field is classified, id_field gives the id, every other field is "
+                "copied unchanged into the output's fields."
+            ),
+            examples=["jsonl"],
+        ),
+        ConsoleForm(
+            group=INPUT_GROUP, param_type="ENUM", regexes=(r"^(text|jsonl)$",), modes=BATCH_ONLY
+        ),
+    ] = InputFormat.TEXT
+
+    text_field: Annotated[
+        str,
+        Field(
+            min_length=1,
+            title="JSON text field",
+            description=(
+                "Field of a JSON record (jsonl line or JSON Pub/Sub message) that holds the "
+                "text to classify."
+            ),
+            examples=["review"],
+        ),
+        ConsoleForm(group=INPUT_GROUP, regexes=(JSON_FIELD_NAME,)),
+    ] = "text"
+
+    id_field: Annotated[
+        str,
+        Field(
+            min_length=1,
+            title="JSON id field",
+            description=(
+                "Field of a JSON record that holds its id (a string or an integer). Records "
+                "without it get PATH:LINE (files) or the message's id. Ids are not checked "
+                "for uniqueness: duplicates are all classified."
+            ),
+            examples=["review_id"],
+        ),
+        ConsoleForm(group=INPUT_GROUP, regexes=(JSON_FIELD_NAME,)),
+    ] = "id"
+
     output: Annotated[
         str | None,
         Field(
             title="Output prefix",
             description=(
-                "Prefix of the JSON Lines prediction files; shards are written as "
-                "PREFIX-SSSSS-of-NNNNN.jsonl."
+                "Prefix of the JSON Lines prediction files; batch jobs write "
+                "PREFIX-SSSSS-of-NNNNN.jsonl, streaming jobs one set of shards per window: "
+                "PREFIX-WINDOWSTART-WINDOWEND-SSSSS-of-NNNNN.jsonl (see window_secs)."
             ),
             examples=["gs://my-bucket/results/predictions"],
         ),
-        ConsoleForm(
-            group=OUTPUT_GROUP,
-            param_type="GCS_WRITE_FOLDER",
-            regexes=(GCS_PATH,),
-            modes=BATCH_ONLY,
-        ),
+        ConsoleForm(group=OUTPUT_GROUP, param_type="GCS_WRITE_FOLDER", regexes=(GCS_PATH,)),
     ] = None
 
     dead_letter_output: Annotated[
@@ -184,16 +261,13 @@ class PipelineParameters(BaseModel):
             description=(
                 "Prefix of the JSON Lines files that receive every record that could not "
                 "be classified, with its error. Default: a dead_letters folder beside the "
-                "output prefix (OUTPUT_DIR/dead_letters/OUTPUT_NAME)."
+                "output prefix (OUTPUT_DIR/dead_letters/OUTPUT_NAME). Streaming jobs write "
+                "these files, windowed like the output, when this is given or when no "
+                "dead_letter_topic is."
             ),
             examples=["gs://my-bucket/results/dead_letters/predictions"],
         ),
-        ConsoleForm(
-            group=OUTPUT_GROUP,
-            param_type="GCS_WRITE_FOLDER",
-            regexes=(GCS_PATH,),
-            modes=BATCH_ONLY,
-        ),
+        ConsoleForm(group=OUTPUT_GROUP, param_type="GCS_WRITE_FOLDER", regexes=(GCS_PATH,)),
     ] = None
 
     output_topic: Annotated[
@@ -203,7 +277,8 @@ class PipelineParameters(BaseModel):
             title="Output Pub/Sub topic",
             description=(
                 "Pub/Sub topic that receives one JSON message per prediction (streaming jobs), "
-                "with the record's id as the message's \"id\" attribute."
+                "with the input message's attributes and the record's id as its \"id\" "
+                "attribute."
             ),
             examples=["projects/my-project/topics/review-predictions"],
         ),
@@ -240,7 +315,8 @@ class PipelineParameters(BaseModel):
             description=(
                 "Pub/Sub topic that receives every message that could not be classified "
                 "(malformed message, failed inference), as JSON with its error. Required "
-                "with input_subscription."
+                "with input_subscription unless dead letters go to files (output or "
+                "dead_letter_output)."
             ),
             examples=["projects/my-project/topics/review-dead-letters"],
         ),
@@ -249,7 +325,27 @@ class PipelineParameters(BaseModel):
             param_type="PUBSUB_TOPIC",
             regexes=(PUBSUB_TOPIC_PATH,),
             modes=STREAMING_ONLY,
-            required_in=STREAMING_ONLY,
+        ),
+    ] = None
+
+    window_secs: Annotated[
+        int | None,
+        Field(
+            ge=1,
+            le=86400,
+            title="File window (seconds)",
+            description=(
+                "Streaming jobs writing files (output, dead_letter_output): one set of files "
+                "per window of this many seconds of processing time, written when the "
+                "window closes. Default: 60."
+            ),
+            examples=[60],
+        ),
+        ConsoleForm(
+            group=OUTPUT_GROUP,
+            param_type="NUMBER",
+            regexes=(r"^[1-9][0-9]{0,4}$",),
+            modes=STREAMING_ONLY,
         ),
     ] = None
 
@@ -292,19 +388,78 @@ class PipelineParameters(BaseModel):
         ConsoleForm(group=MODEL_GROUP, param_type="GCS_READ_FOLDER", regexes=(GCS_PATH,)),
     ] = None
 
+    threshold: Annotated[
+        float,
+        Field(
+            ge=0,
+            le=1,
+            title="Multi-label threshold",
+            description=(
+                "Multi-label models (problem_type multi_label_classification) answer every "
+                "label whose sigmoid probability is at or above this value, in the prediction's "
+                "labels list. Single-label models ignore it."
+            ),
+            examples=[0.5],
+        ),
+        ConsoleForm(
+            group=MODEL_GROUP, param_type="NUMBER", regexes=(r"^(0([.][0-9]*)?|1([.]0*)?)$",)
+        ),
+    ] = DEFAULT_THRESHOLD
+
+    model_watch_pattern: Annotated[
+        str | None,
+        Field(
+            title="Model watch pattern",
+            description=(
+                "Streaming jobs: a file pattern watched for new models of the kind being served "
+                "(*.onnx with onnx_path, *.plan with engine_path). The newest matching file is "
+                "checked as at launch, loaded, and only then takes over; a file that fails is "
+                "refused with a logged reason and the current model keeps serving. Upload a "
+                "model's bundle files or sidecar and tokenizer first, the model file last, "
+                "under a new name each time."
+            ),
+            examples=["gs://my-bucket/engines/*.plan"],
+        ),
+        ConsoleForm(group=MODEL_GROUP, regexes=(GCS_PATH,), modes=STREAMING_ONLY),
+    ] = None
+
+    model_watch_interval_secs: Annotated[
+        float | None,
+        Field(
+            gt=0,
+            le=86400,
+            title="Model watch interval (seconds)",
+            description=(
+                "How often model_watch_pattern is matched for a new model. Default: 60 seconds."
+            ),
+            examples=[60],
+        ),
+        ConsoleForm(
+            group=MODEL_GROUP,
+            param_type="NUMBER",
+            regexes=(r"^([0-9]+([.][0-9]*)?|[.][0-9]+)$",),
+            modes=STREAMING_ONLY,
+        ),
+    ] = None
+
     max_seq_length: Annotated[
         int,
         Field(
-            ge=1,
+            ge=MIN_SEQUENCE_LENGTH,
             le=MAX_SUPPORTED_SEQUENCE_LENGTH,
             title="Maximum sequence length",
             description=(
                 "Tokens per record, special tokens included; longer records are truncated "
-                "and counted. At most the model's limit."
+                "and counted. At least 3 (BERT's two special tokens and one word), at most "
+                "the model's limit."
             ),
             examples=[128],
         ),
-        ConsoleForm(group=BATCHING_GROUP, param_type="NUMBER", regexes=(r"^[1-9][0-9]{0,2}$",)),
+        ConsoleForm(
+            group=BATCHING_GROUP,
+            param_type="NUMBER",
+            regexes=(r"^([3-9]|[1-9][0-9]{1,2})$",),
+        ),
     ] = 128
 
     min_batch_size: Annotated[
@@ -358,7 +513,9 @@ class PipelineParameters(BaseModel):
                 "GPUs of each worker, in Dataflow's worker_accelerator syntax: "
                 "type:GPU_TYPE;count:N;install-nvidia-driver. Needed with engine_path. "
                 "GPU types: nvidia-tesla-t4, nvidia-l4, nvidia-tesla-a100, nvidia-a100-80gb, "
-                "nvidia-h100-80gb, nvidia-h100-mega-80gb."
+                "nvidia-h100-80gb, nvidia-h100-mega-80gb, nvidia-rtx-pro-6000. The image is "
+                "CUDA 12 (driver 525.60.13 or newer); RTX PRO 6000 needs "
+                "install-nvidia-driver:latest."
             ),
             examples=["type:nvidia-l4;count:1;install-nvidia-driver"],
         ),
@@ -408,12 +565,40 @@ class PipelineParameters(BaseModel):
                 "--onnx_path serves with ONNX Runtime, --engine_path with TensorRT"
             )
         self._check_input_and_outputs()
+        self._check_model_watch()
+        if self.text_field == self.id_field:
+            raise ValueError(
+                f"--text_field / --id_field: both name {self.text_field!r}; the text and the "
+                "id must be different fields"
+            )
         if self.min_batch_size > self.max_batch_size:
             raise ValueError(
                 f"--min_batch_size={self.min_batch_size} is larger than "
                 f"--max_batch_size={self.max_batch_size}; lower the minimum or raise the maximum"
             )
         return self
+
+    def _check_model_watch(self) -> None:
+        pattern = self.model_watch_pattern
+        if pattern is None:
+            if self.model_watch_interval_secs is not None:
+                raise ValueError(
+                    "--model_watch_interval_secs: needs --model_watch_pattern (the files to "
+                    "watch for new models)"
+                )
+            return
+        if not self.streaming:
+            raise ValueError(
+                "--model_watch_pattern: models are swapped in streaming jobs only (with "
+                "--input_subscription); a batch job serves one model, start it with the new one"
+            )
+        if pattern.endswith(".onnx") != (self.onnx_path is not None):
+            serving = "--onnx_path" if self.onnx_path else "--engine_path"
+            wanted = "*.onnx" if self.onnx_path else "TensorRT engines such as *.plan"
+            raise ValueError(
+                f"--model_watch_pattern={pattern!r}: the job serves {serving}, so the pattern "
+                f"must match {wanted}"
+            )
 
     def _check_input_and_outputs(self) -> None:
         if (self.input is None) == (self.input_subscription is None):
@@ -433,23 +618,33 @@ class PipelineParameters(BaseModel):
             self._check_batch_outputs()
 
     def _check_streaming_outputs(self) -> None:
-        if self.output is not None:
+        if self.input_format is not InputFormat.TEXT:
             raise ValueError(
-                "--output: files are written by batch jobs only; with --input_subscription "
-                "use --output_topic or --output_table"
+                f"--input_format={self.input_format.value}: applies to --input files; a "
+                "Pub/Sub message is read as JSON when its payload starts with '{'"
             )
-        if self.dead_letter_output is not None:
+        if self.dead_letter_topic is None and self.output is None and not self.dead_letter_output:
             raise ValueError(
-                "--dead_letter_output: files are written by batch jobs only; with "
-                "--input_subscription use --dead_letter_topic"
-            )
-        if self.dead_letter_topic is None:
-            raise ValueError(
-                "--dead_letter_topic: required with --input_subscription; give a topic such "
-                "as projects/my-project/topics/dead-letters"
+                "--dead_letter_topic: required with --input_subscription unless dead letters "
+                "go to files; give a topic such as projects/my-project/topics/dead-letters, "
+                "or --dead_letter_output"
             )
 
     def _check_batch_outputs(self) -> None:
+        if self.window_secs is not None:
+            raise ValueError(
+                "--window_secs: windows files of streaming jobs (--input_subscription); batch "
+                "jobs write one set of files, drop it"
+            )
+        if self.input_format is InputFormat.TEXT and (self.text_field, self.id_field) != (
+            "text",
+            "id",
+        ):
+            name = "--text_field" if self.text_field != "text" else "--id_field"
+            raise ValueError(
+                f"{name}: names a field of JSON records; plain text input has none, so "
+                "add --input_format=jsonl or drop it"
+            )
         if self.output_topic is not None:
             raise ValueError(
                 "--output_topic: Pub/Sub output needs streaming input (--input_subscription); "
@@ -464,6 +659,24 @@ class PipelineParameters(BaseModel):
             raise ValueError(
                 "--dead_letter_output: required when --output is not given; give a prefix "
                 "such as gs://bucket/out/dead_letters/predictions"
+            )
+        self._check_output_prefixes()
+
+    def _check_output_prefixes(self) -> None:
+        """Beam's file sink deletes PREFIX-*-of-NNNNN.jsonl before it writes: no wildcards, no overlap."""
+        prefixes = {"output": self.output, "dead_letter_output": self.resolved_dead_letter_output}
+        for name, prefix in prefixes.items():
+            wildcard = next((char for char in OUTPUT_WILDCARDS if char in (prefix or "")), None)
+            if wildcard:
+                raise ValueError(
+                    f"--{name}={prefix!r}: contains the wildcard {wildcard!r}; an output is a "
+                    "plain prefix such as gs://bucket/out/predictions"
+                )
+        if self.output and prefixes_overlap(self.output, self.resolved_dead_letter_output):
+            raise ValueError(
+                f"--dead_letter_output={self.resolved_dead_letter_output!r}: overlaps "
+                f"--output={self.output!r} (writing one would delete the other's files); "
+                "give prefixes where neither is the other followed by '-'"
             )
 
     @property
@@ -482,6 +695,16 @@ class PipelineParameters(BaseModel):
         if self.max_batch_duration_secs is None and self.streaming:
             return DEFAULT_STREAMING_BATCH_DURATION_SECS
         return self.max_batch_duration_secs
+
+    @property
+    def watch_interval_secs(self) -> float:
+        """`model_watch_interval_secs`, or its default of 60 seconds."""
+        return self.model_watch_interval_secs or DEFAULT_MODEL_WATCH_INTERVAL_SECS
+
+    @property
+    def file_window_secs(self) -> int:
+        """`window_secs`, or its default of 60 seconds."""
+        return self.window_secs or DEFAULT_WINDOW_SECS
 
     @property
     def model_path(self) -> str:
@@ -506,14 +729,36 @@ class PipelineParameters(BaseModel):
         present = {name: value for name, value in values.items() if value not in (None, "")}
         unknown = sorted(set(present) - set(cls.model_fields))
         if unknown:
+            close = closest(f"--{unknown[0]}", [f"--{name}" for name in cls.model_fields])
             raise ParameterError(
-                f"--{unknown[0]}: unknown parameter; known parameters are "
-                + ", ".join(cls.model_fields)
+                f"--{unknown[0]}: unknown parameter; "
+                + (f"did you mean {close}?" if close else "known parameters are ")
+                + ("" if close else ", ".join(cls.model_fields))
             )
         try:
             return cls.model_validate(present)
         except ValidationError as error:
             raise ParameterError(describe_validation_error(error)) from None
+
+
+def closest(name: str, candidates: Sequence[str]) -> str | None:
+    """The candidate `name` is most likely a misspelling of, if any is close."""
+    matches = difflib.get_close_matches(name, candidates, n=1, cutoff=0.75)
+    return matches[0] if matches else None
+
+
+def check_not_repeated(argv: Sequence[str]) -> None:
+    """A parameter given twice would silently keep only its last value: refuse it."""
+    counts = collections.Counter(arg[2:].split("=", 1)[0] for arg in argv if arg.startswith("--"))
+    for name in PipelineParameters.model_fields:
+        if counts[name] > 1:
+            hint = (
+                " (one file pattern per run: a wildcard such as gs://bucket/dir/*.txt reads "
+                "several files)"
+                if name == "input"
+                else ""
+            )
+            raise ParameterError(f"--{name}: given {counts[name]} times; give it once{hint}")
 
 
 def describe_validation_error(error: ValidationError) -> str:
@@ -549,6 +794,7 @@ def parse_pipeline_args(argv: Sequence[str]) -> tuple[PipelineParameters, list[s
     Uses `parse_known_args`: the Flex Template launcher appends flags of its
     own, and every Beam/Dataflow option must reach `PipelineOptions`.
     """
+    check_not_repeated(argv)
     parser = argparse.ArgumentParser(allow_abbrev=False, add_help=False)
     for name, field in PipelineParameters.model_fields.items():
         parser.add_argument(f"--{name}", default=None, help=field.description)

@@ -2,17 +2,22 @@
 
 Batch (--input):
 
-    files -> ReadLines -> Reshuffle -> OrderByLength -> RunInference -> JSON -> output
-               |                                            |             -> BigQuery
-               +-- undecodable lines ------+    failed batches ---+
-                                           v                      v
-                                     dead letters (JSON) -> dead_letter_output
+    files -> ReadLines -> Reshuffle [-> ParseJsonLines] -> OrderByLength -> RunInference
+               |                          |                                   |
+               |                          |               JSON -> output, BigQuery
+               +-- undecodable lines --+--+-- malformed JSON records    failed batches
+                                       v                                      v
+                                 dead letters (JSON) -> dead_letter_output <--+
+
+(ParseJsonLines with --input_format=jsonl, see `json_lines.py`.)
 
 Streaming (--input_subscription, see `streaming.py`):
 
     Pub/Sub -> ParseMessages -> RunInference (stateful batching, length-bucketed,
                   |              max_batch_duration_secs) -> output_topic / BigQuery
-                  +-- malformed messages, failed batches, rejected rows -> dead_letter_topic
+                  |                                          / windowed files (output)
+                  +-- malformed messages, failed batches, rejected rows
+                        -> dead_letter_topic, or windowed files (`windowed_files.py`)
 
 One function per source (`read_files`, `read_messages`) and per sink
 (`write_predictions`, `write_dead_letters`); `build_pipeline` composes them.
@@ -20,8 +25,9 @@ One function per source (`read_files`, `read_messages`) and per sink
 Record ids: a line of an input file gets the id `PATH:LINE`, where PATH is the
 file's full path as matched (e.g. gs://bucket/in/a.txt) and LINE its 1-based
 line number, blank lines included. So every output names the exact line it
-came from, and ids are unique across files. Messages keep the id they carry
-(see `streaming.py`).
+came from, and ids are unique across files. A JSON Lines record or a message
+keeps the id it carries (see `json_records.py`); such ids are not checked for
+uniqueness.
 
 Invariant: every non-blank input line (every message) ends as exactly one
 prediction or exactly one dead letter. Each file is read sequentially by one
@@ -41,65 +47,106 @@ import apache_beam as beam
 from apache_beam.io import fileio
 from apache_beam.metrics import Metrics
 from apache_beam.ml.inference.base import RunInference
+from apache_beam.options.pipeline_options import StandardOptions
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
-from trt_text_classifier import bigquery_output, streaming
+from trt_text_classifier import bigquery_output, streaming, windowed_files
+from trt_text_classifier.accelerator_syntax import uses_nvidia_mps
 from trt_text_classifier.handler import (
     METRICS_NAMESPACE,
     ClassifierLoader,
     TextClassificationModelHandler,
+    inference_dead_letter,
 )
-from trt_text_classifier.params import PipelineParameters
+from trt_text_classifier.input_lines import UndecodableLine, read_lines
+from trt_text_classifier.json_lines import ParseJsonLines
+from trt_text_classifier.json_records import JsonRecordFormat
+from trt_text_classifier.options import is_local_runner
+from trt_text_classifier.parameter_error import one_line
+from trt_text_classifier.params import OUTPUT_SUFFIX, InputFormat, PipelineParameters
 from trt_text_classifier.records import DeadLetter, Prediction, TextRecord
 
 DEAD_LETTERS = "dead_letters"
 LENGTH_ORDER_BATCHES = 16
 """Batch jobs sort records by length in windows of this many batches."""
-OUTPUT_SUFFIX = ".jsonl"
 
 
 class ReadLines(beam.DoFn):
-    """Reads one matched file line by line into `TextRecord`s.
+    """Reads one matched file line by line into `TextRecord`s (see `input_lines`).
 
-    Lines are split on LF; a trailing CR (Windows line endings) and a UTF-8
-    byte-order mark are removed. Blank lines are counted and skipped. A line
-    that is not valid UTF-8 goes to the `dead_letters` output.
+    Compressed files (.gz, .bz2, .zst, ...) are decompressed by Beam, chosen by
+    the file's extension. Blank lines are counted and skipped. A line that
+    cannot be decoded goes to the `dead_letters` output (stage "decode"). A
+    file that fails part-way (a corrupt archive) gives one dead letter (id
+    PATH, stage "read") after the lines read so far; the other files go on. A
+    file whose name is not valid UTF-8 gives a dead letter per line (stage
+    "read", its id the name with the invalid bytes escaped as \\xNN).
     """
 
     def __init__(self) -> None:
         self._records = Metrics.counter(METRICS_NAMESPACE, "records_read")
         self._blank_lines = Metrics.counter(METRICS_NAMESPACE, "blank_lines")
         self._undecodable = Metrics.counter(METRICS_NAMESPACE, "undecodable_lines")
+        self._unreadable = Metrics.counter(METRICS_NAMESPACE, "unreadable_files")
 
     def process(self, readable_file: fileio.ReadableFile) -> Iterator[object]:
         path = readable_file.metadata.path
-        with readable_file.open() as handle:
-            for number, raw in enumerate(handle, start=1):
-                record_id = f"{path}:{number}"
-                line = raw.removesuffix(b"\n").removesuffix(b"\r")
-                if number == 1:
-                    line = line.removeprefix(b"\xef\xbb\xbf")
-                try:
-                    text = line.decode("utf-8")
-                except UnicodeDecodeError as error:
-                    self._undecodable.inc()
-                    yield beam.pvalue.TaggedOutput(
-                        DEAD_LETTERS,
-                        DeadLetter(
-                            record_id,
-                            line.decode("utf-8", errors="backslashreplace"),
-                            f"line is not valid UTF-8 ({error.reason} at byte {error.start}); "
-                            "re-encode the file as UTF-8",
-                            "decode",
-                        ),
-                    )
-                    continue
-                if not text.strip():
-                    self._blank_lines.inc()
-                    continue
-                self._records.inc()
-                yield TextRecord(record_id, text)
+        printable = escape_file_name(path)
+        number = 0
+        try:
+            with readable_file.open() as handle:
+                for number, line in read_lines(handle):
+                    output = self._record(f"{printable}:{number}", line, printable != path)
+                    if output is not None:
+                        yield output
+        except Exception as error:  # a corrupt archive raises zlib.error, ZstdError, OSError, ...
+            self._unreadable.inc()
+            yield beam.pvalue.TaggedOutput(
+                DEAD_LETTERS,
+                DeadLetter(
+                    printable,
+                    "",
+                    f"the file could not be read after line {number} ({one_line(error)}); "
+                    "lines before it were read, the rest of the file was not",
+                    "read",
+                ),
+            )
+
+    def _record(self, record_id: str, line: str | UndecodableLine, bad_name: bool) -> object:
+        """The record, or its dead letter, or None for a blank line (no generator: hot path)."""
+        if isinstance(line, UndecodableLine):
+            self._undecodable.inc()
+            return beam.pvalue.TaggedOutput(
+                DEAD_LETTERS, DeadLetter(record_id, line.escaped(), line.reason, "decode")
+            )
+        if not line.strip():
+            self._blank_lines.inc()
+            return None
+        if bad_name:
+            return beam.pvalue.TaggedOutput(
+                DEAD_LETTERS,
+                DeadLetter(
+                    record_id,
+                    line,
+                    "the file name is not valid UTF-8, so no output could name this record; "
+                    "rename the file",
+                    "read",
+                ),
+            )
+        self._records.inc()
+        return TextRecord(record_id, line)
+
+
+def escape_file_name(path: str) -> str:
+    """`path` with bytes that are not UTF-8 (held as lone surrogates) written as \\xNN."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return path.encode("utf-8", errors="surrogateescape").decode(
+            "utf-8", errors="backslashreplace"
+        )
+    return path
 
 
 TokenCounter = Callable[[Sequence[str]], Sequence[int]]
@@ -175,7 +222,7 @@ def failed_batch_to_dead_letters(failure: tuple[object, object]) -> Iterator[Dea
     """RunInference reports a failed batch as (batch, exception): one dead letter per record."""
     batch, error = failure
     for record in batch:
-        yield DeadLetter(record.id, record.text, f"inference failed: {error!r}", "inference")
+        yield inference_dead_letter(record, error)
 
 
 def separate_failed_records(result: Prediction | DeadLetter) -> Iterator[object]:
@@ -203,21 +250,52 @@ def make_handler(
         min_batch_size=params.min_batch_size,
         max_batch_size=params.max_batch_size,
         max_batch_duration_secs=params.batch_duration_secs,
-        share_across_processes=params.engine_path is not None,
+        # One engine per worker VM serves all its SDK processes; with use_nvidia_mps each
+        # process loads its own and MPS shares the GPU between them (launch checks they fit).
+        share_across_processes=params.engine_path is not None
+        and not uses_nvidia_mps(params.accelerator),
+        backend="onnxruntime" if params.onnx_path else "tensorrt",
         loader=loader,
         isolate_failures=True,
+        threshold=params.threshold,
     )
 
 
+def run_inference(
+    handler: TextClassificationModelHandler, params: PipelineParameters, *, local_runner: bool
+) -> RunInference:
+    """RunInference for the handler, watching `model_watch_pattern` for new models if given.
+
+    On Dataflow (and any runner that delivers a triggered global-window side
+    input) Beam's `WatchFilePattern` side input feeds new files to the
+    handler's `update_model_path`. The local DirectRunner blocks on such a
+    side input forever in streaming mode, so there the handler watches the
+    pattern itself, through the same `update_model_path`.
+    """
+    pattern = params.model_watch_pattern
+    if pattern is None:
+        return RunInference(handler)
+    interval = params.watch_interval_secs
+    handler.watch_models(pattern, interval, poll=local_runner)
+    if local_runner:
+        return RunInference(handler)
+    return RunInference(handler, watch_model_pattern=pattern, interval=interval)
+
+
 def classify(
-    records: beam.PCollection, handler: TextClassificationModelHandler, *, order_by_length: bool
+    records: beam.PCollection,
+    handler: TextClassificationModelHandler,
+    *,
+    order_by_length: bool,
+    inference: RunInference | None = None,
 ) -> tuple[beam.PCollection, beam.PCollection]:
     """RunInference with exception handling: (predictions, dead letters).
 
     A failing batch is retried record by record inside the handler, so only
     the records that fail alone become dead letters; a batch that fails in a
     way the handler cannot isolate (model load, a crash) dead-letters all its
-    records through RunInference's own failure output.
+    records through RunInference's own failure output. `inference` is the
+    RunInference transform of `handler` (default: a plain one, see `run_inference`).
     """
     if order_by_length:
         batch_size = handler.batch_elements_kwargs().get("max_batch_size", 64)
@@ -226,7 +304,8 @@ def classify(
                 LENGTH_ORDER_BATCHES * batch_size, functools.partial(load_token_counter, handler)
             )
         )
-    results, failures = records | "RunInference" >> RunInference(handler).with_exception_handling()
+    inference = inference or RunInference(handler)
+    results, failures = records | "RunInference" >> inference.with_exception_handling()
     separated = results | "SeparateFailedRecords" >> beam.FlatMap(
         separate_failed_records
     ).with_outputs(DEAD_LETTERS, main="predictions")
@@ -241,7 +320,15 @@ def classify(
     return predictions, dead_letters
 
 
-def write_json_lines(pcoll: beam.PCollection, prefix: str, label: str) -> None:
+def write_json_lines(
+    pcoll: beam.PCollection, prefix: str, label: str, params: PipelineParameters
+) -> None:
+    """Batch: one set of shards at the end. Streaming: one set per window (`windowed_files`)."""
+    if params.streaming:
+        windowed_files.write_windowed_json_lines(
+            pcoll, prefix, params.file_window_secs, label, OUTPUT_SUFFIX
+        )
+        return
     _ = (
         pcoll
         | f"{label}ToJson" >> beam.Map(lambda item: item.to_json())
@@ -271,12 +358,39 @@ def read_files(pipeline: beam.Pipeline, pattern: str) -> tuple[beam.PCollection,
     return read.records | "Spread" >> beam.Reshuffle(), read[DEAD_LETTERS]
 
 
+def parse_json_lines(
+    lines: beam.PCollection, record_format: JsonRecordFormat
+) -> tuple[beam.PCollection, beam.PCollection]:
+    """(records, lines that hold no JSON record as dead letters) for `--input_format=jsonl`.
+
+    Runs after the reshuffle, so parsing is spread over workers like inference.
+    """
+    parsed = lines | "ParseJsonLines" >> beam.ParDo(
+        ParseJsonLines(record_format, DEAD_LETTERS)
+    ).with_outputs(DEAD_LETTERS, main="records")
+    return parsed.records, parsed[DEAD_LETTERS]
+
+
 def read_messages(
-    pipeline: beam.Pipeline, subscription: str
+    pipeline: beam.Pipeline, subscription: str, record_format: JsonRecordFormat
 ) -> tuple[beam.PCollection, beam.PCollection]:
     """(records, malformed messages as dead letters) from a Pub/Sub subscription."""
-    read = streaming.read_subscription(pipeline, subscription, DEAD_LETTERS)
+    read = streaming.read_subscription(pipeline, subscription, DEAD_LETTERS, record_format)
     return read.records, read[DEAD_LETTERS]
+
+
+def read_input(
+    pipeline: beam.Pipeline, params: PipelineParameters
+) -> tuple[beam.PCollection, beam.PCollection]:
+    """(records, unreadable input as dead letters) from the input the parameters name."""
+    record_format = JsonRecordFormat(params.text_field, params.id_field)
+    if params.input_subscription:
+        return read_messages(pipeline, params.input_subscription, record_format)
+    records, undecodable = read_files(pipeline, params.input or "")
+    if params.input_format is InputFormat.TEXT:
+        return records, undecodable
+    records, malformed = parse_json_lines(records, record_format)
+    return records, (undecodable, malformed) | "UnreadableLines" >> beam.Flatten()
 
 
 def write_predictions(
@@ -286,7 +400,7 @@ def write_predictions(
     predictions = counted(predictions, "predictions")
     rejected: list[beam.PCollection] = []
     if params.output:
-        write_json_lines(predictions, params.output, "predictions")
+        write_json_lines(predictions, params.output, "predictions", params)
     if params.output_topic:
         streaming.publish(predictions, params.output_topic, "predictions")
     if params.output_table:
@@ -302,8 +416,8 @@ def write_dead_letters(dead_letters: beam.PCollection, params: PipelineParameter
     dead_letters = counted(dead_letters, "dead_letters")
     if params.dead_letter_topic:
         streaming.publish(dead_letters, params.dead_letter_topic, "dead_letters")
-    else:
-        write_json_lines(dead_letters, params.resolved_dead_letter_output, "dead_letters")
+    if params.dead_letter_output or not params.dead_letter_topic:
+        write_json_lines(dead_letters, params.resolved_dead_letter_output, "dead_letters", params)
 
 
 def build_pipeline(
@@ -315,14 +429,14 @@ def build_pipeline(
 
     `handler` defaults to the one the parameters describe (tests pass their own).
     """
-    if params.input_subscription:
-        records, unreadable = read_messages(pipeline, params.input_subscription)
-    else:
-        records, unreadable = read_files(pipeline, params.input or "")
+    records, unreadable = read_input(pipeline, params)
+    handler = handler or make_handler(params)
+    local_runner = is_local_runner(pipeline.options.view_as(StandardOptions).runner)
     predictions, failed = classify(
         records,
-        handler or make_handler(params),
+        handler,
         order_by_length=params.batch_duration_secs is None,
+        inference=run_inference(handler, params, local_runner=local_runner),
     )
     rejected = write_predictions(predictions, params)
     dead_letters = (unreadable, failed, *rejected) | "AllDeadLetters" >> beam.Flatten()

@@ -1,11 +1,17 @@
 """Checks that need I/O, run before the pipeline is built (on the launcher VM on Dataflow).
 
-They read only small files (the bundle manifest, the engine sidecar), never the
-model or the tokenizer, and each failure is a `ParameterError` naming the
-parameter. `trt-text-classifier validate` and `launch` run the same checks.
+They read the input match, the bundle manifest or engine sidecar, the tokenizer
+(loaded as the workers will load it), the ONNX model (ONNX's checker; a gs://
+model is copied into this process's cache) and the output prefixes
+(`output_locations`). Each failure is a `ParameterError` naming the parameter;
+each check that may reach Google Cloud runs within `remote_checks.bounded`.
+`trt-text-classifier validate` and `launch` run the same checks.
 """
 
 from __future__ import annotations
+
+import functools
+import os
 
 from pydantic import ValidationError
 
@@ -14,9 +20,21 @@ from trt_text_classifier.accelerator_syntax import parse_accelerator
 from trt_text_classifier.backends.base import BackendError
 from trt_text_classifier.bundle import BundleManifest, manifest_path_for
 from trt_text_classifier.dataflow.accelerator import WorkerGpu, resolve_worker
-from trt_text_classifier.dataflow.engine_check import check_engine_runs_on
+from trt_text_classifier.dataflow.engine_check import (
+    check_engine_runs_on,
+    check_one_gpu_per_worker,
+)
+from trt_text_classifier.dataflow.gpu_memory import check_engines_fit, engine_size
 from trt_text_classifier.options import is_dataflow_runner, is_local_runner
+from trt_text_classifier.output_locations import (
+    check_output_location,
+    check_writable,
+    output_prefixes,
+    streaming_output_prefixes,
+)
+from trt_text_classifier.parameter_error import one_line, summarize_validation_error
 from trt_text_classifier.params import ParameterError, PipelineParameters
+from trt_text_classifier.remote_checks import bounded
 from trt_text_classifier.sidecar import EngineSidecar, read_sidecar, sidecar_path_for
 
 
@@ -26,24 +44,48 @@ def check_parameters(
     """`runner` is Beam's --runner (None: the default DirectRunner).
 
     `io=False` skips the checks that read files (input pattern, manifest,
-    engine sidecar). Returns the workers' GPU when an accelerator is given.
+    engine sidecar, model, tokenizer, outputs). Returns the workers' GPU when
+    an accelerator is given.
     """
     worker = check_workers(params, on_dataflow=is_dataflow_runner(runner))
     if not io:
         return worker
-    check_input_matches(params.input)
+    if params.input:
+        bounded("input", params.input, lambda: check_input_matches(params.input))
     check_pubsub_resources(params)
     if params.onnx_path:
-        manifest = read_bundle_manifest(params.onnx_path)
+        manifest = bounded(
+            "onnx_path", params.onnx_path, lambda: read_bundle_manifest(params.onnx_path)
+        )
         check_sequence_length(params.max_seq_length, manifest.max_sequence_length, "the model")
+        bounded(
+            "onnx_path",
+            params.onnx_path,
+            lambda: check_onnx_model(params.onnx_path, manifest),
+            timeout=MODEL_CHECK_TIMEOUT_SECS,
+        )
     if params.engine_path:
-        sidecar = read_engine_sidecar(params.engine_path)
-        check_engine_limits(params, sidecar)
-        if is_local_runner(runner):
-            check_local_engine_runtime(params.engine_path, sidecar)
-        elif worker is not None:
-            check_engine_runs_on(params.engine_path, sidecar, worker.gpu)
+        _check_engine(params, runner, worker)
+    name, value = ("tokenizer", params.tokenizer) if params.tokenizer else model_parameter(params)
+    bounded(name, value, lambda: check_tokenizer(params))
+    for name, prefix in output_prefixes(params).items():
+        bounded(name, prefix, functools.partial(check_output_location, name, prefix))
+    for name, prefix in streaming_output_prefixes(params).items():
+        bounded(name, prefix, functools.partial(check_writable, name, prefix))
     return worker
+
+
+def _check_engine(params: PipelineParameters, runner: str | None, worker: WorkerGpu | None) -> None:
+    engine_path = params.engine_path
+    sidecar = bounded("engine_path", engine_path, lambda: read_engine_sidecar(engine_path))
+    check_engine_limits(params, sidecar)
+    if is_local_runner(runner):
+        check_local_engine_runtime(engine_path, sidecar)
+    elif worker is not None:
+        check_engine_runs_on(engine_path, sidecar, worker.gpu)
+        check_one_gpu_per_worker(engine_path, worker.accelerator.count)
+        size = bounded("engine_path", engine_path, lambda: engine_size(engine_path))
+        check_engines_fit(worker, size, sidecar.workspace_mib)
 
 
 def check_workers(params: PipelineParameters, *, on_dataflow: bool) -> WorkerGpu | None:
@@ -67,12 +109,13 @@ def check_pubsub_resources(params: PipelineParameters) -> None:
     Only "not found" is an error: a launcher allowed to subscribe or publish may
     still lack the permission to describe the resource.
     """
-    if params.input_subscription:
-        check_subscription_exists(params.input_subscription)
+    subscription = params.input_subscription
+    if subscription:
+        bounded("input_subscription", subscription, lambda: check_subscription_exists(subscription))
     for name in ("output_topic", "dead_letter_topic"):
         topic = getattr(params, name)
         if topic:
-            check_topic_exists(name, topic)
+            bounded(name, topic, lambda name=name, topic=topic: check_topic_exists(name, topic))
 
 
 def check_subscription_exists(subscription: str) -> None:
@@ -103,22 +146,26 @@ def check_topic_exists(name: str, topic: str) -> None:
         ) from None
 
 
-def read_engine_sidecar(engine_path: str) -> EngineSidecar:
+def read_engine_sidecar(engine_path: str, name: str = "engine_path") -> EngineSidecar:
+    """The sidecar beside an engine; `name` is the flag that gave the engine."""
     if not model_files.exists(engine_path):
         raise ParameterError(
-            f"--engine_path={engine_path!r}: no such file; build one with "
+            f"--{name}={engine_path!r}: no such file; build one with "
             "`trt-text-classifier build-engine`"
         )
     path = sidecar_path_for(engine_path)
     if not model_files.exists(path):
         raise ParameterError(
-            f"--engine_path={engine_path!r}: its sidecar {path} is missing; copy the .plan.json "
+            f"--{name}={engine_path!r}: its sidecar {path} is missing; copy the .plan.json "
             "that build-engine wrote beside the engine"
         )
+    read_small_file(name, engine_path, path)
     try:
         return read_sidecar(engine_path)
     except ValidationError as error:
-        raise ParameterError(f"--engine_path={engine_path!r}: {path} is invalid: {error}") from None
+        raise ParameterError(
+            f"--{name}={engine_path!r}: {path} is invalid: {summarize_validation_error(error)}"
+        ) from None
 
 
 def check_engine_limits(params: PipelineParameters, sidecar: EngineSidecar) -> None:
@@ -151,11 +198,127 @@ def check_input_matches(pattern: str | None) -> None:
         matched = FileSystems.match([pattern])[0].metadata_list
     except Exception as error:
         raise ParameterError(f"--input={pattern!r}: cannot list files: {error}") from None
+    directories = [match.path for match in matched if model_files.is_directory(match.path)]
+    if directories or (not matched and list_directory(pattern)):
+        directory = (directories or [pattern])[0].rstrip("/")
+        raise ParameterError(
+            f"--input={pattern!r}: {directory} is a directory; give a file pattern such as "
+            f"{directory}/*.txt"
+        )
     if not matched:
         raise ParameterError(
             f"--input={pattern!r}: matches no file; check the path and the wildcard "
             "(e.g. gs://bucket/dir/*.txt)"
         )
+    unreadable = [
+        match.path
+        for match in matched
+        if model_files.is_local(match.path) and not os.access(match.path, os.R_OK)
+    ]
+    if unreadable:
+        raise ParameterError(
+            f"--input={pattern!r}: {unreadable[0]} cannot be read by this user; fix its "
+            "permissions or leave it out of the pattern"
+        )
+
+
+def list_directory(path: str) -> list[str]:
+    """What lies under `path` as a directory (gs:// has no directories, only prefixes)."""
+    from apache_beam.io.filesystems import FileSystems
+
+    try:
+        return [m.path for m in FileSystems.match([path.rstrip("/") + "/*"])[0].metadata_list]
+    except Exception:
+        return []
+
+
+def read_small_file(name: str, value: str, path: str) -> str:
+    """A manifest or sidecar as text; a directory, unreadable or non-UTF-8 file in one line."""
+    where = f"--{name}={value!r}: {path}"
+    if model_files.is_directory(path):
+        raise ParameterError(f"{where} is a directory; it must be the JSON file the tool wrote")
+    try:
+        return model_files.read_text(path)
+    except UnicodeDecodeError as error:
+        raise ParameterError(
+            f"{where} is not UTF-8 (byte {error.start}); write it again with the tool"
+        ) from None
+    except Exception as error:
+        raise ParameterError(f"{where} cannot be read: {one_line(error)}") from None
+
+
+MODEL_CHECK_TIMEOUT_SECS = 120.0
+"""Checking a gs:// ONNX model copies it (hundreds of MB): more time than a metadata call."""
+ONNX_TOKEN_TYPES = ("int64", "int32")
+"""Token ids and masks: what the tokenizer produces (the backend casts int64 to int32)."""
+
+
+def check_onnx_model(onnx_path: str, manifest: BundleManifest) -> None:
+    """ONNX's checker on the model, and its inputs must be the integer token tensors.
+
+    A gs:// model is copied into this process's cache first (the same copy a local
+    run then serves).
+    """
+    import onnx
+
+    local = model_files.cache_file(onnx_path)
+    try:
+        onnx.checker.check_model(local)
+        model = onnx.load(local, load_external_data=False)
+    except Exception as error:
+        raise ParameterError(
+            f"--onnx_path={onnx_path!r}: is not a valid ONNX model ({one_line(error)}); give a "
+            "model.onnx written by `trt-text-classifier export` or `demo-model`"
+        ) from None
+    initializers = {tensor.name for tensor in model.graph.initializer}
+    for graph_input in model.graph.input:
+        if graph_input.name in initializers:
+            continue
+        element = graph_input.type.tensor_type.elem_type
+        dtype = onnx.helper.tensor_dtype_to_np_dtype(element).name if element else "untyped"
+        if dtype not in ONNX_TOKEN_TYPES:
+            raise ParameterError(
+                f"--onnx_path={onnx_path!r}: input {graph_input.name!r} is {dtype}, but the "
+                f"tokenizer feeds {' or '.join(ONNX_TOKEN_TYPES)} token ids; export the model "
+                "with `trt-text-classifier export`"
+            )
+
+
+def check_tokenizer(params: PipelineParameters) -> None:
+    """Load the tokenizer the workers will load; it must leave room for one word."""
+    from trt_text_classifier.loading import load_tokenizer
+
+    name, value = ("tokenizer", params.tokenizer) if params.tokenizer else model_parameter(params)
+    tokenizer_path = params.tokenizer or ""
+    if (
+        model_files.is_local(tokenizer_path)
+        and tokenizer_path
+        and not os.path.isdir(tokenizer_path)
+    ):
+        raise ParameterError(
+            f"--tokenizer={params.tokenizer!r}: no such directory; give the directory the "
+            "tokenizer was saved to (save_pretrained)"
+        )
+    backend = "onnxruntime" if params.onnx_path else "tensorrt"
+    try:
+        tokenizer = load_tokenizer(
+            params.model_path, params.tokenizer, params.max_seq_length, backend
+        )
+    except Exception as error:
+        raise ParameterError(f"--{name}={value!r}: {one_line(error, limit=400)}") from None
+    smallest = tokenizer.special_tokens + 1
+    if params.max_seq_length < smallest:
+        raise ParameterError(
+            f"--max_seq_length={params.max_seq_length}: the tokenizer adds "
+            f"{tokenizer.special_tokens} special tokens, so at least {smallest} leave room for "
+            "one word"
+        )
+
+
+def model_parameter(params: PipelineParameters) -> tuple[str, str]:
+    if params.onnx_path:
+        return "onnx_path", params.onnx_path
+    return "engine_path", params.engine_path or ""
 
 
 def read_bundle_manifest(onnx_path: str) -> BundleManifest:
@@ -170,11 +333,13 @@ def read_bundle_manifest(onnx_path: str) -> BundleManifest:
             f"--onnx_path={onnx_path!r}: {manifest_path} is missing; serve a directory written "
             "by `trt-text-classifier export`, which writes the manifest beside model.onnx"
         )
+    text = read_small_file("onnx_path", onnx_path, manifest_path)
     try:
-        return BundleManifest.model_validate_json(model_files.read_text(manifest_path))
+        return BundleManifest.model_validate_json(text)
     except ValidationError as error:
         raise ParameterError(
-            f"--onnx_path={onnx_path!r}: {manifest_path} is invalid: {error}"
+            f"--onnx_path={onnx_path!r}: {manifest_path} is invalid: "
+            f"{summarize_validation_error(error)}"
         ) from None
 
 

@@ -7,16 +7,24 @@ from dataclasses import dataclass
 
 import apache_beam as beam
 from apache_beam.metrics.metric import MetricsFilter
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.runners.runner import PipelineResult
 
 from trt_text_classifier.handler import METRICS_NAMESPACE, ClassifierLoader
 from trt_text_classifier.options import (
+    check_beam_args,
     make_pipeline_options,
     runner_name,
     with_environment_machine_type,
 )
-from trt_text_classifier.params import PipelineParameters, parse_pipeline_args
-from trt_text_classifier.pipeline import OUTPUT_SUFFIX, build_pipeline, make_handler
+from trt_text_classifier.output_locations import remove_temp_directories
+from trt_text_classifier.params import (
+    ParameterError,
+    PipelineParameters,
+    parse_pipeline_args,
+    shard_glob,
+)
+from trt_text_classifier.pipeline import build_pipeline, make_handler
 from trt_text_classifier.preflight import check_parameters
 
 
@@ -47,17 +55,39 @@ def run_pipeline(
     (the benchmark wraps the backend to time it).
     """
     params, beam_args = parse_pipeline_args(argv)
+    check_beam_args(beam_args)
     params = with_environment_machine_type(params, beam_args)
     worker = check_parameters(params, runner=runner_name(beam_args))
-    pipeline = beam.Pipeline(options=make_pipeline_options(params, beam_args, worker))
+    pipeline = create_pipeline(make_pipeline_options(params, beam_args, worker))
     build_pipeline(pipeline, params, make_handler(params, loader))
     try:
         result = pipeline.run()
         if wait:
             result.wait_until_finish()
     except Exception as error:
-        raise PipelineFailedError(f"the pipeline failed: {last_line(error)}") from error
+        raise PipelineFailedError(
+            f"the pipeline failed: {last_line(error)}{cleaned_up(params, wait)}"
+        ) from error
+    except KeyboardInterrupt:
+        raise PipelineFailedError(f"interrupted{cleaned_up(params, wait)}") from None
     return params, result
+
+
+def cleaned_up(params: PipelineParameters, wait: bool) -> str:
+    """Remove the output staging folders of a local run that stopped; say which."""
+    removed = remove_temp_directories(params) if wait else []
+    return f" (removed its temporary folders: {', '.join(removed)})" if removed else ""
+
+
+def create_pipeline(options: PipelineOptions) -> beam.Pipeline:
+    """The pipeline; Beam's refusal of its options (runner, region, ...) becomes one line."""
+    try:
+        return beam.Pipeline(options=options)
+    except ValueError as error:
+        text = "; ".join(line.strip() for line in str(error).splitlines() if line.strip())
+        runner = options.view_as(StandardOptions).runner
+        where = f"--runner={runner}" if "pipeline runner" in text else "Beam's pipeline options"
+        raise ParameterError(f"{where}: {text}") from None
 
 
 class PipelineFailedError(RuntimeError):
@@ -107,7 +137,7 @@ def describe(params: PipelineParameters, summary: RunSummary) -> str:
         [
             f"predictions:  {summary.predictions} -> {prediction_destinations(params)}",
             f"dead letters: {summary.dead_letters} -> "
-            f"{params.dead_letter_topic or params.resolved_dead_letter_output + '-*' + OUTPUT_SUFFIX}",
+            f"{params.dead_letter_topic or shard_glob(params.resolved_dead_letter_output)}",
             f"blank lines skipped: {summary.blank_lines}; "
             f"truncated records: {summary.truncated_records}; "
             f"padding efficiency: {summary.padding_efficiency:.1%}",
@@ -118,7 +148,7 @@ def describe(params: PipelineParameters, summary: RunSummary) -> str:
 def prediction_destinations(params: PipelineParameters) -> str:
     destinations = []
     if params.output:
-        destinations.append(f"{params.output}-*{OUTPUT_SUFFIX}")
+        destinations.append(shard_glob(params.output))
     if params.output_topic:
         destinations.append(params.output_topic)
     if params.output_table:

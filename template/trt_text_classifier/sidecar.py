@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from trt_text_classifier.bundle import SINGLE_LABEL, ProblemType, distinct_labels
 
 SIDECAR_SUFFIX = ".json"
 FORMAT_VERSION = 1
@@ -76,7 +78,9 @@ class EngineSidecar(BaseModel):
     sequence: ProfileRange
     inputs: tuple[TensorSpec, ...]
     outputs: tuple[TensorSpec, ...]
-    labels: tuple[str, ...]
+    labels: Annotated[tuple[str, ...], AfterValidator(distinct_labels)]
+    problem_type: ProblemType = SINGLE_LABEL
+    """From the bundle manifest: softmax (single-label) or a sigmoid per label (multi-label)."""
     tokenizer: str
     """Tokenizer directory, relative to the engine's directory (or absolute / gs://)."""
     engine_sha256: str
@@ -121,8 +125,12 @@ class EngineSidecar(BaseModel):
     ) -> str | None:
         """Why this runtime cannot deserialize the engine, or None when it can.
 
-        `version` is the runtime library's version ("10.13.0.35"); only the major
-        version must match (engines are not portable across major versions).
+        `version` is the runtime library's version ("10.13.3.9"). It must be the
+        builder's exact version: TensorRT engines load only on the TensorRT
+        version that built them (this project builds no version-compatible
+        engines), TensorRT-RTX engines are not compatible across releases. A
+        shorter `version` ("10.13.3", where only that much is known) must match
+        the builder's version on as many components.
         """
         built = (
             f"{engine_path} was built with {self.builder} {self.builder_version} for compute "
@@ -130,14 +138,23 @@ class EngineSidecar(BaseModel):
         )
         if library != self.builder:
             present = f"this worker has {library} {version}"
-        elif int(version.split(".")[0]) != self.tensorrt_major:
-            present = f"this worker has {library} {version} (major version differs)"
+        elif not same_version(self.builder_version, version):
+            present = (
+                f"this worker has {library} {version} (an engine loads only on the exact "
+                "version that built it)"
+            )
         elif not self.supports_compute_capability(compute_capability):
             present = f"this GPU has compute capability {compute_capability}"
         else:
             return None
         rebuild = self.rebuild_command(engine_path, compute_capability)
         return f"{built}, but {present}; rebuild it where it will run: {rebuild}"
+
+
+def same_version(built: str, present: str) -> bool:
+    """True when `present` ("10.13.3.9", or "10.13.3" where only that much is known) is `built`."""
+    known = present.split(".")
+    return built.split(".")[: len(known)] == known
 
 
 def sidecar_path_for(engine_path: str) -> str:

@@ -3,21 +3,24 @@
 Input messages are one of:
 
 - UTF-8 text: the whole payload is the text to classify;
-- a JSON object `{"id": ..., "text": ...}` (a payload whose first non-blank
-  character is `{` is read as JSON): `text` is required, `id` optional.
+- a JSON object (a payload whose first non-blank character is `{` is read as
+  JSON), parsed by `json_records`: the text field (`--text_field`, default
+  `text`) is required, the id field (`--id_field`, default `id`) optional,
+  every other member travels into the result's `fields`.
 
-The record id is, in this order: the JSON `id`, the message's `id`
+The record id is, in this order: the JSON id field, the message's `id`
 attribute, the Pub/Sub message id. Malformed messages (not UTF-8, bad JSON,
 no text, blank text) become dead letters with the message's id.
 
 Results are published as JSON (the same objects as the JSON Lines files, see
-`records.py`), with the record id also set as the message's `id` attribute so
-subscribers can filter or deduplicate without parsing.
+`records.py`). Each result message (prediction or dead letter) carries the
+input message's attributes, except those the pipeline sets itself
+(`PIPELINE_ATTRIBUTES`): `id`, the record id, so subscribers can filter or
+deduplicate without parsing.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
 import apache_beam as beam
@@ -25,21 +28,29 @@ from apache_beam.io.gcp.pubsub import PubsubMessage, ReadFromPubSub, WriteToPubS
 from apache_beam.metrics import Metrics
 
 from trt_text_classifier.handler import METRICS_NAMESPACE
+from trt_text_classifier.json_records import (
+    DEFAULT_RECORD_FORMAT,
+    JsonRecordFormat,
+    RecordFormatError,
+    parse_record,
+)
 from trt_text_classifier.records import DeadLetter, Prediction, TextRecord
 
 ID_ATTRIBUTE = "id"
+PIPELINE_ATTRIBUTES = (ID_ATTRIBUTE,)
+"""Attributes of result messages that the pipeline sets, replacing the input's."""
+MAX_ATTRIBUTES = 100
+MAX_ATTRIBUTE_VALUE_BYTES = 1024
+"""Pub/Sub's limits: a message over them is refused, and a streaming job would retry it forever."""
 PARSE_STAGE = "parse"
 
 
-class MalformedMessage(ValueError):
+class MalformedMessage(RecordFormatError):
     """A message that holds no text to classify; the message says why.
 
-    `record_id` is the id the message named, when it could be read.
+    `record_id` is the id the message named, when it could be read, and
+    `fields` its other JSON members.
     """
-
-    def __init__(self, reason: str, record_id: str | None = None) -> None:
-        super().__init__(reason)
-        self.record_id = record_id
 
 
 def message_id(message: PubsubMessage) -> str:
@@ -48,7 +59,9 @@ def message_id(message: PubsubMessage) -> str:
     return attributes.get(ID_ATTRIBUTE) or message.message_id or ""
 
 
-def parse_payload(data: bytes, default_id: str) -> TextRecord:
+def parse_payload(
+    data: bytes, default_id: str, record_format: JsonRecordFormat = DEFAULT_RECORD_FORMAT
+) -> TextRecord:
     """Turn a message payload into a record, or raise `MalformedMessage`."""
     try:
         payload = data.decode("utf-8")
@@ -56,28 +69,12 @@ def parse_payload(data: bytes, default_id: str) -> TextRecord:
         raise MalformedMessage(
             f"message is not valid UTF-8 ({error.reason} at byte {error.start})"
         ) from None
-    if payload.lstrip().startswith("{"):
-        return _parse_json_payload(payload, default_id)
-    return TextRecord(default_id, _checked_text(payload))
-
-
-def _parse_json_payload(payload: str, default_id: str) -> TextRecord:
+    if not payload.lstrip().startswith("{"):
+        return TextRecord(default_id, _checked_text(payload))
     try:
-        document = json.loads(payload)
-    except json.JSONDecodeError as error:
-        raise MalformedMessage(f"message starts with '{{' but is not valid JSON: {error}") from None
-    if not isinstance(document, dict) or not isinstance(document.get("text"), str):
-        raise MalformedMessage('JSON message needs a string "text" field, e.g. {"text": "..."}')
-    record_id = document.get("id")
-    if record_id is None or record_id == "":
-        record_id = default_id
-    elif not isinstance(record_id, str | int):
-        raise MalformedMessage(f'JSON "id" must be a string or an integer, got {record_id!r}')
-    record_id = str(record_id)
-    try:
-        return TextRecord(record_id, _checked_text(document["text"]))
-    except MalformedMessage as error:
-        raise MalformedMessage(str(error), record_id) from None
+        return parse_record(payload, "message starting with '{'", default_id, record_format)
+    except RecordFormatError as error:
+        raise MalformedMessage(str(error), error.record_id, error.fields) from None
 
 
 def _checked_text(text: str) -> str:
@@ -93,44 +90,70 @@ def _checked_text(text: str) -> str:
 
 
 class ParseMessages(beam.DoFn):
-    """PubsubMessage -> TextRecord; malformed messages to the `dead_letters` output."""
+    """PubsubMessage -> TextRecord with the message's attributes; malformed ones to `dead_letters`."""
 
-    def __init__(self, dead_letters_tag: str) -> None:
+    def __init__(self, dead_letters_tag: str, record_format: JsonRecordFormat) -> None:
         self._dead_letters_tag = dead_letters_tag
+        self._record_format = record_format
         self._records = Metrics.counter(METRICS_NAMESPACE, "records_read")
         self._malformed = Metrics.counter(METRICS_NAMESPACE, "malformed_messages")
 
     def process(self, message: PubsubMessage) -> Iterator[object]:
         default_id = message_id(message)
+        attributes = dict(message.attributes or {})
         try:
-            record = parse_payload(message.data, default_id)
+            record = parse_payload(message.data, default_id, self._record_format)
         except MalformedMessage as error:
             self._malformed.inc()
             raw = message.data.decode("utf-8", errors="backslashreplace")
-            dead_letter = DeadLetter(error.record_id or default_id, raw, str(error), PARSE_STAGE)
+            dead_letter = DeadLetter(
+                error.record_id or default_id,
+                raw,
+                str(error),
+                PARSE_STAGE,
+                error.fields,
+                attributes,
+            )
             yield beam.pvalue.TaggedOutput(self._dead_letters_tag, dead_letter)
             return
         self._records.inc()
-        yield record
+        yield record._replace(attributes=attributes)
 
 
 def read_subscription(
-    pipeline: beam.Pipeline, subscription: str, dead_letters_tag: str
+    pipeline: beam.Pipeline,
+    subscription: str,
+    dead_letters_tag: str,
+    record_format: JsonRecordFormat,
 ) -> beam.pvalue.DoOutputsTuple:
     """Records (main output) and malformed messages (`dead_letters_tag`) from a subscription."""
     return (
         pipeline
         | "ReadPubSub" >> ReadFromPubSub(subscription=subscription, with_attributes=True)
         | "ParseMessages"
-        >> beam.ParDo(ParseMessages(dead_letters_tag)).with_outputs(
+        >> beam.ParDo(ParseMessages(dead_letters_tag, record_format)).with_outputs(
             dead_letters_tag, main="records"
         )
     )
 
 
 def to_message(item: Prediction | DeadLetter) -> PubsubMessage:
-    """A prediction or dead letter as a JSON message carrying its id as an attribute."""
-    return PubsubMessage(item.to_json().encode("utf-8"), {ID_ATTRIBUTE: item.id})
+    """A prediction or dead letter as a JSON message: the input's attributes, and its id."""
+    return PubsubMessage(item.to_json().encode("utf-8"), result_attributes(item))
+
+
+def result_attributes(item: Prediction | DeadLetter) -> dict[str, str]:
+    """The input's attributes with `id` set to the record id.
+
+    The `id` attribute is left out (the id is always in the body) where
+    Pub/Sub would refuse it: an id longer than 1,024 bytes, or an input that
+    already has 100 other attributes.
+    """
+    attributes = {name: value for name, value in item.attributes.items() if name != ID_ATTRIBUTE}
+    fits = len(item.id.encode("utf-8")) <= MAX_ATTRIBUTE_VALUE_BYTES
+    if fits and len(attributes) < MAX_ATTRIBUTES:
+        attributes[ID_ATTRIBUTE] = item.id
+    return attributes
 
 
 def publish(pcoll: beam.PCollection, topic: str, label: str) -> None:

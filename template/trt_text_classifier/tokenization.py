@@ -80,9 +80,20 @@ class BatchTokenizer:
         about 2 seconds at startup. Other directories (a slow tokenizer's
         vocabulary files) go through transformers, which converts them.
         """
+        if not Path(directory).is_dir():
+            raise ValueError(
+                f"no tokenizer could be loaded from {directory}: no such directory; give the "
+                "directory the tokenizer was saved to (save_pretrained)"
+            )
         tokenizer_file = Path(directory) / TOKENIZER_FILE
         if tokenizer_file.exists():
-            tokenizer = Tokenizer.from_file(str(tokenizer_file))
+            try:
+                tokenizer = Tokenizer.from_file(str(tokenizer_file))
+            except Exception as error:
+                raise ValueError(
+                    f"no tokenizer could be loaded from {tokenizer_file} ({first_line(error)}); "
+                    "save the tokenizer again with save_pretrained"
+                ) from error
             pad_token = read_pad_token(Path(directory))
             pad_token_id = tokenizer.token_to_id(pad_token)
             if pad_token_id is None:
@@ -104,6 +115,12 @@ class BatchTokenizer:
                 f"({first_line(error)}); point --tokenizer at a directory written by the "
                 "tokenizer's save_pretrained"
             ) from error
+        if len(pretrained) <= len(set(pretrained.all_special_ids)):
+            raise ValueError(
+                f"no tokenizer could be loaded from {directory}: it has no {TOKENIZER_FILE} and "
+                "no vocabulary, so every word would be unknown; point --tokenizer at a directory "
+                "written by the tokenizer's save_pretrained"
+            )
         if not pretrained.is_fast:
             raise ValueError(f"the tokenizer in {directory} has no fast (Rust) implementation")
         return cls(
@@ -112,6 +129,12 @@ class BatchTokenizer:
             pad_token_id=pretrained.pad_token_id,
             pad_token=pretrained.pad_token,
         )
+
+    @property
+    def special_tokens(self) -> int:
+        """Tokens the tokenizer adds to every record ([CLS] and [SEP] for BERT)."""
+        processor = self._counter.post_processor
+        return processor.num_special_tokens_to_add(False) if processor is not None else 0
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Tokens per text as `encode` will give them (special tokens in, truncated), unpadded."""

@@ -25,7 +25,10 @@ class CudaError(RuntimeError):
 
 def _runtime() -> Any:
     if cudart is None:
-        raise CudaError("cuda-python is not installed (pip install 'cuda-python>=13')")
+        raise CudaError(
+            "cuda-bindings (cuda-python) is not installed; "
+            "pip install 'trt-text-classifier[tensorrt]'"
+        )
     return cudart
 
 

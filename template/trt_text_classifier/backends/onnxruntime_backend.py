@@ -45,7 +45,12 @@ def make_session_options(intra_op_threads: int | None = None) -> onnxruntime.Ses
 
 
 class OnnxRuntimeBackend:
-    """Serves a local ONNX file with ONNX Runtime."""
+    """Serves a local ONNX file with ONNX Runtime.
+
+    Thread-safe without a lock: `InferenceSession.run` may be called from
+    several threads at once (ONNX Runtime's documented guarantee; each call
+    gets its own outputs), which is how Beam calls a shared model.
+    """
 
     def __init__(self, onnx_path: str, *, intra_op_threads: int | None = None) -> None:
         try:

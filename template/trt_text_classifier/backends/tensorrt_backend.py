@@ -2,15 +2,21 @@
 
     TensorRTBackend.from_path(engine_path)   local or gs://
       read sidecar -> cache engine locally -> verify SHA-256 -> compare sidecar with
-      this runtime (library, major version, GPU compute capability) -> deserialize
-      -> one execution context, one stream, pinned + device buffers per tensor
-         sized for the profile maximum (EngineRunner)
+      this runtime (library, exact version, GPU compute capability) -> the library's
+      own validity query where it has one (TensorRT-RTX) -> deserialize -> one
+      execution context (None: BackendError with the free device memory), one
+      stream, pinned + device buffers per tensor sized for the profile maximum
+      (EngineRunner)
 
-Per batch (`EngineRunner.infer`): split above the profile's max batch; per
-chunk: cast to the engine's dtypes, write into the pinned buffers,
-`set_input_shape`, async host-to-device copies of the chunk's bytes,
-`execute_async_v3`, async device-to-host copies of the output's bytes, one
-synchronize, copy the logits out.
+Per batch (`EngineRunner.infer`, one lock held for the whole call: Beam calls
+one loaded model from several threads, and the context, stream and pinned
+buffers serve one execution at a time): pad columns up to the profile's
+sequence MIN (pad id, attention mask 0); split into near-equal chunks no
+larger than the max batch; pad a chunk below the batch MIN with rows whose
+logits are dropped; per chunk: cast to the engine's dtypes, write into the
+pinned buffers, `set_input_shape`, async host-to-device copies of the chunk's
+bytes, `execute_async_v3`, async device-to-host copies of the output's bytes,
+one synchronize, copy the logits out.
 
 What was executed: the host-side logic against a test double of the
 execution context, the CUDA memory layer on an H100, and the compatibility
@@ -26,10 +32,12 @@ Importable without Beam (gs:// paths import it lazily) and without TensorRT.
 from __future__ import annotations
 
 import importlib
+import itertools
 import math
 import os
+import threading
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -39,9 +47,13 @@ from trt_text_classifier.backends.base import BackendError, BackendLimits
 from trt_text_classifier.sidecar import (
     BUILDER_MODULES,
     EngineSidecar,
+    ProfileRange,
     TensorSpec,
     sha256_of,
 )
+
+ATTENTION_MASK = "attention_mask"
+"""The input whose 0s tell the model to ignore a position (padding)."""
 
 
 class DeviceBuffers(Protocol):
@@ -91,8 +103,11 @@ def probe_runtime(builder: str) -> RuntimeInfo:
     try:
         compute_capability = device_compute_capability()
     except CudaError as error:
+        from trt_text_classifier.image_runtime import driver_too_old_here
+
         raise EngineMismatchError(
-            f"no usable NVIDIA GPU here ({error}); run TensorRT engines on a GPU worker "
+            driver_too_old_here()
+            or f"no usable NVIDIA GPU here ({error}); run TensorRT engines on a GPU worker "
             "(Dataflow with worker_accelerator) or serve the ONNX model with --onnx_path"
         ) from None
     return RuntimeInfo(builder, trt.__version__, compute_capability)
@@ -119,9 +134,21 @@ class EngineRunner:
     set_input_shape, set_tensor_address, get_tensor_shape, execute_async_v3).
     """
 
-    def __init__(self, context: Any, sidecar: EngineSidecar, memory: Memory) -> None:
+    def __init__(
+        self,
+        context: Any,
+        sidecar: EngineSidecar,
+        memory: Memory,
+        *,
+        pad_values: Mapping[str, int] | None = None,
+    ) -> None:
+        """`pad_values`: what columns padded up to the sequence MIN hold, by input
+        (default 0, BERT's [PAD] id; the attention mask is always 0 there, so the
+        model ignores them whatever they hold)."""
         self._context = context
         self._sidecar = sidecar
+        self._pad_values = dict(pad_values or {})
+        self._lock = threading.Lock()
         self._stream = memory.stream()
         self._inputs: dict[str, DeviceBuffers] = {}
         self._outputs: dict[str, DeviceBuffers] = {}
@@ -151,36 +178,76 @@ class EngineRunner:
         return BackendLimits(self._sidecar.batch.max, self._sidecar.sequence.max)
 
     def infer(self, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Logits of any batch: padded up to the profile's MINs, split above its max batch.
+
+        Thread-safe: one lock is held for the whole call, because the context,
+        the stream and the pinned buffers serve one execution at a time.
+        """
+        self._check_open()
         arrays = {name: np.asarray(inputs[name]) for name in self._inputs}
-        batch = self._check_shapes(arrays)
-        step = self._sidecar.batch.max
-        chunks = [
-            self._run({name: array[start : start + step] for name, array in arrays.items()})
-            for start in range(0, batch, step)
-        ]
+        batch, sequence = self._check_shapes(arrays)
+        arrays = self._pad_columns(arrays, sequence)
+        with self._lock:
+            self._check_open()
+            chunks = [
+                self._run_padded({name: array[part] for name, array in arrays.items()})
+                for part in chunk_slices(batch, self._sidecar.batch)
+            ]
         if not chunks:
             labels = self._sidecar.outputs[0].shape[-1]
             return np.empty((0, labels), dtype=np.float32)
         return np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
 
-    def _check_shapes(self, arrays: Mapping[str, np.ndarray]) -> int:
-        """The batch size, after checking the shapes against the profile."""
+    def _check_open(self) -> None:
+        if self._stream is None:
+            raise BackendError("the TensorRT engine was closed; load the model again")
+
+    def _check_shapes(self, arrays: Mapping[str, np.ndarray]) -> tuple[int, int]:
+        """(batch, sequence), after checking the shapes against the profile's maximum."""
         shapes = {array.shape for array in arrays.values()}
         if len(shapes) != 1 or len(next(iter(shapes))) != 2:
             raise BackendError(f"inputs must share one (batch, sequence) shape, got {shapes}")
         batch, sequence = next(iter(shapes))
         profile = self._sidecar.sequence
-        if not profile.min <= sequence <= profile.max:
+        if sequence > profile.max:
             raise BackendError(
-                f"sequence length {sequence} is outside the engine's profile "
-                f"{profile.min}..{profile.max}; set --max_seq_length to at most {profile.max} "
-                "or rebuild the engine with a wider --seq"
+                f"sequence length {sequence} is above the engine's profile maximum of "
+                f"{profile.max} tokens; set --max_seq_length to at most {profile.max} or "
+                "rebuild the engine with a larger --seq MAX"
             )
-        if 0 < batch < self._sidecar.batch.min:
+        if batch and sequence < profile.min and ATTENTION_MASK not in arrays:
             raise BackendError(
-                f"batch of {batch} is below the engine's minimum batch {self._sidecar.batch.min}"
+                f"sequence length {sequence} is below the engine's profile minimum of "
+                f"{profile.min} tokens and the engine has no {ATTENTION_MASK} input to pad it "
+                f"with; rebuild the engine with --seq 1,{profile.opt},{profile.max}"
             )
-        return batch
+        return batch, sequence
+
+    def _pad_columns(self, arrays: dict[str, np.ndarray], sequence: int) -> dict[str, np.ndarray]:
+        """Columns up to the sequence MIN: the pad id, and mask 0 so the model ignores them."""
+        missing = self._sidecar.sequence.min - sequence
+        if missing <= 0:
+            return arrays
+        return {
+            name: np.pad(
+                array,
+                ((0, 0), (0, missing)),
+                constant_values=0 if name == ATTENTION_MASK else self._pad_values.get(name, 0),
+            )
+            for name, array in arrays.items()
+        }
+
+    def _run_padded(self, chunk: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Rows up to the batch MIN (copies of the first row), whose logits are dropped."""
+        rows = len(next(iter(chunk.values())))
+        missing = self._sidecar.batch.min - rows
+        if missing <= 0:
+            return self._run(chunk)
+        padded = {
+            name: np.concatenate([array, array[:1].repeat(missing, 0)])
+            for name, array in chunk.items()
+        }
+        return self._run(padded)[:rows]
 
     def _run(self, chunk: Mapping[str, np.ndarray]) -> np.ndarray:
         for name, array in chunk.items():
@@ -201,13 +268,32 @@ class EngineRunner:
         return self._outputs[name].host[:count].reshape(shapes[name]).astype(np.float32, copy=True)
 
     def close(self) -> None:
-        """Free every buffer and the stream (idempotent)."""
-        for buffers in [*self._inputs.values(), *self._outputs.values()]:
-            buffers.close()
-        self._inputs, self._outputs = {}, {}
-        if self._stream is not None:
-            self._stream.close()
-            self._stream = None
+        """Free every buffer and the stream and let the context go (idempotent; waits for a
+        running `infer`). TensorRT frees a context's device memory with its last reference."""
+        with self._lock:
+            for buffers in [*self._inputs.values(), *self._outputs.values()]:
+                buffers.close()
+            self._inputs, self._outputs = {}, {}
+            if self._stream is not None:
+                self._stream.close()
+                self._stream = None
+            self._context = None
+
+
+def chunk_slices(batch: int, profile: ProfileRange) -> list[slice]:
+    """Rows of each execution: as few chunks as the max batch allows, of near-equal size.
+
+    Equal sizes keep every chunk at or above MIN whenever the batch allows it
+    (10 rows, profile 3..4: 4, 3, 3 rather than 4, 4, 2); a chunk still below
+    MIN (a batch smaller than MIN) is padded with rows by the caller.
+    """
+    if batch == 0:
+        return []
+    count = -(-batch // profile.max)
+    base, larger = divmod(batch, count)
+    sizes = [base + 1] * larger + [base] * (count - larger)
+    bounds = [0, *itertools.accumulate(sizes)]
+    return [slice(low, high) for low, high in itertools.pairwise(bounds)]
 
 
 class TensorRTBackend:
@@ -225,14 +311,16 @@ class TensorRTBackend:
         self._logger = trt.Logger(trt.Logger.WARNING)
         self._runtime = trt.Runtime(self._logger)
         with open(engine_path, "rb") as handle:
-            self._engine = self._runtime.deserialize_cuda_engine(handle.read())
+            data = handle.read()
+        check_engine_validity(trt, self._runtime, data, sidecar, source)
+        self._engine = self._runtime.deserialize_cuda_engine(data)
         if self._engine is None:
             raise BackendError(
                 f"{source}: {sidecar.builder} could not deserialize the engine; rebuild it: "
                 + sidecar.rebuild_command(source)
             )
         _check_engine_tensors(trt, self._engine, sidecar, source)
-        self._context = self._engine.create_execution_context()
+        self._context = create_context(self._engine, source)
         self._runner = EngineRunner(self._context, sidecar, CudaMemory())
         self._finalizer = weakref.finalize(self, self._runner.close)
 
@@ -277,6 +365,50 @@ class TensorRTBackend:
         self._context = None
         self._engine = None
         self._runtime = None
+
+
+def check_engine_validity(
+    trt: Any, runtime: Any, data: bytes, sidecar: EngineSidecar, source: str
+) -> None:
+    """The library's own verdict on the engine bytes, where it has one (TensorRT-RTX's
+    `Runtime.get_engine_validity`; full TensorRT 10 has none: nothing to ask)."""
+    query = getattr(runtime, "get_engine_validity", None)
+    if query is None:
+        return
+    validity, diagnostics = query(data)
+    if validity != trt.EngineValidity.INVALID:
+        return
+    reasons = [
+        name
+        for name, member in trt.EngineInvalidityDiagnostics.__members__.items()
+        if int(diagnostics) & int(member)
+    ]
+    raise EngineMismatchError(
+        f"{source}: {sidecar.builder} {trt.__version__} says the engine cannot run here "
+        f"({', '.join(reasons) or 'no reason given'}); rebuild it where it will run: "
+        + sidecar.rebuild_command(source)
+    )
+
+
+def _free_device_memory() -> int:
+    from trt_text_classifier.backends.cuda_memory import memory_info
+
+    return memory_info()[0]
+
+
+def create_context(
+    engine: Any, source: str, *, free_memory: Callable[[], int] = _free_device_memory
+) -> Any:
+    """The engine's execution context; TensorRT returns None when device memory is short."""
+    context = engine.create_execution_context()
+    if context is not None:
+        return context
+    raise BackendError(
+        f"{source}: TensorRT could not create an execution context: the engine needs "
+        f"{engine.device_memory_size_v2 >> 20} MiB of device memory and "
+        f"{free_memory() >> 20} MiB are free; free GPU memory (one engine per GPU: load it "
+        "once per worker) or build the engine with a smaller --batch/--seq MAX"
+    )
 
 
 def _check_engine_tensors(trt: Any, engine: Any, sidecar: EngineSidecar, source: str) -> None:

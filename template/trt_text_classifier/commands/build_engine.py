@@ -63,6 +63,14 @@ def make_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--timing-cache", help="timing cache file, loaded if present and saved")
     parser.add_argument(
+        "--verify",
+        metavar="FILE",
+        help=(
+            "after the build, run verify-engine on the sentences of FILE (one per line) with its "
+            "default thresholds; needs a GPU that can run the engine; exits 1 when it fails"
+        ),
+    )
+    parser.add_argument(
         "--workspace-mib",
         type=int,
         default=build.DEFAULT_WORKSPACE_MIB,
@@ -134,5 +142,10 @@ def _build(args: argparse.Namespace) -> int:
         f"batch {sidecar.batch.as_flag()}, seq {sidecar.sequence.as_flag()}, "
         f"{sidecar.build_seconds:.1f} s)\nsidecar: {sidecar_path_for(args.output)}",
         file=sys.stdout,
+        flush=True,
     )
+    if args.verify:
+        from trt_text_classifier.commands.verify_engine import run_verification
+
+        return run_verification(args.output, args.onnx, args.verify)
     return 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
+from trt_text_classifier.commands.errors import report_errors
+
 HELP = "build the small seeded demo BERT bundle offline (its predictions mean nothing)"
 
 WARNING = (
@@ -17,7 +19,10 @@ def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="trt-text-classifier demo-model", description=HELP)
     parser.add_argument("--output", required=True, help="directory to write the bundle into")
     args = parser.parse_args(argv)
+    return report_errors(lambda: _demo_model(args))
 
+
+def _demo_model(args: argparse.Namespace) -> int:
     from trt_text_classifier.engine.demo_model import build_demo_model
 
     report = build_demo_model(args.output)

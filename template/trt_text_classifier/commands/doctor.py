@@ -2,9 +2,12 @@
 
 Cloud Build runs `doctor --image` in the freshly built image: it fails when
 the image lacks a piece the launcher or the workers need (Beam's boot binary,
-the Flex Template launcher, the entry file, TensorRT of the expected major
-version, cuda-python, the Beam version setup.py pins). A GPU is reported when
-one is visible, never required (build machines have none).
+the Flex Template launcher, the entry file, TensorRT and CUDA of the versions
+`image_runtime.json` records, cuda-python, the Beam version setup.py pins), and
+when Beam's boot, replayed with the image's environment (`worker_boot`), would
+start the SDK processes with an interpreter that cannot import the worker's
+modules. A GPU is reported when one is visible, never required (build machines
+have none); a driver older than the image needs is a failure.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ def main(argv: Sequence[str]) -> int:
         help="require everything the container must hold (exit 1 on any gap)",
     )
     args = parser.parse_args(list(argv))
-    findings = collect()
+    findings = collect(image=args.image)
     for finding in findings:
         mark = "ok  " if finding.ok else "MISSING"
         print(f"{mark:<8}{finding.name:<30}{finding.value}")
@@ -50,23 +53,48 @@ def main(argv: Sequence[str]) -> int:
     return 0
 
 
-def collect() -> list[Finding]:
-    from trt_text_classifier.dataflow.engine_check import IMAGE_RUNTIME_MAJORS
+def collect(image: bool = False) -> list[Finding]:
+    """What is here; `image` adds the boot-path replay (it creates a venv: seconds)."""
+    from trt_text_classifier.dataflow.engine_check import IMAGE_RUNTIME_VERSIONS
+    from trt_text_classifier.image_runtime import image_runtime
 
+    runtime = image_runtime()
     py_file = os.environ.get(PY_FILE_ENV, "")
     findings = [
         Finding("python", platform.python_version(), True),
         _package("apache-beam", lambda version: version == _pinned_beam()),
-        *(_runtime(library, major) for library, major in IMAGE_RUNTIME_MAJORS.items()),
-        _package("cuda-bindings", lambda version: version.split(".")[0] == "13"),
+        *(_runtime(library, version) for library, version in IMAGE_RUNTIME_VERSIONS.items()),
+        _package("cuda-bindings", lambda version: version.split(".")[0] == str(runtime.cuda_major)),
         Finding("beam boot", BOOT, os.access(BOOT, os.X_OK)),
         Finding("template launcher", LAUNCHER, os.access(LAUNCHER, os.X_OK)),
         Finding(
             PY_FILE_ENV, py_file or "(unset)", os.path.isabs(py_file) and os.path.isfile(py_file)
         ),
     ]
+    if image:
+        findings.append(_boot_path())
+    findings.append(_driver(runtime.min_driver))
     findings.append(_gpu())
     return findings
+
+
+def _boot_path() -> Finding:
+    """Beam's boot, replayed with this environment (see `worker_boot`)."""
+    from trt_text_classifier.worker_boot import check_boot_path
+
+    result = check_boot_path(os.environ)
+    return Finding("worker boot path", result.describe(), result.ok)
+
+
+def _driver(needed: str) -> Finding:
+    from trt_text_classifier.image_runtime import driver_is_older, installed_driver
+
+    installed = installed_driver()
+    if installed is None:
+        return Finding("nvidia driver", f"none loaded (image needs {needed} or newer)", True)
+    too_old = driver_is_older(installed, needed)
+    text = f"{installed} (image needs {needed} or newer)"
+    return Finding("nvidia driver", f"{text}: too old" if too_old else text, not too_old)
 
 
 def _pinned_beam() -> str:
@@ -85,16 +113,16 @@ def _package(name: str, acceptable: Callable[[str], bool]) -> Finding:
     return Finding(name, version, acceptable(version))
 
 
-def _runtime(library: str, major: int) -> Finding:
-    """An engine runtime of the image, at the major version launch checks assume."""
-    from trt_text_classifier.dataflow.engine_check import RUNTIME_MODULES
+def _runtime(library: str, expected: str) -> Finding:
+    """An engine runtime of the image, at the version launch checks assume."""
+    from trt_text_classifier.sidecar import BUILDER_MODULES, same_version
 
     try:
-        module = importlib.import_module(RUNTIME_MODULES[library])
+        module = importlib.import_module(BUILDER_MODULES[library])
     except ImportError as error:
         return Finding(library, f"not importable ({error})", False)
     version = module.__version__
-    return Finding(library, f"{version} (need {major}.x)", version.split(".")[0] == str(major))
+    return Finding(library, f"{version} (need {expected})", same_version(version, expected))
 
 
 def _gpu() -> Finding:

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
 from collections.abc import Sequence
+
+from trt_text_classifier.commands.errors import report_errors
 
 HELP = "export a Hugging Face classifier (hub id or local directory) to an ONNX bundle"
 
 
 def main(argv: Sequence[str]) -> int:
+    return report_errors(lambda: _main(argv))
+
+
+def _main(argv: Sequence[str]) -> int:
+    """Imports torch (through engine.export) first: without it, one line names the extra."""
     from trt_text_classifier.engine.export import DEFAULT_TOLERANCE
 
     parser = argparse.ArgumentParser(prog="trt-text-classifier export", description=HELP)
@@ -27,8 +36,31 @@ def main(argv: Sequence[str]) -> int:
         help="largest allowed logit error relative to the largest logit (default %(default)s)",
     )
     args = parser.parse_args(argv)
+    if not math.isfinite(args.tolerance) or args.tolerance <= 0:
+        print(
+            f"error: --tolerance={args.tolerance}: must be a positive number, e.g. "
+            f"{DEFAULT_TOLERANCE}",
+            file=sys.stderr,
+        )
+        return 2
+    return _export(args)
 
+
+def looks_like_a_path(model: str) -> bool:
+    """Hub ids are NAME or ORG/NAME; anything else names a local directory."""
+    return model.startswith(("/", ".", "~")) or model.count("/") > 1
+
+
+def _export(args: argparse.Namespace) -> int:
     from trt_text_classifier.engine.export import ExportError, export_bundle
+
+    if looks_like_a_path(args.model) and not os.path.isdir(os.path.expanduser(args.model)):
+        print(
+            f"error: --model={args.model!r}: no such directory; give a local save_pretrained "
+            "directory or a Hugging Face model id such as textattack/bert-base-uncased-SST-2",
+            file=sys.stderr,
+        )
+        return 1
 
     try:
         report = export_bundle(args.model, args.output, tolerance=args.tolerance)

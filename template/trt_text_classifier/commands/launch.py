@@ -7,7 +7,12 @@ import sys
 from collections.abc import Sequence
 
 from trt_text_classifier.commands.errors import report_errors
-from trt_text_classifier.commands.validate import add_parameter_arguments, read_parameters
+from trt_text_classifier.commands.validate import (
+    add_parameter_arguments,
+    quiet_unless_verbose,
+    read_parameters,
+    warn_about_driver,
+)
 
 HELP = "validate, then launch the template (LaunchFlexTemplate); --dry-run prints the request"
 
@@ -30,6 +35,7 @@ def main(argv: Sequence[str]) -> int:
     )
     add_parameter_arguments(parser)
     args = parser.parse_args(list(argv))
+    quiet_unless_verbose(args)
     return report_errors(lambda: _launch(args))
 
 
@@ -43,15 +49,18 @@ def _launch(args: argparse.Namespace) -> int:
         launch_request,
     )
     from trt_text_classifier.dataflow.template_parameters import check_template_parameters
+    from trt_text_classifier.remote_checks import bounded
 
     values = read_parameters(args)
-    check_template_parameters(values, io=not args.no_io)
+    _, worker = check_template_parameters(values, io=not args.no_io)
+    if worker is not None:
+        warn_about_driver(worker)
     target = LaunchTarget(args.project, args.region, args.job_name, args.template)
     request = launch_request(target, values)
     if args.dry_run:
         print(dataflow_v1beta3.LaunchFlexTemplateRequest.to_json(request))
         print(gcloud_command(target, values))
         return 0
-    job = launch(request).job
+    job = bounded("template", args.template, lambda: launch(request)).job
     print(f"launched job {job.id} ({job.name}) in {args.region}", file=sys.stdout)
     return 0

@@ -83,7 +83,16 @@ def check_file(path: str, generated: str, hint: str) -> int:
         with open(path, encoding="utf-8") as handle:
             current = handle.read()
     except FileNotFoundError:
-        print(f"error: {path}: no such file; write it with `{hint}`", file=sys.stderr)
+        print(f"error: --check {path}: no such file; write it with `{hint}`", file=sys.stderr)
+        return 1
+    except IsADirectoryError:
+        print(f"error: --check {path}: is a directory; give the metadata file", file=sys.stderr)
+        return 1
+    except (OSError, UnicodeDecodeError) as error:
+        print(
+            f"error: --check {path}: cannot be read ({error}); write it with `{hint}`",
+            file=sys.stderr,
+        )
         return 1
     if current == generated:
         return 0

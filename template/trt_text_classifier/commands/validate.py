@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from trt_text_classifier.commands.errors import report_errors
+from trt_text_classifier.parameter_error import ParameterError
+
+if TYPE_CHECKING:
+    from trt_text_classifier.dataflow.accelerator import WorkerGpu
 
 HELP = "check template parameters offline: --parameters-file FILE.json or --parameters k=v,..."
 
@@ -22,10 +29,21 @@ def add_parameter_arguments(parser: argparse.ArgumentParser) -> None:
         "--parameters", metavar="K=V,...", help="gcloud's syntax, e.g. input=gs://b/x/*.txt,..."
     )
     parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show the log lines of Beam and the Google libraries (retries, credential lookups)",
+    )
+    parser.add_argument(
         "--no-io",
         action="store_true",
         help="skip the checks that read files (input pattern, model manifest, engine sidecar)",
     )
+
+
+def quiet_unless_verbose(args: argparse.Namespace) -> None:
+    """A CLI user sees our one-line errors, not the libraries' retry logs (unless --verbose)."""
+    if not args.verbose:
+        logging.disable(logging.ERROR)
 
 
 def read_parameters(args: argparse.Namespace) -> dict[str, str]:
@@ -36,8 +54,32 @@ def read_parameters(args: argparse.Namespace) -> dict[str, str]:
 
     if args.parameters is not None:
         return parse_parameters_flag(args.parameters)
-    with open(args.parameters_file, encoding="utf-8") as handle:
-        return parse_parameters_file(handle.read(), args.parameters_file)
+    path = args.parameters_file
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except IsADirectoryError:
+        raise ParameterError(
+            f"--parameters-file {path}: is a directory; give a JSON file"
+        ) from None
+    except UnicodeDecodeError as error:
+        raise ParameterError(
+            f"--parameters-file {path}: is not UTF-8 (byte {error.start}); save it as UTF-8"
+        ) from None
+    except OSError as error:
+        raise ParameterError(
+            f"--parameters-file {path}: cannot read it ({error.strerror})"
+        ) from None
+    return parse_parameters_file(text, path)
+
+
+def warn_about_driver(worker: WorkerGpu) -> None:
+    """One line on stderr when the default driver may be too old for the GPU."""
+    from trt_text_classifier.dataflow.accelerator import driver_warning
+
+    warning = driver_warning(worker)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
 
 
 def main(argv: Sequence[str]) -> int:
@@ -50,6 +92,7 @@ def main(argv: Sequence[str]) -> int:
     )
     add_parameter_arguments(parser)
     args = parser.parse_args(list(argv))
+    quiet_unless_verbose(args)
     return report_errors(lambda: _validate(args))
 
 
@@ -59,5 +102,6 @@ def _validate(args: argparse.Namespace) -> int:
     _, worker = check_template_parameters(read_parameters(args), io=not args.no_io)
     if worker is not None:
         print(f"workers: {worker.machine_type} with {worker.accelerator.service_option()}")
+        warn_about_driver(worker)
     print("parameters are valid")
     return 0

@@ -1,18 +1,48 @@
-"""`trt-text-classifier verify-engine`: the engine and its ONNX on the same sentences, compared."""
+"""`trt-text-classifier verify-engine`: the engine and its ONNX on the same sentences, compared.
+
+Tokenizes the sentences with the engine's tokenizer settings, runs every batch
+through ONNX Runtime (fp32, the reference) and the engine, and compares the
+logits: label agreement (same arg-max) and the largest absolute logit
+difference. Exits 0 when both are within the thresholds it prints, 1 when not.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from trt_text_classifier.commands.errors import report_errors
+from trt_text_classifier.backends.base import InferenceBackend
+from trt_text_classifier.commands.errors import EXIT_FAILED, report_errors
 from trt_text_classifier.params import ParameterError
 
+if TYPE_CHECKING:
+    from trt_text_classifier.sidecar import EngineSidecar
+
 HELP = "compare a TensorRT engine with its ONNX model on sentences (needs a GPU)"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """What an engine must reach against ONNX Runtime fp32 to pass."""
+
+    min_label_agreement: float
+    max_abs_error: float
+
+    def describe(self) -> str:
+        return (
+            f"thresholds: label agreement >= {self.min_label_agreement:.2%}, "
+            f"max absolute logit error <= {self.max_abs_error:.3e}"
+        )
+
+
+DEFAULT_THRESHOLDS = Thresholds(min_label_agreement=0.99, max_abs_error=0.25)
+"""fp16 engines of BERT-base: measured on the converted ONNX, ONNX Runtime vs fp32 (see
+the README's "Build an engine"); an engine outside these is broken, not merely rounded."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +61,21 @@ class Comparison:
             f"max relative logit error: {self.max_rel_error:.3e}\n"
             f"label agreement: {self.label_agreement:.2%}"
         )
+
+    def failures(self, thresholds: Thresholds) -> list[str]:
+        """One phrase per threshold this comparison misses (empty: it passes)."""
+        failures = []
+        if self.label_agreement < thresholds.min_label_agreement:
+            failures.append(
+                f"label agreement {self.label_agreement:.2%} below "
+                f"{thresholds.min_label_agreement:.2%}"
+            )
+        if self.max_abs_error > thresholds.max_abs_error:
+            failures.append(
+                f"max absolute logit error {self.max_abs_error:.3e} above "
+                f"{thresholds.max_abs_error:.3e}"
+            )
+        return failures
 
 
 def compare_logits(reference: np.ndarray, candidate: np.ndarray) -> Comparison:
@@ -56,7 +101,33 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--onnx", required=True, help="the model.onnx it was built from")
     parser.add_argument("--input", required=True, help="text file, one sentence per line")
     parser.add_argument("--max-seq-length", type=int, help="default: the engine's sequence MAX")
+    add_threshold_flags(parser)
     return parser
+
+
+def add_threshold_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--min-label-agreement",
+        type=float,
+        default=DEFAULT_THRESHOLDS.min_label_agreement,
+        help=f"fail below this share (default {DEFAULT_THRESHOLDS.min_label_agreement})",
+    )
+    parser.add_argument(
+        "--max-abs-error",
+        type=float,
+        default=DEFAULT_THRESHOLDS.max_abs_error,
+        help=f"fail above this logit difference (default {DEFAULT_THRESHOLDS.max_abs_error})",
+    )
+
+
+def thresholds_from(args: argparse.Namespace) -> Thresholds:
+    if not 0 <= args.min_label_agreement <= 1:
+        raise ParameterError(
+            f"--min-label-agreement={args.min_label_agreement}: must be between 0 and 1, e.g. 0.99"
+        )
+    if args.max_abs_error < 0:
+        raise ParameterError(f"--max-abs-error={args.max_abs_error}: must be 0 or more, e.g. 0.25")
+    return Thresholds(args.min_label_agreement, args.max_abs_error)
 
 
 def read_sentences(path: str) -> list[str]:
@@ -81,19 +152,53 @@ def main(argv: Sequence[str]) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    from trt_text_classifier.preflight import read_engine_sidecar
+
+    thresholds = thresholds_from(args)
+    sidecar = read_engine_sidecar(args.engine, name="engine")
+    return run_verification(
+        args.engine, args.onnx, args.input, args.max_seq_length, thresholds, sidecar=sidecar
+    )
+
+
+def load_checked_engine(engine_path: str) -> InferenceBackend:
+    """The engine's backend, after checking that this machine can run it at all."""
     from trt_text_classifier.backends.base import BackendError
     from trt_text_classifier.backends.tensorrt_backend import TensorRTBackend, check_runtime
+    from trt_text_classifier.sidecar import read_sidecar
+
+    try:
+        check_runtime(read_sidecar(engine_path), engine_path)
+    except BackendError as error:
+        raise BackendError(f"verify-engine runs the engine, and cannot here: {error}") from None
+    return TensorRTBackend.from_path(engine_path)
+
+
+def run_verification(
+    engine_path: str,
+    onnx_path: str,
+    sentences_path: str,
+    max_seq_length: int | None = None,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    *,
+    sidecar: EngineSidecar | None = None,
+    load_engine: Callable[[str], InferenceBackend] = load_checked_engine,
+) -> int:
+    """Compare, print the comparison, the thresholds and the verdict; the exit status.
+
+    `sidecar`: the engine's, when the caller has read it already (default: read here).
+    """
     from trt_text_classifier.loading import load_onnx_classifier
     from trt_text_classifier.sidecar import read_sidecar
 
-    sidecar = read_sidecar(args.engine)
+    sidecar = sidecar or read_sidecar(engine_path)
+    engine = load_engine(engine_path)
     try:
-        check_runtime(sidecar, args.engine)
-    except BackendError as error:
-        raise BackendError(f"verify-engine runs the engine, and cannot here: {error}") from None
-    sentences = read_sentences(args.input)
-    reference = load_onnx_classifier(args.onnx, None, args.max_seq_length or sidecar.sequence.max)
-    engine = TensorRTBackend.from_path(args.engine)
+        sentences = read_sentences(sentences_path)
+        reference = load_onnx_classifier(onnx_path, None, max_seq_length or sidecar.sequence.max)
+    except BaseException:
+        engine.close()
+        raise
     try:
         pairs = []
         for batch in batches(sentences, sidecar.batch.max):
@@ -105,5 +210,10 @@ def _verify(args: argparse.Namespace) -> int:
     comparison = compare_logits(
         np.concatenate([pair[0] for pair in pairs]), np.concatenate([pair[1] for pair in pairs])
     )
-    print(comparison.describe(), file=sys.stdout)
-    return 0
+    failures = comparison.failures(thresholds)
+    verdict = f"FAILED: {'; '.join(failures)}" if failures else "PASSED"
+    print(
+        f"{comparison.describe()}\n{thresholds.describe()}\nverify-engine: {verdict}",
+        file=sys.stdout,
+    )
+    return EXIT_FAILED if failures else 0

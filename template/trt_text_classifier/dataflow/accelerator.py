@@ -8,6 +8,7 @@ parameter and says what to use instead.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ from trt_text_classifier.dataflow.gpu_catalog import (
     machine_family,
     n1_vcpus,
 )
+from trt_text_classifier.image_runtime import driver_is_older, image_runtime
 from trt_text_classifier.parameter_error import ParameterError
 
 
@@ -49,7 +51,47 @@ def resolve_worker(accelerator: Accelerator, machine_type: str | None) -> Worker
         machine_type = gpu.default_machine_types[accelerator.count]
     else:
         _check_machine(accelerator, gpu, machine_type)
+    _check_driver(accelerator, gpu)
     return WorkerGpu(accelerator, gpu, machine_type)
+
+
+def needed_driver(gpu: GpuType) -> str:
+    """The oldest driver that runs both the image (its CUDA) and the GPU."""
+    image = image_runtime().min_driver
+    if gpu.min_driver and driver_is_older(image, gpu.min_driver):
+        return gpu.min_driver
+    return image
+
+
+def requested_driver(accelerator: Accelerator) -> str | None:
+    """The driver version the option names (install-nvidia-driver:535), None for default/latest."""
+    version = accelerator.driver.partition(":")[2]
+    return version if re.fullmatch(r"[0-9]+(\.[0-9]+)*", version) else None
+
+
+def _check_driver(accelerator: Accelerator, gpu: GpuType) -> None:
+    requested = requested_driver(accelerator)
+    needed = needed_driver(gpu)
+    if requested is not None and driver_is_older(requested, needed):
+        raise ParameterError(
+            f"--accelerator: {accelerator.driver} installs driver {requested}, older than the "
+            f"{needed} that {gpu.name} with this image (CUDA {image_runtime().cuda}) needs; "
+            f"use install-nvidia-driver:latest"
+        )
+
+
+def driver_warning(worker: WorkerGpu) -> str | None:
+    """A caution when the default driver may be too old for the GPU (no version is documented)."""
+    accelerator = worker.accelerator
+    if requested_driver(accelerator) is not None or accelerator.driver.endswith(":latest"):
+        return None
+    if worker.gpu.min_driver is None:
+        return None
+    return (
+        f"--accelerator: {worker.gpu.name} needs NVIDIA driver {worker.gpu.min_driver} or newer "
+        f"and Dataflow documents no version for {accelerator.driver!r}; use "
+        "install-nvidia-driver:latest"
+    )
 
 
 def _gpu_type(accelerator: Accelerator) -> GpuType:
@@ -99,7 +141,10 @@ def _check_machine(accelerator: Accelerator, gpu: GpuType, machine_type: str) ->
 def _fixed_count(gpu: GpuType, machine_type: str) -> int | None:
     if gpu.name == "nvidia-l4":
         return gpus_of_fixed_machine(machine_type) if machine_type.startswith("g2-") else None
-    if machine_type in gpu.default_machine_types.values():
+    if (
+        machine_type in gpu.default_machine_types.values()
+        or machine_type in gpu.other_machine_types
+    ):
         return gpus_of_fixed_machine(machine_type)
     return None
 

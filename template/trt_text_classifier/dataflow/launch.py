@@ -55,6 +55,8 @@ def gcloud_command(target: LaunchTarget, values: Mapping[str, str]) -> str:
 def launch(
     request: dataflow_v1beta3.LaunchFlexTemplateRequest,
 ) -> dataflow_v1beta3.LaunchFlexTemplateResponse:
-    """Send the request with Application Default Credentials."""
+    """Send the request with Application Default Credentials (one attempt per time limit)."""
+    from trt_text_classifier.remote_checks import REMOTE_CHECK_TIMEOUT_SECS
+
     client = dataflow_v1beta3.FlexTemplatesServiceClient()
-    return client.launch_flex_template(request=request)
+    return client.launch_flex_template(request=request, timeout=REMOTE_CHECK_TIMEOUT_SECS)

@@ -86,6 +86,11 @@ def parse_parameters_file(text: str, path: str) -> dict[str, str]:
         values = json.loads(text)
     except json.JSONDecodeError as error:
         raise ParameterError(f"--parameters-file {path}: not JSON: {error}") from None
+    except RecursionError:
+        raise ParameterError(
+            f"--parameters-file {path}: not JSON this tool can read (nested too deeply); "
+            "give a flat object of strings"
+        ) from None
     if not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):
         raise ParameterError(
             f'--parameters-file {path}: must be a JSON object of strings, e.g. {{"input": '
@@ -111,9 +116,18 @@ def parse_parameters_flag(text: str) -> dict[str, str]:
     return values
 
 
+GCLOUD_DELIMITERS = ",~|#@;!$%&*+"
+"""Tried in order: the first one no value contains separates the values (`^D^k=v...`)."""
+
+
 def gcloud_parameters_flag(values: Mapping[str, str]) -> str:
     """The inverse of `parse_parameters_flag`, choosing a delimiter no value contains."""
     joined = "".join(f"{name}={value}" for name, value in values.items())
-    delimiter = next(d for d in ",~|#@" if d not in joined)
+    delimiter = next((d for d in GCLOUD_DELIMITERS if d not in joined), None)
+    if delimiter is None:
+        raise ParameterError(
+            f"--parameters: the values use every delimiter gcloud could split on "
+            f"({GCLOUD_DELIMITERS}); pass them with --parameters-file instead"
+        )
     body = delimiter.join(f"{name}={value}" for name, value in values.items())
     return body if delimiter == "," else f"^{delimiter}^{body}"

@@ -329,6 +329,7 @@ def build_engine(request: BuildRequest) -> EngineSidecar:
         inputs=inputs,
         outputs=outputs,
         labels=manifest.labels,
+        problem_type=manifest.problem_type,
         tokenizer=copy_tokenizer(request.onnx_path, request.engine_path),
         engine_sha256=sha256_of(request.engine_path),
         onnx_sha256=sha256_of(request.onnx_path),

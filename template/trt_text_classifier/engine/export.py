@@ -11,6 +11,7 @@ padded batch) through PyTorch and ONNX Runtime and compares the logits.
 
 from __future__ import annotations
 
+import inspect
 import os
 import warnings
 from dataclasses import dataclass
@@ -18,10 +19,24 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from trt_text_classifier.bundle import MANIFEST_NAME, ONNX_NAME, BundleManifest
+from trt_text_classifier.bundle import (
+    MANIFEST_NAME,
+    MULTI_LABEL,
+    ONNX_NAME,
+    SINGLE_LABEL,
+    BundleManifest,
+    ProblemType,
+)
+from trt_text_classifier.sidecar import sha256_of
 
 ONNX_OPSET = 17
 DEFAULT_TOLERANCE = 1e-3
+
+SERVABLE_INPUTS = ("input_ids", "token_type_ids", "attention_mask")
+"""The inputs the serving tokenizer can produce (`tokenization.py`)."""
+PADDING_OFFSET_FAMILIES = frozenset({"roberta", "xlm-roberta", "camembert", "data2vec-text"})
+"""Model types whose position ids start after the padding index: RoBERTa's 514 position
+embeddings hold 512 usable positions (ids 0..pad_token_id are never a token's position)."""
 
 PARITY_SENTENCES = (
     "Great.",
@@ -91,19 +106,67 @@ def export_bundle(
     model = AutoModelForSequenceClassification.from_pretrained(
         source, attn_implementation="eager"
     ).eval()
-    input_names = tuple(tokenizer.model_input_names)
+    input_names = model_input_names(model, tokenizer)
+    problem_type = read_problem_type(model.config)
     os.makedirs(output_dir, exist_ok=True)
     onnx_path = os.path.join(output_dir, ONNX_NAME)
     export_onnx(model, tokenizer, input_names, onnx_path)
     tokenizer.save_pretrained(output_dir)
     model.config.save_pretrained(output_dir)
-    write_manifest(output_dir, model.config, input_names, source_name or source, demo)
-    report = check_parity(model, tokenizer, onnx_path)
+    manifest = BundleManifest(
+        labels=tuple(model.config.id2label[index] for index in range(model.config.num_labels)),
+        max_sequence_length=usable_positions(model.config),
+        input_names=input_names,
+        source=source_name or source,
+        demo=demo,
+        problem_type=problem_type,
+        onnx_sha256=sha256_of(onnx_path),
+    )
+    write_manifest(output_dir, manifest)
+    report = check_parity(model, tokenizer, input_names, onnx_path)
     if report.label_agreement < 1.0 or report.max_relative_error > tolerance:
         raise ExportError(
             f"ONNX output differs from PyTorch beyond tolerance {tolerance}: {report.describe()}"
         )
     return report
+
+
+def model_input_names(model, tokenizer) -> tuple[str, ...]:
+    """The tokenizer's outputs that the model's forward takes, in the tokenizer's order.
+
+    DistilBERT and RoBERTa take no `token_type_ids`; a BERT tokenizer saved with a
+    DistilBERT model still returns them, so the tokenizer alone is not enough.
+    """
+    accepted = inspect.signature(model.forward).parameters
+    names = tuple(name for name in tokenizer.model_input_names if name in accepted)
+    unknown = [name for name in names if name not in SERVABLE_INPUTS]
+    if "input_ids" not in names or unknown:
+        raise ExportError(
+            f"the model takes {names or 'none'} of the tokenizer's outputs "
+            f"{tuple(tokenizer.model_input_names)}; only {', '.join(SERVABLE_INPUTS)} can be "
+            "served (input_ids required): export a BERT-style encoder classifier"
+        )
+    return names
+
+
+def read_problem_type(config) -> ProblemType:
+    """`problem_type` of the config; unset means single-label, as transformers assumes."""
+    problem_type = getattr(config, "problem_type", None)
+    if problem_type in (None, SINGLE_LABEL):
+        return SINGLE_LABEL
+    if problem_type == MULTI_LABEL:
+        return MULTI_LABEL
+    raise ExportError(
+        f"problem_type {problem_type!r} is not served: only classifiers are "
+        f"({SINGLE_LABEL} or {MULTI_LABEL})"
+    )
+
+
+def usable_positions(config) -> int:
+    """The longest input the model's position embeddings can serve, special tokens included."""
+    if config.model_type in PADDING_OFFSET_FAMILIES:
+        return config.max_position_embeddings - (config.pad_token_id + 1)
+    return config.max_position_embeddings
 
 
 def export_onnx(model, tokenizer, input_names: tuple[str, ...], onnx_path: str) -> None:
@@ -129,21 +192,12 @@ def export_onnx(model, tokenizer, input_names: tuple[str, ...], onnx_path: str) 
         )
 
 
-def write_manifest(
-    output_dir: str, config, input_names: tuple[str, ...], source: str, demo: bool
-) -> None:
-    manifest = BundleManifest(
-        labels=tuple(config.id2label[index] for index in range(config.num_labels)),
-        max_sequence_length=config.max_position_embeddings,
-        input_names=input_names,
-        source=source,
-        demo=demo,
-    )
+def write_manifest(output_dir: str, manifest: BundleManifest) -> None:
     with open(os.path.join(output_dir, MANIFEST_NAME), "w") as handle:
         handle.write(manifest.model_dump_json(indent=2) + "\n")
 
 
-def check_parity(model, tokenizer, onnx_path: str) -> ParityReport:
+def check_parity(model, tokenizer, input_names: tuple[str, ...], onnx_path: str) -> ParityReport:
     from trt_text_classifier.backends.onnxruntime_backend import OnnxRuntimeBackend
 
     batch = tokenizer(
@@ -151,7 +205,7 @@ def check_parity(model, tokenizer, onnx_path: str) -> ParityReport:
     )
     with torch.no_grad():
         expected = model(
-            **{name: torch.from_numpy(batch[name]) for name in tokenizer.model_input_names}
+            **{name: torch.from_numpy(batch[name]) for name in input_names}
         ).logits.numpy()
     backend = OnnxRuntimeBackend(onnx_path)
     try:

@@ -1,0 +1,45 @@
+"""JSON Lines input (`--input_format=jsonl`): each line that `pipeline.ReadLines` read is one JSON record.
+
+Line reading (line endings, byte-order marks, decoding, blank lines) stays in
+`ReadLines`; this step only turns a line's text into a record with
+`json_records`, keeping the line's `PATH:LINE` id as the default id. A line
+that holds no record (not JSON, not an object, no usable text) becomes one
+dead letter with stage `parse`, the whole line as its `input`, and the
+record's other fields when it was an object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from trt_text_classifier.handler import METRICS_NAMESPACE
+from trt_text_classifier.json_records import (
+    JsonRecordFormat,
+    RecordFormatError,
+    parse_record,
+)
+from trt_text_classifier.records import DeadLetter, TextRecord
+
+PARSE_STAGE = "parse"
+
+
+class ParseJsonLines(beam.DoFn):
+    """TextRecord of a line -> TextRecord of its JSON record; malformed lines to `dead_letters_tag`."""
+
+    def __init__(self, record_format: JsonRecordFormat, dead_letters_tag: str) -> None:
+        self._record_format = record_format
+        self._dead_letters_tag = dead_letters_tag
+        self._malformed = Metrics.counter(METRICS_NAMESPACE, "malformed_records")
+
+    def process(self, line: TextRecord) -> Iterator[object]:
+        try:
+            yield parse_record(line.text, "line", line.id, self._record_format)
+        except RecordFormatError as error:
+            self._malformed.inc()
+            dead_letter = DeadLetter(
+                error.record_id or line.id, line.text, str(error), PARSE_STAGE, error.fields
+            )
+            yield beam.pvalue.TaggedOutput(self._dead_letters_tag, dead_letter)

@@ -1,0 +1,141 @@
+"""What a new model file must pass before it replaces the one a streaming job serves.
+
+A swap candidate is checked with the facts the launch checks use, read from
+the small files beside it: an ONNX model's bundle manifest, a TensorRT
+engine's sidecar. It must fit the job's limits (`max_seq_length`, and for an
+engine the batch profile) and answer the same labels, in the same order, with
+the same problem type as the model it replaces: downstream consumers of the
+predictions must not see the label set change under them. The candidate is
+then loaded (which checks an engine's TensorRT version and compute capability
+against the worker, and loads its tokenizer) and must classify a probe text
+with finite probabilities. Only then does it take over (`handler.py`).
+
+`newest_first` orders what a watch of the file pattern sees: the most
+recently written match first, the one Beam's `WatchFilePattern` reports.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from trt_text_classifier import model_files
+from trt_text_classifier.bundle import BundleManifest, ProblemType, manifest_path_for
+from trt_text_classifier.classifier import TextClassifier
+from trt_text_classifier.loading import Backend, backend_for
+
+PROBE_TEXT = "A short sentence that every new model must classify before it serves."
+
+
+class ModelRefused(ValueError):
+    """A swap candidate failed a check; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class ServingLimits:
+    """What the running job asks of any model it serves."""
+
+    max_seq_length: int
+    max_batch_size: int
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """What the manifest or sidecar beside a model file says about it."""
+
+    kind: str
+    labels: tuple[str, ...]
+    problem_type: ProblemType
+
+
+def read_model_facts(path: str, limits: ServingLimits, backend: Backend | None) -> ModelFacts:
+    """The facts of the model at `path` served by `backend`, after checking them against `limits`."""
+    if not model_files.exists(path):
+        raise ModelRefused(f"{path} does not exist (any more)")
+    if backend_for(path, backend) == "onnxruntime":
+        return _onnx_facts(path, limits)
+    return _engine_facts(path, limits)
+
+
+def _onnx_facts(path: str, limits: ServingLimits) -> ModelFacts:
+    manifest_path = manifest_path_for(path)
+    if not model_files.exists(manifest_path):
+        raise ModelRefused(
+            f"{manifest_path} is missing; upload the bundle's bundle.json and tokenizer "
+            "files before model.onnx"
+        )
+    try:
+        manifest = BundleManifest.model_validate_json(model_files.read_text(manifest_path))
+    except ValidationError as error:
+        raise ModelRefused(f"{manifest_path} is invalid: {_first_line(error)}") from None
+    if limits.max_seq_length > manifest.max_sequence_length:
+        raise ModelRefused(
+            f"the job's max_seq_length={limits.max_seq_length} is above the model's limit of "
+            f"{manifest.max_sequence_length} tokens"
+        )
+    return ModelFacts("an ONNX model", manifest.labels, manifest.problem_type)
+
+
+def _engine_facts(path: str, limits: ServingLimits) -> ModelFacts:
+    from trt_text_classifier.sidecar import read_sidecar, sidecar_path_for
+
+    sidecar_path = sidecar_path_for(path)
+    if not model_files.exists(sidecar_path):
+        raise ModelRefused(
+            f"its sidecar {sidecar_path} is missing; upload the .plan.json and the tokenizer "
+            "folder before the engine"
+        )
+    try:
+        sidecar = read_sidecar(path)
+    except ValidationError as error:
+        raise ModelRefused(f"{sidecar_path} is invalid: {_first_line(error)}") from None
+    if limits.max_seq_length > sidecar.sequence.max:
+        raise ModelRefused(
+            f"the job's max_seq_length={limits.max_seq_length} is above the engine profile's "
+            f"maximum of {sidecar.sequence.max} tokens"
+        )
+    if limits.max_batch_size > sidecar.batch.max:
+        raise ModelRefused(
+            f"the job's max_batch_size={limits.max_batch_size} is above the engine profile's "
+            f"maximum batch of {sidecar.batch.max}"
+        )
+    return ModelFacts("a TensorRT engine", sidecar.labels, sidecar.problem_type)
+
+
+def check_replacement(current: ModelFacts, candidate: ModelFacts) -> None:
+    """The candidate must be a drop-in replacement for the model being served."""
+    if candidate.kind != current.kind:
+        raise ModelRefused(f"it is {candidate.kind}; the job serves {current.kind}")
+    if candidate.labels != current.labels:
+        raise ModelRefused(
+            f"its labels {list(candidate.labels)} differ from the served model's "
+            f"{list(current.labels)}"
+        )
+    if candidate.problem_type != current.problem_type:
+        raise ModelRefused(
+            f"it is {candidate.problem_type}; the served model is {current.problem_type}"
+        )
+
+
+def probe(classifier: TextClassifier) -> None:
+    """One real classification: the model, its tokenizer and its labels work together."""
+    (result,) = classifier.classify([PROBE_TEXT]).classifications
+    if not all(math.isfinite(p) for p in result.probabilities.values()):
+        raise ModelRefused(f"it answers non-finite probabilities {result.probabilities}")
+
+
+def newest_first(pattern: str) -> list[str]:
+    """The files matching `pattern`, most recently written first (ties: the greater path)."""
+    from apache_beam.io.filesystems import FileSystems
+
+    matches = FileSystems.match([pattern])[0].metadata_list
+    ordered = sorted(
+        matches, key=lambda match: (match.last_updated_in_seconds, match.path), reverse=True
+    )
+    return [match.path for match in ordered]
+
+
+def _first_line(error: BaseException) -> str:
+    return next((line for line in str(error).splitlines() if line.strip()), type(error).__name__)
