@@ -39,6 +39,7 @@ IDLE_LEAVES = frozenset(
         "read",
         "readline",
         "_blocking_unary_unary",
+        "_blocking",
         "_consume_request_iterator",
     }
 )
@@ -92,6 +93,11 @@ class Sampler:
             },
             "exclusive_share_of_busy": {
                 name: round(count / busy, 4) for name, count in self._exclusive.most_common(40)
+            },
+            "project_inclusive_seconds": {
+                name: round(count * INTERVAL_SECS, 2)
+                for name, count in self._inclusive.most_common()
+                if name.startswith("trt_text_classifier/")
             },
         }
         self._output.write_text(json.dumps(document, indent=2) + "\n")
