@@ -232,14 +232,9 @@ def test_refused_updates_are_counted_and_keep_the_model(
 
 @pytest.fixture
 def swap_log(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    """The handler's log lines, even after a CLI test in this process disabled logging."""
-    previous = logging.root.manager.disable
-    logging.disable(logging.NOTSET)
+    """The handler's log lines."""
     caplog.set_level(logging.WARNING, logger="trt_text_classifier.handler")
-    try:
-        yield caplog
-    finally:
-        logging.disable(previous)
+    yield caplog
 
 
 @pytest.mark.parametrize(

@@ -35,8 +35,8 @@ def main(argv: Sequence[str]) -> int:
     )
     add_parameter_arguments(parser)
     args = parser.parse_args(list(argv))
-    quiet_unless_verbose(args)
-    return report_errors(lambda: _launch(args))
+    with quiet_unless_verbose(args.verbose):
+        return report_errors(lambda: _launch(args))
 
 
 def _launch(args: argparse.Namespace) -> int:

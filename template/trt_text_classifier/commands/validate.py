@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from trt_text_classifier.commands.errors import report_errors
@@ -40,10 +41,22 @@ def add_parameter_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def quiet_unless_verbose(args: argparse.Namespace) -> None:
-    """A CLI user sees our one-line errors, not the libraries' retry logs (unless --verbose)."""
-    if not args.verbose:
-        logging.disable(logging.ERROR)
+@contextlib.contextmanager
+def quiet_unless_verbose(verbose: bool) -> Iterator[None]:
+    """While a command runs, its user sees our one-line errors, not the libraries' retry logs.
+
+    `logging.disable` is process-wide, so the previous level comes back when the command
+    returns or raises: the CLI's `main` also runs inside other programs and test processes.
+    """
+    if verbose:
+        yield
+        return
+    previous = logging.root.manager.disable
+    logging.disable(logging.ERROR)
+    try:
+        yield
+    finally:
+        logging.disable(previous)
 
 
 def read_parameters(args: argparse.Namespace) -> dict[str, str]:
@@ -92,8 +105,8 @@ def main(argv: Sequence[str]) -> int:
     )
     add_parameter_arguments(parser)
     args = parser.parse_args(list(argv))
-    quiet_unless_verbose(args)
-    return report_errors(lambda: _validate(args))
+    with quiet_unless_verbose(args.verbose):
+        return report_errors(lambda: _validate(args))
 
 
 def _validate(args: argparse.Namespace) -> int:
