@@ -22,6 +22,7 @@ from apache_beam.metrics import Metrics
 
 from trt_text_classifier.backends.base import BackendLimits, InferenceBackend
 from trt_text_classifier.classifier import DEFAULT_THRESHOLD, ClassifiedBatch, TextClassifier
+from trt_text_classifier.handler import TextClassificationModelHandler
 from trt_text_classifier.loading import load_classifier
 
 NAMESPACE = "benchmark"
@@ -97,3 +98,99 @@ def replay_batches(backend: InferenceBackend, batches: Sequence[Mapping[str, np.
     for batch in batches:
         backend.infer(batch)
     return time.perf_counter() - started
+
+
+class BusyLogBackend:
+    """An `InferenceBackend` that logs each call's start and end (monotonic seconds) and shape.
+
+    Used where the backend runs (the serving process when it is shared): the union of
+    the logged intervals is the time the backend was busy. One line per call, written
+    at once, because the serving process ends without notice when the job does.
+    """
+
+    def __init__(self, backend: InferenceBackend, log: Path) -> None:
+        self._backend = backend
+        self._log = open(log, "a", buffering=1, encoding="utf-8")  # noqa: SIM115
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        return self._backend.input_names
+
+    @property
+    def limits(self) -> BackendLimits:
+        return self._backend.limits
+
+    def infer(self, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
+        started = time.monotonic()
+        logits = self._backend.infer(inputs)
+        batch, sequence = next(iter(inputs.values())).shape
+        self._log.write(f"{started:.6f} {time.monotonic():.6f} {batch} {sequence}\n")
+        return logits
+
+    def close(self) -> None:
+        self._backend.close()
+        self._log.close()
+
+
+def load_busy_logging_classifier(
+    model_path: str, tokenizer: str | None, max_seq_length: int, *, log: str
+) -> TextClassifier:
+    loaded = load_classifier(model_path, tokenizer, max_seq_length)
+    backend = BusyLogBackend(loaded.backend, Path(log))
+    return TextClassifier(loaded.tokenizer, backend, loaded.labels, loaded.identity)
+
+
+class SavingBackend:
+    """Saves each batch it passes on (`batch-PID-N.npz`), in the process that tokenized it."""
+
+    def __init__(self, backend: InferenceBackend, directory: Path) -> None:
+        self._backend = backend
+        self._directory = directory
+        self._batches = 0
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        return self._backend.input_names
+
+    @property
+    def limits(self) -> BackendLimits:
+        return self._backend.limits
+
+    def infer(self, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
+        logits = self._backend.infer(inputs)
+        self._batches += 1
+        np.savez(self._directory / f"batch-{os.getpid()}-{self._batches:06d}.npz", **inputs)
+        return logits
+
+    def close(self) -> None:
+        self._backend.close()
+
+
+class BatchSavingHandler(TextClassificationModelHandler):
+    """The handler, saving every batch on the SDK side so the backend alone can replay it."""
+
+    def __init__(self, model_path: str, *, save_to: str, **kwargs) -> None:
+        super().__init__(model_path, **kwargs)
+        self._save_to = save_to
+
+    def load_model(self) -> TextClassifier:
+        loaded = super().load_model()
+        backend = SavingBackend(loaded.backend, Path(self._save_to))
+        return TextClassifier(loaded.tokenizer, backend, loaded.labels, loaded.identity)
+
+
+def busy_intervals(log: Path) -> list[tuple[float, float, int, int]]:
+    """(start, end, batch, sequence) of every logged call, by start."""
+    rows = [line.split() for line in log.read_text().splitlines() if line.strip()]
+    return sorted((float(a), float(b), int(n), int(s)) for a, b, n, s in rows)
+
+
+def union_seconds(intervals: Sequence[tuple[float, float, int, int]]) -> float:
+    """Seconds during which at least one call was in flight."""
+    busy, reach = 0.0, float("-inf")
+    for start, end, _, _ in intervals:
+        if end <= reach:
+            continue
+        busy += end - max(start, reach)
+        reach = end
+    return busy

@@ -154,15 +154,14 @@ def test_handler_model_refresh_loads_the_checked_engine(
 
     first, second = str(demo_engines["fp32"]), str(demo_engines["fp16"])
     handler = TextClassificationModelHandler(
-        first, max_seq_length=64, max_batch_size=16, share_across_processes=True, loader=loader
+        first, max_seq_length=64, max_batch_size=16, loader=loader
     )
+    handler.load_model()
     handler.load_model()
     handler.update_model_path(second)  # its sidecar: profile 64 tokens, batch 16, same labels
     handler.load_model()
     assert loaded == [(first, None, 64), (second, None, 64)]
     assert handler.model_path == second
-    assert handler.share_model_across_processes()
-    assert handler.model_copies() == 1
 
 
 class SidecarOnlyBackend:

@@ -118,9 +118,10 @@ def test_mps_jobs_run_several_sdk_processes_sharing_the_gpu() -> None:
     assert gpu_job_experiments(mps) == ["use_runner_v2"]
 
 
-def test_gpu_jobs_without_mps_keep_one_sdk_process() -> None:
+def test_gpu_jobs_without_mps_run_one_sdk_process_per_vcpu() -> None:
+    """Every vCPU's SDK process tokenizes; the handler shares one engine per worker."""
     plain = "type:nvidia-l4;count:1;install-nvidia-driver"
-    assert "no_use_multiple_sdk_containers" in gpu_job_experiments(plain)
+    assert gpu_job_experiments(plain) == ["use_runner_v2"]
 
 
 def test_rtx_pro_6000_comes_with_g4_machines() -> None:
@@ -249,4 +250,4 @@ def test_with_mps_each_sdk_process_loads_its_own_engine(accelerator: str, shared
     from trt_text_classifier.pipeline import make_handler
 
     params = PipelineParameters.from_strings({**BASE, "accelerator": accelerator})
-    assert make_handler(params).share_model_across_processes() is shared
+    assert make_handler(params).shares_backend_across_processes is shared

@@ -63,7 +63,8 @@ def test_job_runs_the_template_image_on_the_default_machine_for_one_l4(job: dict
     assert images == [IMAGE]
 
 
-def test_job_uses_runner_v2_and_one_sdk_process(job: dict) -> None:
+def test_job_uses_runner_v2_and_one_sdk_process_per_vcpu(job: dict) -> None:
+    """Each vCPU's SDK process tokenizes; the engine is shared per worker by the handler."""
     experiments = job["environment"]["experiments"]
     assert "use_runner_v2" in experiments
-    assert "no_use_multiple_sdk_containers" in experiments
+    assert "no_use_multiple_sdk_containers" not in experiments

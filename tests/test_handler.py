@@ -36,9 +36,11 @@ def test_streaming_batching_buckets_by_length() -> None:
     assert kwargs["bucket_boundaries"] == [32, 64, 96, 128, 192, 256, 384, 512, 1024]
 
 
-def test_engines_share_one_model_per_worker() -> None:
+def test_engines_share_one_backend_per_worker_not_the_whole_model() -> None:
+    """Beam shares nothing across processes; the handler shares only the backend."""
     handler = TextClassificationModelHandler("e.plan", share_across_processes=True)
-    assert handler.share_model_across_processes() is True
+    assert handler.shares_backend_across_processes is True
+    assert handler.share_model_across_processes() is False
 
 
 def test_run_inference_returns_one_prediction_per_record_in_order(demo_onnx: str) -> None:

@@ -29,9 +29,11 @@ the pattern between batches and swap through the same `update_model_path`.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -42,6 +44,7 @@ from trt_text_classifier import model_swap
 from trt_text_classifier.classifier import DEFAULT_THRESHOLD, TextClassifier
 from trt_text_classifier.loading import Backend
 from trt_text_classifier.records import DeadLetter, Prediction, TextRecord
+from trt_text_classifier.shared_backend import ClassifierLoader, acquire_shared_backend
 from trt_text_classifier.tokenization import BatchTokenizer
 
 METRICS_NAMESPACE = "trt_text_classifier"
@@ -73,8 +76,11 @@ def inference_dead_letter(record: TextRecord, error: object) -> DeadLetter:
     )
 
 
-ClassifierLoader = Callable[[str, str | None, int], TextClassifier]
-"""(model path, tokenizer directory or None, max_seq_length) -> a loaded classifier."""
+__all__ = ["ClassifierLoader", "TextClassificationModelHandler", "inference_dead_letter"]
+
+_LOADED: dict[str, tuple[str, TextClassifier]] = {}
+"""Per process: handler instance key -> (model path, the classifier loaded for it)."""
+_LOADING = threading.Lock()
 
 
 class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextClassifier]):
@@ -90,11 +96,16 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
       max_batch_duration_secs: when set, batches are formed by Beam's stateful
         batching, keyed by length bucket (`LENGTH_BUCKET_BOUNDARIES`), and a
         partial batch waits at most this long: use it for streaming.
-      share_across_processes: load one model per worker VM instead of one per
-        SDK process (what a GPU needs: one engine per GPU).
+      share_across_processes: serve one backend per worker VM instead of one
+        per SDK process (what a GPU needs: one engine per GPU). Each SDK
+        process still loads the tokenizer and tokenizes its own batches; only
+        the padded arrays travel to the process serving the backend (see
+        `shared_backend.py`).
       backend: "onnxruntime" or "tensorrt"; default: by the model path's
         extension (`.onnx` in any case is ONNX, anything else an engine).
-      loader: how to load the classifier (replaces `backend`'s loader).
+      loader: how to load the classifier (replaces `backend`'s loader). With
+        `share_across_processes` it runs in the serving process and only its
+        backend, labels and identity are used.
       isolate_failures: when a batch fails, retry its records one at a time
         and return a `DeadLetter` (stage "inference") for each record that
         fails alone, instead of failing the whole batch. One bad record then
@@ -130,9 +141,10 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
             min_batch_size=min_batch_size,
             max_batch_size=max_batch_size,
             max_batch_duration_secs=max_batch_duration_secs,
-            large_model=share_across_processes,
             **bucketing,
         )
+        self._share_backend = share_across_processes
+        self._instance_key = uuid.uuid4().hex
         self._model_path = model_path
         self._tokenizer = tokenizer
         self._max_seq_length = max_seq_length
@@ -160,18 +172,36 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
     def model_path(self) -> str:
         return self._model_path
 
+    @property
+    def shares_backend_across_processes(self) -> bool:
+        return self._share_backend
+
     def load_model(self) -> TextClassifier:
-        accepted, self._accepted = self._accepted, None
-        if accepted is not None:
-            return accepted
-        return self._load(self._model_path)
+        """The classifier, loaded once per process and model path.
+
+        Beam keeps a loaded model only while a DoFn instance holds it; runners
+        that set DoFns up per bundle (the streaming DirectRunner) would load
+        the model for every bundle. Every copy of this handler (they are
+        pickled to the workers) shares one process-wide entry, replaced when
+        the model path changes (a swap hands its checked model over here).
+        """
+        with _LOADING:
+            accepted, self._accepted = self._accepted, None
+            cached = _LOADED.get(self._instance_key)
+            if accepted is None and cached is not None and cached[0] == self._model_path:
+                return cached[1]
+            classifier = accepted if accepted is not None else self._load(self._model_path)
+            _LOADED[self._instance_key] = (self._model_path, classifier)
+            return classifier
 
     def _load(self, model_path: str) -> TextClassifier:
-        if self._loader is not None:
-            return self._loader(model_path, self._tokenizer, self._max_seq_length)
         from trt_text_classifier.loading import load_classifier
 
-        return load_classifier(model_path, self._tokenizer, self._max_seq_length, self._backend)
+        loader = self._loader or functools.partial(load_classifier, backend=self._backend)
+        if not self._share_backend:
+            return loader(model_path, self._tokenizer, self._max_seq_length)
+        backend = acquire_shared_backend(model_path, self._tokenizer, self._max_seq_length, loader)
+        return TextClassifier(self.load_tokenizer(), backend, backend.labels, backend.identity)
 
     def load_tokenizer(self) -> BatchTokenizer:
         """The model's tokenizer on its own: ordering records by token count needs no model."""

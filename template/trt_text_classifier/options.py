@@ -2,11 +2,14 @@
 
 On Dataflow with an accelerator, the options follow Google's recipe for GPU
 workers: the `worker_accelerator` service option, a machine type of the GPU's
-series, Runner v2 with a custom container (the template's own image), and one
-SDK process per worker (`no_use_multiple_sdk_containers`) so a worker VM holds
-one TensorRT engine instead of one per vCPU. With `use_nvidia_mps` the workers
-keep one SDK process per vCPU, each with its own engine, sharing the GPU through
-MPS (`dataflow.gpu_memory` checks at launch that the engines fit).
+series and Runner v2 with a custom container (the template's own image).
+Dataflow's default layout stays: one SDK process per vCPU, each tokenizing its
+own records. Without MPS the handler serves one engine per worker VM to all of
+them (`shared_backend.py`); one SDK process per worker
+(`no_use_multiple_sdk_containers`) would put all host work of a worker on one
+core while the GPU waits. With `use_nvidia_mps` each SDK process loads its own
+engine and the processes share the GPU through MPS (`dataflow.gpu_memory`
+checks at launch that the engines fit).
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ from trt_text_classifier.params import (
 DEFAULT_RUNNER = "DirectRunner"
 IMAGE_ENV = "TRT_TEXT_CLASSIFIER_IMAGE"
 """Set in the container at build time to the image's own name (container/Dockerfile)."""
-GPU_EXPERIMENTS = ("use_runner_v2", "no_use_multiple_sdk_containers")
+GPU_EXPERIMENTS = ("use_runner_v2",)
+"""Without MPS: one SDK process per vCPU, one engine per worker VM served to all of them."""
 MPS_EXPERIMENTS = ("use_runner_v2",)
 """With use_nvidia_mps: one SDK process per vCPU, all sharing the GPU through MPS."""
 GPU_WORKER_DISK_GB = 50
