@@ -38,3 +38,19 @@ def test_parameters_never_import_the_gpu_catalog() -> None:
 def test_lower_layers_import_nothing_from_dataflow(module: str) -> None:
     loaded = _modules_after_import(module)
     assert not {name for name in loaded if name.startswith("trt_text_classifier.dataflow")}
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "trt_text_classifier.dataflow.template_parameters",
+        "trt_text_classifier.dataflow.launch",
+        "trt_text_classifier.dataflow.engine_check",
+        "trt_text_classifier.dataflow.metadata",
+    ],
+)
+def test_dataflow_modules_import_neither_options_nor_the_layers_above(module: str) -> None:
+    # options imports dataflow/, and preflight both (README "Inside the package"): never back.
+    loaded = _modules_after_import(module)
+    above = {"options", "preflight", "pipeline", "run", "handler", "commands"}
+    assert not {name.split(".")[1] for name in loaded if name.count(".") >= 1} & above

@@ -25,6 +25,7 @@ from trt_text_classifier import model_files
 from trt_text_classifier.bundle import BundleManifest, ProblemType, manifest_path_for
 from trt_text_classifier.classifier import TextClassifier
 from trt_text_classifier.loading import Backend, backend_for
+from trt_text_classifier.parameter_error import summarize_validation_error
 
 PROBE_TEXT = "A short sentence that every new model must classify before it serves."
 
@@ -69,7 +70,9 @@ def _onnx_facts(path: str, limits: ServingLimits) -> ModelFacts:
     try:
         manifest = BundleManifest.model_validate_json(model_files.read_text(manifest_path))
     except ValidationError as error:
-        raise ModelRefused(f"{manifest_path} is invalid: {_first_line(error)}") from None
+        raise ModelRefused(
+            f"{manifest_path} is invalid: {summarize_validation_error(error)}"
+        ) from None
     if limits.max_seq_length > manifest.max_sequence_length:
         raise ModelRefused(
             f"the job's max_seq_length={limits.max_seq_length} is above the model's limit of "
@@ -90,7 +93,9 @@ def _engine_facts(path: str, limits: ServingLimits) -> ModelFacts:
     try:
         sidecar = read_sidecar(path)
     except ValidationError as error:
-        raise ModelRefused(f"{sidecar_path} is invalid: {_first_line(error)}") from None
+        raise ModelRefused(
+            f"{sidecar_path} is invalid: {summarize_validation_error(error)}"
+        ) from None
     if limits.max_seq_length > sidecar.sequence.max:
         raise ModelRefused(
             f"the job's max_seq_length={limits.max_seq_length} is above the engine profile's "
@@ -135,7 +140,3 @@ def newest_first(pattern: str) -> list[str]:
         matches, key=lambda match: (match.last_updated_in_seconds, match.path), reverse=True
     )
     return [match.path for match in ordered]
-
-
-def _first_line(error: BaseException) -> str:
-    return next((line for line in str(error).splitlines() if line.strip()), type(error).__name__)

@@ -19,6 +19,18 @@ def summarize_validation_error(error: Exception) -> str:
 
 def one_line(error: BaseException, limit: int = 300) -> str:
     """`TYPE: first non-blank line of the message`, shortened to `limit` characters."""
-    text = next((line.strip() for line in str(error).splitlines() if line.strip()), "")
-    text = f"{type(error).__name__}: {text}".rstrip(": ")
+    line = _message_line(error)
+    return _shorten(f"{type(error).__name__}: {line}" if line else type(error).__name__, limit)
+
+
+def first_line(error: BaseException, limit: int = 300) -> str:
+    """The first non-blank line of the message (else the type's name), shortened to `limit`."""
+    return _shorten(_message_line(error) or type(error).__name__, limit)
+
+
+def _message_line(error: BaseException) -> str:
+    return next((line.strip() for line in str(error).splitlines() if line.strip()), "")
+
+
+def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
-from trt_text_classifier.parameter_error import ParameterError
+from trt_text_classifier.parameter_error import ParameterError, first_line
 
 REMOTE_CHECK_TIMEOUT_SECS = 30.0
 LOGIN = "`gcloud auth application-default login`"
@@ -61,8 +61,9 @@ def _is_remote(value: str) -> bool:
 def _one_line(prefix: str, error: BaseException, remote: bool) -> BaseException:
     if isinstance(error, ParameterError):
         return error
+    cause = first_line(error, limit=200)
     if not remote and isinstance(error, Exception):
-        return ParameterError(f"{prefix}: cannot read it ({_first_line(error)})")
+        return ParameterError(f"{prefix}: cannot read it ({cause})")
     from google.api_core import exceptions as api
     from google.auth import exceptions as auth
 
@@ -72,19 +73,12 @@ def _one_line(prefix: str, error: BaseException, remote: bool) -> BaseException:
             "(or set GOOGLE_APPLICATION_CREDENTIALS)"
         )
     if isinstance(error, api.NotFound):
-        return ParameterError(f"{prefix}: no such bucket or resource ({_first_line(error)})")
+        return ParameterError(f"{prefix}: no such bucket or resource ({cause})")
     if isinstance(error, api.Forbidden):
-        return ParameterError(
-            f"{prefix}: permission denied for these credentials ({_first_line(error)})"
-        )
+        return ParameterError(f"{prefix}: permission denied for these credentials ({cause})")
     if isinstance(error, Exception):
         return ParameterError(
-            f"{prefix}: cannot reach Google Cloud ({_first_line(error)}); likely no network or "
+            f"{prefix}: cannot reach Google Cloud ({cause}); likely no network or "
             f"no credentials (run {LOGIN})"
         )
     return error
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return (text[0] if text else type(error).__name__)[:200]

@@ -73,13 +73,7 @@ def check_boot_path(
     if env.get(DEFAULT_ENVIRONMENT_ENV, ""):
         return _check_interpreter(base, env, modules, venv=False)
     with tempfile.TemporaryDirectory(prefix="beam-venv-worker-") as venv_dir:
-        made = subprocess.run(
-            [base, "-m", "venv", "--system-site-packages", venv_dir],
-            env=dict(env),
-            capture_output=True,
-            text=True,
-            timeout=STEP_TIMEOUT_SECS,
-        )
+        made = _step([base, "-m", "venv", "--system-site-packages", venv_dir], env)
         if made.returncode != 0:
             return BootPathResult(base, True, f"venv creation failed: {_last_line(made)}")
         venv_env = dict(env)
@@ -94,25 +88,13 @@ def check_boot_path(
 def _check_interpreter(
     python: str, env: Mapping[str, str], modules: Sequence[str], *, venv: bool
 ) -> BootPathResult:
-    pip = subprocess.run(
-        [python, "-m", "pip", "show", "apache-beam"],
-        env=dict(env),
-        capture_output=True,
-        text=True,
-        timeout=STEP_TIMEOUT_SECS,
-    )
+    pip = _step([python, "-m", "pip", "show", "apache-beam"], env)
     if pip.returncode != 0:
         return BootPathResult(
             python, venv, "`python -m pip show apache-beam` fails there (boot stops the worker)"
         )
     for module in modules:
-        imported = subprocess.run(
-            [python, "-c", f"import {module}"],
-            env=dict(env),
-            capture_output=True,
-            text=True,
-            timeout=STEP_TIMEOUT_SECS,
-        )
+        imported = _step([python, "-c", f"import {module}"], env)
         if imported.returncode != 0:
             return BootPathResult(python, venv, f"cannot import {module}: {_last_line(imported)}")
     return BootPathResult(python, venv)
@@ -123,6 +105,13 @@ def _runs(command: list[str], env: Mapping[str, str]) -> bool:
         return subprocess.run(command, env=dict(env), capture_output=True).returncode == 0
     except OSError:
         return False
+
+
+def _step(command: Sequence[str], env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
+    """One step of the boot path, run as boot runs it: in `env`, bounded in time."""
+    return subprocess.run(
+        list(command), env=dict(env), capture_output=True, text=True, timeout=STEP_TIMEOUT_SECS
+    )
 
 
 def _last_line(done: subprocess.CompletedProcess[str]) -> str:

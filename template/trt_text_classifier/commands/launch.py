@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from trt_text_classifier.commands.errors import report_errors
 from trt_text_classifier.commands.validate import (
     add_parameter_arguments,
+    check_template_parameters,
     quiet_unless_verbose,
     read_parameters,
     warn_about_driver,
@@ -48,7 +49,6 @@ def _launch(args: argparse.Namespace) -> int:
         launch,
         launch_request,
     )
-    from trt_text_classifier.dataflow.template_parameters import check_template_parameters
     from trt_text_classifier.remote_checks import bounded
 
     values = read_parameters(args)

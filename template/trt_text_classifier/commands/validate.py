@@ -6,7 +6,7 @@ import argparse
 import contextlib
 import logging
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from trt_text_classifier.commands.errors import report_errors
@@ -14,6 +14,7 @@ from trt_text_classifier.parameter_error import ParameterError
 
 if TYPE_CHECKING:
     from trt_text_classifier.dataflow.accelerator import WorkerGpu
+    from trt_text_classifier.params import PipelineParameters
 
 HELP = "check template parameters offline: --parameters-file FILE.json or --parameters k=v,..."
 
@@ -109,9 +110,18 @@ def main(argv: Sequence[str]) -> int:
         return report_errors(lambda: _validate(args))
 
 
-def _validate(args: argparse.Namespace) -> int:
-    from trt_text_classifier.dataflow.template_parameters import check_template_parameters
+def check_template_parameters(
+    values: Mapping[str, str], *, io: bool = True
+) -> tuple[PipelineParameters, WorkerGpu | None]:
+    """Every check a template launch runs on `values`, with the launch's messages."""
+    from trt_text_classifier.dataflow.template_parameters import template_parameters
+    from trt_text_classifier.preflight import check_parameters
 
+    params = template_parameters(values)
+    return params, check_parameters(params, runner="DataflowRunner", io=io)
+
+
+def _validate(args: argparse.Namespace) -> int:
     _, worker = check_template_parameters(read_parameters(args), io=not args.no_io)
     if worker is not None:
         print(f"workers: {worker.machine_type} with {worker.accelerator.service_option()}")

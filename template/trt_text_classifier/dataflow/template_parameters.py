@@ -1,13 +1,12 @@
 """Template parameters as the launcher receives them: names to strings.
 
-`check_template_parameters` is what `trt-text-classifier validate` and
-`launch` run before a job exists: the checks the job would meet, with their
-messages. The parameter model comes first (its messages are the most
-specific), then the Dataflow service's regex match (the template spec of the
-parameters' job mode, metadata.json or metadata-streaming.json; catches what
-the model allows but the service refuses, such as local paths), then
-`preflight.check_parameters`, the very function `run.run_pipeline` calls on
-the launcher VM.
+`template_parameters` turns them into the parameter model the way a launch
+does: the parameter model comes first (its messages are the most specific),
+then the Dataflow service's regex match (the template spec of the parameters'
+job mode, metadata.json or metadata-streaming.json; catches what the model
+allows but the service refuses, such as local paths). `validate` and `launch`
+then run `preflight.check_parameters` on the result, the very function
+`run.run_pipeline` calls on the launcher VM.
 """
 
 from __future__ import annotations
@@ -16,10 +15,8 @@ import json
 import re
 from collections.abc import Mapping
 
-from trt_text_classifier.dataflow.accelerator import WorkerGpu
 from trt_text_classifier.dataflow.metadata import parameter_entries
 from trt_text_classifier.params import JobMode, ParameterError, PipelineParameters
-from trt_text_classifier.preflight import check_parameters
 
 RESERVED_OPTIONS = frozenset(
     {
@@ -46,10 +43,8 @@ RESERVED_OPTIONS = frozenset(
 """Options Dataflow or the launcher set themselves: never template parameters."""
 
 
-def check_template_parameters(
-    values: Mapping[str, str], *, io: bool = True
-) -> tuple[PipelineParameters, WorkerGpu | None]:
-    """All launch checks on `values`; raises `ParameterError` naming the parameter."""
+def template_parameters(values: Mapping[str, str]) -> PipelineParameters:
+    """The parameters of a template launch; raises `ParameterError` naming the parameter."""
     reserved = sorted(set(values) & RESERVED_OPTIONS)
     if reserved:
         raise ParameterError(
@@ -58,7 +53,7 @@ def check_template_parameters(
         )
     params = PipelineParameters.from_strings(values)
     check_service_regexes(values, params.mode)
-    return params, check_parameters(params, runner="DataflowRunner", io=io)
+    return params
 
 
 def check_service_regexes(values: Mapping[str, str], mode: JobMode) -> None:
