@@ -34,7 +34,7 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.io.gcp.bigquery import BigQueryDisposition, RetryStrategy, WriteToBigQuery
 
-from trt_text_classifier.json_records import loads
+from trt_text_classifier.json_records import loads_exact
 from trt_text_classifier.records import DeadLetter, Prediction, fields_json
 
 BIGQUERY_STAGE = "bigquery"
@@ -119,7 +119,7 @@ def rejected_row_to_dead_letter(failure: tuple[str, dict[str, Any], list[Any]]) 
         str(row.get("text", "")),
         f"BigQuery rejected the row: {errors}",
         BIGQUERY_STAGE,
-        loads(row.get("fields") or "{}"),
+        loads_exact(row.get("fields") or "{}"),
     )
 
 

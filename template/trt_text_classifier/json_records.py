@@ -68,7 +68,7 @@ def _refuse_constant(name: str) -> None:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def loads(payload: str) -> Any:
+def loads_exact(payload: str) -> Any:
     """Parse JSON with exact numbers; ValueError (with the position) when it is not JSON."""
     return json.loads(
         payload, parse_float=JsonNumber, parse_int=_parse_int, parse_constant=_refuse_constant
@@ -78,7 +78,7 @@ def loads(payload: str) -> Any:
 def parse_object(payload: str, what: str) -> dict[str, Any]:
     """`payload` as a JSON object, or `RecordFormatError` naming `what` (line, message)."""
     try:
-        document = loads(payload)
+        document = loads_exact(payload)
     except ValueError as error:
         raise RecordFormatError(f"{what} is not valid JSON ({error})") from None
     if not isinstance(document, dict):

@@ -49,7 +49,7 @@ def bounded(
             f"no credentials (run {LOGIN}, check the bucket name); --verbose shows the retries"
         )
     if errors:
-        raise _one_line(prefix, errors[0], _is_remote(value)) from None
+        raise _as_parameter_error(prefix, errors[0], _is_remote(value)) from None
     return results[0]
 
 
@@ -58,7 +58,8 @@ def _is_remote(value: str) -> bool:
     return "://" in value or value.startswith("projects/")
 
 
-def _one_line(prefix: str, error: BaseException, remote: bool) -> BaseException:
+def _as_parameter_error(prefix: str, error: BaseException, remote: bool) -> BaseException:
+    """The library's error as one line naming its likely cause (anything else is re-raised)."""
     if isinstance(error, ParameterError):
         return error
     cause = first_line(error, limit=200)

@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 from tokenizers import Encoding, Tokenizer
 
+from trt_text_classifier.parameter_error import first_line
+
 INPUT_IDS = "input_ids"
 ATTENTION_MASK = "attention_mask"
 TOKEN_TYPE_IDS = "token_type_ids"
@@ -85,25 +87,31 @@ class BatchTokenizer:
                 f"no tokenizer could be loaded from {directory}: no such directory; give the "
                 "directory the tokenizer was saved to (save_pretrained)"
             )
-        tokenizer_file = Path(directory) / TOKENIZER_FILE
-        if tokenizer_file.exists():
-            try:
-                tokenizer = Tokenizer.from_file(str(tokenizer_file))
-            except Exception as error:
-                raise ValueError(
-                    f"no tokenizer could be loaded from {tokenizer_file} ({first_line(error)}); "
-                    "save the tokenizer again with save_pretrained"
-                ) from error
-            pad_token = read_pad_token(Path(directory))
-            pad_token_id = tokenizer.token_to_id(pad_token)
-            if pad_token_id is None:
-                raise ValueError(f"the pad token {pad_token!r} is not in {tokenizer_file}")
-            return cls(
-                tokenizer,
-                max_seq_length=max_seq_length,
-                pad_token_id=pad_token_id,
-                pad_token=pad_token,
-            )
+        if (Path(directory) / TOKENIZER_FILE).exists():
+            return cls._from_tokenizer_file(Path(directory), max_seq_length)
+        return cls._from_transformers(directory, max_seq_length)
+
+    @classmethod
+    def _from_tokenizer_file(cls, directory: Path, max_seq_length: int) -> BatchTokenizer:
+        tokenizer_file = directory / TOKENIZER_FILE
+        try:
+            tokenizer = Tokenizer.from_file(str(tokenizer_file))
+        except Exception as error:
+            raise ValueError(
+                f"no tokenizer could be loaded from {tokenizer_file} ({first_line(error)}); "
+                "save the tokenizer again with save_pretrained"
+            ) from error
+        pad_token = read_pad_token(directory)
+        pad_token_id = tokenizer.token_to_id(pad_token)
+        if pad_token_id is None:
+            raise ValueError(f"the pad token {pad_token!r} is not in {tokenizer_file}")
+        return cls(
+            tokenizer, max_seq_length=max_seq_length, pad_token_id=pad_token_id, pad_token=pad_token
+        )
+
+    @classmethod
+    def _from_transformers(cls, directory: str, max_seq_length: int) -> BatchTokenizer:
+        """A slow tokenizer's files, converted by transformers (slow: only where needed)."""
         from transformers import AutoTokenizer
 
         try:
@@ -152,12 +160,6 @@ class BatchTokenizer:
             computed_tokens=int(mask.size),
             truncated=tuple(bool(encoding.overflowing) for encoding in encodings),
         )
-
-
-def first_line(error: BaseException) -> str:
-    return next(
-        (line.strip() for line in str(error).splitlines() if line.strip()), type(error).__name__
-    )
 
 
 def read_pad_token(directory: Path) -> str:

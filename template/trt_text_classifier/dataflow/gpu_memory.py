@@ -3,8 +3,9 @@
 With `use_nvidia_mps`, Dataflow runs one SDK process per vCPU and NVIDIA's
 Multi-Process Service lets them share the GPU(s); each process deserializes its
 own engine. One GPU then holds (processes / GPUs) engines, each with its
-activation memory and a CUDA context. Without MPS the job runs one SDK process
-per worker (see `options`), which always fits when the engine was built for the GPU.
+activation memory and a CUDA context. Without MPS one process per worker VM holds
+the engine and serves it to every SDK process (`shared_backend`), so one engine per
+GPU, which always fits when the engine was built for the GPU.
 
 The estimate per process: the engine file's size (its weights), the builder's
 workspace limit from the sidecar (an upper bound for activation memory), and
@@ -24,7 +25,7 @@ MIB = 1 << 20
 
 
 def engines_per_gpu(worker: WorkerGpu) -> int:
-    """SDK processes sharing one GPU: one per vCPU with MPS, one per worker without."""
+    """Engines on one GPU: one per SDK process (per vCPU) with MPS, one per worker VM without."""
     if not worker.accelerator.use_nvidia_mps:
         return 1
     vcpus = machine_vcpus(worker.machine_type) or 1

@@ -4,7 +4,7 @@
     -> build -> NAME.plan + NAME.plan.json (sidecar) + NAME.plan.tokenizer/ (copy)
 
 Two builder libraries, one code path; `BuilderLibrary` hides their differences:
-- `tensorrt` (full TensorRT 10/11, from the container's base image): builds on
+- `tensorrt` (full TensorRT 10 or 11; the container's base image has 10.11): builds on
   and for the GPU it runs on (its compute capability goes into the sidecar);
 - `tensorrt-rtx` (TensorRT for RTX, pip-installable): builds ahead of time on
   any machine, CPU only included, for the compute capabilities requested
