@@ -109,3 +109,46 @@ def test_a_directory_with_no_tokenizer_names_itself_and_the_fix(tmp_path: Path) 
         ValueError, match=r"no tokenizer could be loaded from .*empty.*save_pretrained"
     ):
         BatchTokenizer.from_pretrained(str(tmp_path / "empty"), max_seq_length=16)
+
+
+@pytest.mark.parametrize("multiple", [None, 8])
+def test_a_batch_counted_first_is_padded_from_the_counting_pass_exactly_as_encoded(
+    demo_bundle: Path, multiple: int | None
+) -> None:
+    """Ordering counts tokens first; the batch it forms must get the same arrays as a fresh encode."""
+    from tokenizers import Tokenizer
+
+    source = Tokenizer.from_file(str(demo_bundle / "tokenizer.json"))
+    pad_token = "[PAD]"
+
+    def make() -> BatchTokenizer:
+        return BatchTokenizer(
+            source,
+            max_seq_length=16,
+            pad_token_id=source.token_to_id(pad_token),
+            pad_token=pad_token,
+            pad_to_multiple_of=multiple,
+        )
+
+    texts = [
+        "A warm and funny film.",
+        "dull " * 40,
+        "Clever, charming and full of surprises.",
+        "A warm and funny film.",
+    ]
+    names = ("input_ids", "attention_mask", "token_type_ids")
+    counting, fresh = make(), make()
+    counting.count_tokens(texts)
+    reused = counting.encode(texts, names)
+    counting.count_tokens(["something else"])
+    expected = fresh.encode(texts, names)
+    assert {name: array.tolist() for name, array in reused.arrays.items()} == {
+        name: array.tolist() for name, array in expected.arrays.items()
+    }
+    assert all(array.dtype == np.int64 for array in reused.arrays.values())
+    assert (reused.real_tokens, reused.computed_tokens, reused.truncated) == (
+        expected.real_tokens,
+        expected.computed_tokens,
+        expected.truncated,
+    )
+    assert reused.truncated == (False, True, False, False)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,45 @@ _ENCODING_ATTRIBUTES = {
     TOKEN_TYPE_IDS: "type_ids",
 }
 """Which attribute of a `tokenizers.Encoding` holds each BERT input."""
+
+
+REMEMBERED_ENCODINGS = 8192
+"""Unpadded encodings `count_tokens` keeps per process for `encode` to reuse: more than
+the records a batch job orders at once (`pipeline.OrderByLength`'s window)."""
+
+
+class _EncodingMemo:
+    """Per process: (tokenizer configuration, text) -> its unpadded encoding, oldest out first.
+
+    Ordering records by length tokenizes them once to count; the batches they
+    then form are made of the same texts, so `encode` pads those encodings
+    instead of tokenizing again (about 35 µs a sentence on the benchmark's CPU).
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._entries: dict[tuple[str, str], Encoding] = {}
+        self._lock = threading.Lock()
+
+    def put(self, key: str, texts: Sequence[str], encodings: Sequence[Encoding]) -> None:
+        with self._lock:
+            for text, encoding in zip(texts, encodings, strict=True):
+                self._entries[(key, text)] = encoding
+            while len(self._entries) > self._size:
+                del self._entries[next(iter(self._entries))]
+
+    def take(self, key: str, texts: Sequence[str]) -> list[Encoding] | None:
+        """The encodings of all `texts` (then forgotten), or None if any is missing."""
+        with self._lock:
+            found = [self._entries.get((key, text)) for text in texts]
+            if any(encoding is None for encoding in found):
+                return None
+            for text in texts:
+                self._entries.pop((key, text), None)
+            return found
+
+
+_MEMO = _EncodingMemo(REMEMBERED_ENCODINGS)
 
 
 @dataclass(frozen=True)
@@ -72,6 +113,9 @@ class BatchTokenizer:
             pad_id=pad_token_id, pad_token=pad_token, pad_to_multiple_of=pad_to_multiple_of
         )
         self.max_seq_length = max_seq_length
+        self._pad_token_id = pad_token_id
+        self._pad_to_multiple_of = pad_to_multiple_of
+        self._memo_key = hashlib.sha256(self._tokenizer.to_str().encode("utf-8")).hexdigest()
 
     @classmethod
     def from_pretrained(cls, directory: str, *, max_seq_length: int) -> BatchTokenizer:
@@ -145,10 +189,18 @@ class BatchTokenizer:
         return processor.num_special_tokens_to_add(False) if processor is not None else 0
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        """Tokens per text as `encode` will give them (special tokens in, truncated), unpadded."""
-        return [len(encoding.ids) for encoding in self._counter.encode_batch_fast(list(texts))]
+        """Tokens per text as `encode` will give them (special tokens in, truncated), unpadded.
+
+        The encodings are kept (`_EncodingMemo`) for `encode` to pad later.
+        """
+        encodings = self._counter.encode_batch_fast(list(texts))
+        _MEMO.put(self._memo_key, texts, encodings)
+        return [len(encoding.ids) for encoding in encodings]
 
     def encode(self, texts: Sequence[str], input_names: Sequence[str]) -> TokenizedBatch:
+        remembered = _MEMO.take(self._memo_key, texts)
+        if remembered:
+            return self._pad(remembered, input_names)
         encodings = self._tokenizer.encode_batch_fast(list(texts))
         arrays = {name: _column(encodings, name) for name in input_names}
         mask = arrays.get(ATTENTION_MASK)
@@ -158,6 +210,22 @@ class BatchTokenizer:
             arrays=arrays,
             real_tokens=int(mask.sum()),
             computed_tokens=int(mask.size),
+            truncated=tuple(bool(encoding.overflowing) for encoding in encodings),
+        )
+
+    def _pad(self, encodings: Sequence[Encoding], input_names: Sequence[str]) -> TokenizedBatch:
+        """What `encode` returns, from unpadded encodings of the same configuration."""
+        lengths = [len(encoding.ids) for encoding in encodings]
+        length = max(lengths)
+        multiple = self._pad_to_multiple_of
+        if multiple:
+            length = -(-length // multiple) * multiple
+        pads = {INPUT_IDS: self._pad_token_id, ATTENTION_MASK: 0, TOKEN_TYPE_IDS: 0}
+        arrays = {name: _padded_column(encodings, name, length, pads[name]) for name in input_names}
+        return TokenizedBatch(
+            arrays=arrays,
+            real_tokens=sum(lengths),
+            computed_tokens=len(encodings) * length,
             truncated=tuple(bool(encoding.overflowing) for encoding in encodings),
         )
 
@@ -182,3 +250,15 @@ def _column(encodings: Sequence[Encoding], name: str) -> np.ndarray:
     """One input of the whole batch as a (batch, sequence) int64 array."""
     attribute = _ENCODING_ATTRIBUTES[name]
     return np.asarray([getattr(encoding, attribute) for encoding in encodings], dtype=np.int64)
+
+
+def _padded_column(
+    encodings: Sequence[Encoding], name: str, length: int, pad_value: int
+) -> np.ndarray:
+    """One input of unpadded encodings, right-padded to `length` with `pad_value`."""
+    attribute = _ENCODING_ATTRIBUTES[name]
+    array = np.full((len(encodings), length), pad_value, dtype=np.int64)
+    for row, encoding in enumerate(encodings):
+        values = getattr(encoding, attribute)
+        array[row, : len(values)] = values
+    return array
