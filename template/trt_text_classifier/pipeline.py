@@ -199,10 +199,11 @@ class OrderByLength(beam.DoFn):
     joins long records with long ones rather than the longest with the
     shortest. Memory is bounded by `window_size` records.
 
-    Counting tokens costs a second tokenizer pass (about 20 µs a record for
-    BERT-sized sentences); characters are a poor proxy (punctuation, rare
-    words and non-Latin scripts split into several pieces) and left a fifth
-    of every batch as padding in the benchmark.
+    Counting tokens is the records' one tokenizer pass: the handler pads the
+    encodings it made (`BatchTokenizer.count_tokens` keeps them) instead of
+    tokenizing the batch again. Characters are a poor proxy (punctuation,
+    rare words and non-Latin scripts split into several pieces) and left a
+    fifth of every batch as padding in the benchmark.
 
     Args:
       window_size: records held and sorted together.
