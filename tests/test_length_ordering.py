@@ -61,3 +61,16 @@ def test_orders_by_the_models_token_count_not_by_characters(demo_bundle: Path) -
     assert handler.load_tokenizer().count_tokens([r.text for r in records]) == [10, 9, 16]
     emitted = [r.id for record in records for r in dofn.process(record)]
     assert emitted == ["words", "characters", "long"]
+
+
+def test_records_cross_the_reshuffle_in_chunks_and_come_back_whole() -> None:
+    """Every record once, in lists of at most the chunk size; the rest at the bundle's end."""
+    from trt_text_classifier.pipeline import ChunkRecords, records_of
+
+    records = [TextRecord(f"r{index}", f"text {index}") for index in range(10)]
+    chunker = ChunkRecords(4)
+    chunker.start_bundle()
+    chunks = [chunk for record in records for chunk in chunker.process(record)]
+    chunks += [value.value for value in chunker.finish_bundle()]
+    assert [len(chunk) for chunk in chunks] == [4, 4, 2]
+    assert [record for chunk in chunks for record in records_of(chunk)] == records

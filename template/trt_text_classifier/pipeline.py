@@ -32,8 +32,8 @@ uniqueness.
 Invariant: every non-blank input line (every message) ends as exactly one
 prediction or exactly one dead letter. Each file is read sequentially by one
 worker (memory stays flat for any file size); the Reshuffle spreads the
-records so inference runs in parallel across workers whatever the number of
-files.
+records, in lists of `SPREAD_CHUNK`, so inference runs in parallel across
+workers whatever the number of files.
 """
 
 from __future__ import annotations
@@ -69,6 +69,9 @@ from trt_text_classifier.records import DeadLetter, Prediction, TextRecord
 
 DEAD_LETTERS = "dead_letters"
 LENGTH_ORDER_BATCHES = 16
+SPREAD_CHUNK = 1024
+"""Records per element through the batch job's Reshuffle, whose cost is per element (the
+local runner groups every element in one Python process; Dataflow's shuffle per element)."""
 """Batch jobs sort records by length in windows of this many batches."""
 
 
@@ -151,6 +154,37 @@ def escape_file_name(path: str) -> str:
 
 TokenCounter = Callable[[Sequence[str]], Sequence[int]]
 """texts -> tokens per text, as the model's tokenizer counts them."""
+
+
+class ChunkRecords(beam.DoFn):
+    """Lists of at most `size` consecutive records of a bundle (the rest at its end).
+
+    The Reshuffle that spreads records over workers then moves a thousand times
+    fewer elements; `records_of` turns the lists back into records after it.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._chunk: list[TextRecord] = []
+
+    def start_bundle(self) -> None:
+        self._chunk = []
+
+    def process(self, record: TextRecord) -> Iterator[list[TextRecord]]:
+        self._chunk.append(record)
+        if len(self._chunk) >= self._size:
+            yield self._chunk
+            self._chunk = []
+
+    def finish_bundle(self) -> Iterator[WindowedValue]:
+        if self._chunk:
+            window = GlobalWindow()
+            yield WindowedValue(self._chunk, window.max_timestamp(), [window])
+            self._chunk = []
+
+
+def records_of(chunk: list[TextRecord]) -> list[TextRecord]:
+    return chunk
 
 
 class OrderByLength(beam.DoFn):
@@ -355,7 +389,13 @@ def read_files(pipeline: beam.Pipeline, pattern: str) -> tuple[beam.PCollection,
         | "OpenFiles" >> fileio.ReadMatches()
         | "ReadLines" >> beam.ParDo(ReadLines()).with_outputs(DEAD_LETTERS, main="records")
     )
-    return read.records | "Spread" >> beam.Reshuffle(), read[DEAD_LETTERS]
+    records = (
+        read.records
+        | "Chunk" >> beam.ParDo(ChunkRecords(SPREAD_CHUNK))
+        | "Spread" >> beam.Reshuffle()
+        | "Unchunk" >> beam.FlatMap(records_of)
+    )
+    return records, read[DEAD_LETTERS]
 
 
 def parse_json_lines(
