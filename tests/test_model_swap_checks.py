@@ -26,3 +26,16 @@ def test_an_invalid_bundle_json_is_refused_naming_the_problem(
         f"{candidate / 'bundle.json'} is invalid: labels: label 'positive' appears more than "
         "once; each logits column needs its own name (the probabilities are keyed by label)"
     )
+
+
+def test_a_bundle_json_that_is_a_directory_is_refused_like_at_launch(
+    demo_bundle: Path, tmp_path: Path
+) -> None:
+    candidate = shutil.copytree(demo_bundle, tmp_path / "v2")
+    (candidate / "bundle.json").unlink()
+    (candidate / "bundle.json").mkdir()
+    with pytest.raises(ModelRefused) as refused:
+        read_model_facts(str(candidate / "model.onnx"), LIMITS, "onnxruntime")
+    assert str(refused.value) == (
+        f"{candidate / 'bundle.json'} is a directory; it must be the JSON file the tool wrote"
+    )

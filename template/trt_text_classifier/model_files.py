@@ -25,7 +25,13 @@ import re
 import shutil
 import tempfile
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from trt_text_classifier.parameter_error import one_line, summarize_validation_error
+
+ToolFile = TypeVar("ToolFile", bound=BaseModel)
 
 CACHE_PREFIX = "trt_text_classifier_cache-"
 DOWNLOAD_ATTEMPTS = 3
@@ -69,6 +75,32 @@ def read_text(path: str) -> str:
     file_systems, compression = _beam()
     with file_systems.open(path, compression_type=compression.UNCOMPRESSED) as handle:
         return handle.read().decode("utf-8")
+
+
+class ToolFileError(ValueError):
+    """A manifest or sidecar that cannot be used; the message says why, after the file's path."""
+
+
+def read_tool_file(path: str, model: type[ToolFile]) -> ToolFile:
+    """A JSON file a tool wrote (`bundle.json`, `E.plan.json`), read and validated as `model`.
+
+    Every way it can fail is one `ToolFileError` line: the launch checks and a
+    streaming job's model swap put the path (and the parameter) in front of it.
+    """
+    if is_directory(path):
+        raise ToolFileError("is a directory; it must be the JSON file the tool wrote")
+    try:
+        text = read_text(path)
+    except UnicodeDecodeError as error:
+        raise ToolFileError(
+            f"is not UTF-8 (byte {error.start}); write it again with the tool"
+        ) from None
+    except Exception as error:
+        raise ToolFileError(f"cannot be read: {one_line(error)}") from None
+    try:
+        return model.model_validate_json(text)
+    except ValidationError as error:
+        raise ToolFileError(f"is invalid: {summarize_validation_error(error)}") from None
 
 
 def exists(path: str) -> bool:

@@ -19,13 +19,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from pydantic import ValidationError
-
 from trt_text_classifier import model_files
 from trt_text_classifier.bundle import BundleManifest, ProblemType, manifest_path_for
 from trt_text_classifier.classifier import TextClassifier
 from trt_text_classifier.loading import Backend, backend_for
-from trt_text_classifier.parameter_error import summarize_validation_error
 
 PROBE_TEXT = "A short sentence that every new model must classify before it serves."
 
@@ -68,11 +65,9 @@ def _onnx_facts(path: str, limits: ServingLimits) -> ModelFacts:
             "files before model.onnx"
         )
     try:
-        manifest = BundleManifest.model_validate_json(model_files.read_text(manifest_path))
-    except ValidationError as error:
-        raise ModelRefused(
-            f"{manifest_path} is invalid: {summarize_validation_error(error)}"
-        ) from None
+        manifest = model_files.read_tool_file(manifest_path, BundleManifest)
+    except model_files.ToolFileError as error:
+        raise ModelRefused(f"{manifest_path} {error}") from None
     if limits.max_seq_length > manifest.max_sequence_length:
         raise ModelRefused(
             f"the job's max_seq_length={limits.max_seq_length} is above the model's limit of "
@@ -82,7 +77,7 @@ def _onnx_facts(path: str, limits: ServingLimits) -> ModelFacts:
 
 
 def _engine_facts(path: str, limits: ServingLimits) -> ModelFacts:
-    from trt_text_classifier.sidecar import read_sidecar, sidecar_path_for
+    from trt_text_classifier.sidecar import EngineSidecar, sidecar_path_for
 
     sidecar_path = sidecar_path_for(path)
     if not model_files.exists(sidecar_path):
@@ -91,11 +86,9 @@ def _engine_facts(path: str, limits: ServingLimits) -> ModelFacts:
             "folder before the engine"
         )
     try:
-        sidecar = read_sidecar(path)
-    except ValidationError as error:
-        raise ModelRefused(
-            f"{sidecar_path} is invalid: {summarize_validation_error(error)}"
-        ) from None
+        sidecar = model_files.read_tool_file(sidecar_path, EngineSidecar)
+    except model_files.ToolFileError as error:
+        raise ModelRefused(f"{sidecar_path} {error}") from None
     if limits.max_seq_length > sidecar.sequence.max:
         raise ModelRefused(
             f"the job's max_seq_length={limits.max_seq_length} is above the engine profile's "

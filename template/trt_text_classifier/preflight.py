@@ -13,8 +13,6 @@ from __future__ import annotations
 import functools
 import os
 
-from pydantic import ValidationError
-
 from trt_text_classifier import model_files
 from trt_text_classifier.accelerator_syntax import parse_accelerator
 from trt_text_classifier.backends.base import BackendError
@@ -32,10 +30,10 @@ from trt_text_classifier.output_locations import (
     output_prefixes,
     streaming_output_prefixes,
 )
-from trt_text_classifier.parameter_error import one_line, summarize_validation_error
+from trt_text_classifier.parameter_error import one_line
 from trt_text_classifier.params import ParameterError, PipelineParameters
 from trt_text_classifier.remote_checks import bounded
-from trt_text_classifier.sidecar import EngineSidecar, read_sidecar, sidecar_path_for
+from trt_text_classifier.sidecar import EngineSidecar, sidecar_path_for
 
 
 def check_parameters(
@@ -159,13 +157,10 @@ def read_engine_sidecar(engine_path: str, name: str = "engine_path") -> EngineSi
             f"--{name}={engine_path!r}: its sidecar {path} is missing; copy the .plan.json "
             "that build-engine wrote beside the engine"
         )
-    read_small_file(name, engine_path, path)
     try:
-        return read_sidecar(engine_path)
-    except ValidationError as error:
-        raise ParameterError(
-            f"--{name}={engine_path!r}: {path} is invalid: {summarize_validation_error(error)}"
-        ) from None
+        return model_files.read_tool_file(path, EngineSidecar)
+    except model_files.ToolFileError as error:
+        raise ParameterError(f"--{name}={engine_path!r}: {path} {error}") from None
 
 
 def check_engine_limits(params: PipelineParameters, sidecar: EngineSidecar) -> None:
@@ -230,21 +225,6 @@ def list_directory(path: str) -> list[str]:
         return [m.path for m in FileSystems.match([path.rstrip("/") + "/*"])[0].metadata_list]
     except Exception:
         return []
-
-
-def read_small_file(name: str, value: str, path: str) -> str:
-    """A manifest or sidecar as text; a directory, unreadable or non-UTF-8 file in one line."""
-    where = f"--{name}={value!r}: {path}"
-    if model_files.is_directory(path):
-        raise ParameterError(f"{where} is a directory; it must be the JSON file the tool wrote")
-    try:
-        return model_files.read_text(path)
-    except UnicodeDecodeError as error:
-        raise ParameterError(
-            f"{where} is not UTF-8 (byte {error.start}); write it again with the tool"
-        ) from None
-    except Exception as error:
-        raise ParameterError(f"{where} cannot be read: {one_line(error)}") from None
 
 
 MODEL_CHECK_TIMEOUT_SECS = 120.0
@@ -333,14 +313,10 @@ def read_bundle_manifest(onnx_path: str) -> BundleManifest:
             f"--onnx_path={onnx_path!r}: {manifest_path} is missing; serve a directory written "
             "by `trt-text-classifier export`, which writes the manifest beside model.onnx"
         )
-    text = read_small_file("onnx_path", onnx_path, manifest_path)
     try:
-        return BundleManifest.model_validate_json(text)
-    except ValidationError as error:
-        raise ParameterError(
-            f"--onnx_path={onnx_path!r}: {manifest_path} is invalid: "
-            f"{summarize_validation_error(error)}"
-        ) from None
+        return model_files.read_tool_file(manifest_path, BundleManifest)
+    except model_files.ToolFileError as error:
+        raise ParameterError(f"--onnx_path={onnx_path!r}: {manifest_path} {error}") from None
 
 
 def check_sequence_length(requested: int, limit: int, what: str) -> None:

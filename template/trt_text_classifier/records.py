@@ -15,13 +15,15 @@ record names its own. `score` is the probability of `label`, the arg-max
 class. Single-label models give a softmax over the labels (the
 probabilities sum to 1); multi-label models (`problem_type:
 multi_label_classification`) a sigmoid per label, and `labels` lists every
-label at or above the threshold, in label order (possibly none). `model` names the model that answered: its file name and the first 12
-hex digits of its SHA-256 (`model.onnx@3f2a9c1b7d0e`, see
+label at or above the threshold, in label order (possibly none). `model`
+names the model that answered: its file name and the first 12 hex digits of
+its SHA-256 (`model.onnx@3f2a9c1b7d0e`, see
 `loading.model_identity`). `fields` holds the input record's other JSON
 fields, unchanged (`{}` for plain text), see `json_records.py`. A dead
 letter's `input` is the record's text (or the whole line or message when it
 could not be parsed), with invalid UTF-8 escaped as \\xNN when it could not be
-decoded; `stage` says where it failed (decode, parse, inference, bigquery).
+decoded; `stage` says where it failed (read, decode, parse, inference,
+bigquery).
 
 `attributes` (the Pub/Sub message attributes of a streaming record) travel
 with a record to the messages published for it, not into the JSON body.

@@ -1,7 +1,7 @@
 """The engine sidecar: `NAME.plan.json`, everything later checks need to know about `NAME.plan`.
 
-`build-engine` writes it; the launcher's preflight, the TensorRT backend and
-`verify-engine` read it. Nothing re-derives these facts from the engine file.
+`build-engine` writes it; the launch checks (`preflight`), a streaming job's
+model swap, the TensorRT backend and `verify-engine` read it. Nothing re-derives these facts from the engine file.
 It is the contract between the build tooling (`engine/`) and serving
 (`backends/`), so it lives below both: imports run tooling -> serving -> sidecar.
 
@@ -69,8 +69,10 @@ class EngineSidecar(BaseModel):
     builder: Builder
     """The library that built the engine; the same library must deserialize it."""
     builder_version: str
+    """The builder's full version: engines load only in exactly this version (`runtime_mismatch`)."""
     tensorrt_major: int
     tensorrt_minor: int
+    """The first two components of `builder_version`, for readers; no check uses them."""
     compute_capabilities: tuple[str, ...]
     """Targets as "X.Y": the GPU must have one of these compute capabilities."""
     precision: Precision

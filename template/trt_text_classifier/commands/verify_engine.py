@@ -21,6 +21,7 @@ from trt_text_classifier.commands.errors import EXIT_FAILED, report_errors
 from trt_text_classifier.params import ParameterError
 
 if TYPE_CHECKING:
+    from trt_text_classifier.classifier import TextClassifier
     from trt_text_classifier.sidecar import EngineSidecar
 
 HELP = "compare a TensorRT engine with its ONNX model on sentences (needs a GPU)"
@@ -200,16 +201,12 @@ def run_verification(
         engine.close()
         raise
     try:
-        pairs = []
-        for batch in batches(sentences, sidecar.batch.max):
-            arrays = reference.tokenizer.encode(batch, sidecar.input_names).arrays
-            pairs.append((reference.backend.infer(arrays), engine.infer(arrays)))
+        comparison = compare_logits(
+            *_reference_and_engine_logits(reference, engine, sentences, sidecar)
+        )
     finally:
         engine.close()
         reference.close()
-    comparison = compare_logits(
-        np.concatenate([pair[0] for pair in pairs]), np.concatenate([pair[1] for pair in pairs])
-    )
     failures = comparison.failures(thresholds)
     verdict = f"FAILED: {'; '.join(failures)}" if failures else "PASSED"
     print(
@@ -217,3 +214,18 @@ def run_verification(
         file=sys.stdout,
     )
     return EXIT_FAILED if failures else 0
+
+
+def _reference_and_engine_logits(
+    reference: TextClassifier,
+    engine: InferenceBackend,
+    sentences: Sequence[str],
+    sidecar: EngineSidecar,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Both models' logits for every sentence, on the same token arrays, in engine-sized batches."""
+    expected, actual = [], []
+    for batch in batches(sentences, sidecar.batch.max):
+        arrays = reference.tokenizer.encode(batch, sidecar.input_names).arrays
+        expected.append(reference.backend.infer(arrays))
+        actual.append(engine.infer(arrays))
+    return np.concatenate(expected), np.concatenate(actual)
