@@ -14,40 +14,40 @@ def count_characters(texts: Sequence[str]) -> list[int]:
     return [len(text) for text in texts]
 
 
-def ordering(window_size: int) -> OrderByLength:
-    dofn = OrderByLength(window_size, lambda: count_characters)
+def ordering(batch_size: int, window_batches: int) -> OrderByLength:
+    dofn = OrderByLength(batch_size, window_batches, lambda: count_characters)
     dofn.setup()
     dofn.start_bundle()
     return dofn
 
 
-def test_releases_sorted_windows_alternately_up_and_down_and_the_rest_at_bundle_end() -> None:
-    dofn = ordering(window_size=3)
+def test_releases_sorted_windows_cut_into_batches_and_the_rest_at_bundle_end() -> None:
+    dofn = ordering(batch_size=2, window_batches=2)
     records = [
         TextRecord(name, "x" * length)
-        for name, length in [("a", 50), ("b", 5), ("c", 20), ("d", 9), ("e", 1)]
+        for name, length in [("a", 50), ("b", 5), ("c", 20), ("d", 9), ("e", 1), ("f", 3)]
     ]
-    emitted = [[r.id for r in dofn.process(record)] for record in records]
-    assert emitted == [[], [], ["b", "c", "a"], [], []]
-    # The second window runs from long to short, so that a batch spanning the two windows
-    # joins "a" (50) with "d" (9) rather than with "e" (1).
-    assert [value.value.id for value in dofn.finish_bundle()] == ["d", "e"]
+    emitted = [[[r.id for r in batch] for batch in dofn.process(record)] for record in records]
+    assert emitted == [[], [], [], [["b", "d"], ["c", "a"]], [], []]
+    assert [[r.id for r in value.value] for value in dofn.finish_bundle()] == [["e", "f"]]
     assert list(dofn.finish_bundle()) == []
 
 
-def test_every_record_comes_out_once() -> None:
-    dofn = ordering(window_size=64)
+def test_every_record_comes_out_once_in_batches_of_at_most_the_batch_size() -> None:
+    dofn = ordering(batch_size=64, window_batches=4)
     records = [TextRecord(str(i), "w" * ((i * 37) % 700)) for i in range(500)]
-    out = [r for record in records for r in dofn.process(record)]
-    out += [value.value for value in dofn.finish_bundle()]
+    batches = [batch for record in records for batch in dofn.process(record)]
+    batches += [value.value for value in dofn.finish_bundle()]
+    assert [len(batch) for batch in batches] == [64] * 4 + [64] * 3 + [52]
+    out = [r for batch in batches for r in batch]
     assert sorted(r.id for r in out) == sorted(r.id for r in records)
-    first_window = [len(r.text) for r in out[:64]]
+    first_window = [len(r.text) for r in out[:256]]
     assert first_window == sorted(first_window)
 
 
 def test_orders_by_the_models_token_count_not_by_characters(demo_bundle: Path) -> None:
     handler = TextClassificationModelHandler(str(demo_bundle / "model.onnx"), max_seq_length=16)
-    dofn = OrderByLength(3, lambda: load_token_counter(handler))
+    dofn = OrderByLength(3, 1, lambda: load_token_counter(handler))
     dofn.setup()
     dofn.start_bundle()
     # "zzzzzzzz" is 8 characters but 10 tokens with the demo vocabulary ([CLS], 8 single
@@ -59,8 +59,8 @@ def test_orders_by_the_models_token_count_not_by_characters(demo_bundle: Path) -
         TextRecord("long", " ".join(["the"] * 40)),
     ]
     assert handler.load_tokenizer().count_tokens([r.text for r in records]) == [10, 9, 16]
-    emitted = [r.id for record in records for r in dofn.process(record)]
-    assert emitted == ["words", "characters", "long"]
+    emitted = [[r.id for r in batch] for record in records for batch in dofn.process(record)]
+    assert emitted == [["words", "characters", "long"]]
 
 
 def test_records_cross_the_reshuffle_in_chunks_and_come_back_whole() -> None:
