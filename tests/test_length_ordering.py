@@ -27,7 +27,7 @@ def test_releases_sorted_windows_cut_into_batches_and_the_rest_at_bundle_end() -
         TextRecord(name, "x" * length)
         for name, length in [("a", 50), ("b", 5), ("c", 20), ("d", 9), ("e", 1), ("f", 3)]
     ]
-    emitted = [[[r.id for r in batch] for batch in dofn.process(record)] for record in records]
+    emitted = [[[r.id for r in batch] for batch in dofn.process([record])] for record in records]
     assert emitted == [[], [], [], [["b", "d"], ["c", "a"]], [], []]
     assert [[r.id for r in value.value] for value in dofn.finish_bundle()] == [["e", "f"]]
     assert list(dofn.finish_bundle()) == []
@@ -36,12 +36,17 @@ def test_releases_sorted_windows_cut_into_batches_and_the_rest_at_bundle_end() -
 def test_every_record_comes_out_once_in_batches_of_at_most_the_batch_size() -> None:
     dofn = ordering(batch_size=64, window_batches=4)
     records = [TextRecord(str(i), "w" * ((i * 37) % 700)) for i in range(500)]
-    batches = [batch for record in records for batch in dofn.process(record)]
+    batches = [
+        batch
+        for start in range(0, 500, 100)
+        for batch in dofn.process(records[start : start + 100])
+    ]
     batches += [value.value for value in dofn.finish_bundle()]
-    assert [len(batch) for batch in batches] == [64] * 4 + [64] * 3 + [52]
+    # Lists of 100 fill a window of 256 at 300 records (windows of 300 and 200).
+    assert [len(batch) for batch in batches] == [64, 64, 64, 64, 44, 64, 64, 64, 8]
     out = [r for batch in batches for r in batch]
     assert sorted(r.id for r in out) == sorted(r.id for r in records)
-    first_window = [len(r.text) for r in out[:256]]
+    first_window = [len(r.text) for r in out[:300]]
     assert first_window == sorted(first_window)
 
 
@@ -59,18 +64,27 @@ def test_orders_by_the_models_token_count_not_by_characters(demo_bundle: Path) -
         TextRecord("long", " ".join(["the"] * 40)),
     ]
     assert handler.load_tokenizer().count_tokens([r.text for r in records]) == [10, 9, 16]
-    emitted = [[r.id for r in batch] for record in records for batch in dofn.process(record)]
+    emitted = [[r.id for r in batch] for batch in dofn.process(records)]
     assert emitted == [["words", "characters", "long"]]
 
 
-def test_records_cross_the_reshuffle_in_chunks_and_come_back_whole() -> None:
-    """Every record once, in lists of at most the chunk size; the rest at the bundle's end."""
-    from trt_text_classifier.pipeline import ChunkRecords, records_of
+def test_files_are_read_in_chunks_of_consecutive_records(tmp_path: Path) -> None:
+    """Every record once, in file order, in lists of at most the chunk size; dead letters alone."""
+    from apache_beam.io import fileio
+    from apache_beam.io.filesystem import FileMetadata
 
-    records = [TextRecord(f"r{index}", f"text {index}") for index in range(10)]
-    chunker = ChunkRecords(4)
-    chunker.start_bundle()
-    chunks = [chunk for record in records for chunk in chunker.process(record)]
-    chunks += [value.value for value in chunker.finish_bundle()]
+    from trt_text_classifier.pipeline import ReadLines
+    from trt_text_classifier.records import DeadLetter
+
+    source = tmp_path / "in.txt"
+    source.write_bytes(b"".join(b"text %d\n" % index for index in range(9)) + b"\xff\nlast\n")
+    read = ReadLines(chunk_size=4)
+    outputs = list(read.process(fileio.ReadableFile(FileMetadata(str(source), 0))))
+    chunks = [output for output in outputs if isinstance(output, list)]
+    (dead_letter,) = [output.value for output in outputs if not isinstance(output, list)]
     assert [len(chunk) for chunk in chunks] == [4, 4, 2]
-    assert [record for chunk in chunks for record in records_of(chunk)] == records
+    assert [record.id for chunk in chunks for record in chunk] == [
+        f"{source}:{line}" for line in (*range(1, 10), 11)
+    ]
+    assert isinstance(dead_letter, DeadLetter)
+    assert (dead_letter.id, dead_letter.stage) == (f"{source}:10", "decode")

@@ -9,13 +9,15 @@ Batch (--input):
                                        v                                      v
                                  dead letters (JSON) -> dead_letter_output <--+
 
-(ParseJsonLines with --input_format=jsonl, see `json_lines.py`.) From
-OrderByLength on, one element is one batch of records (a list): RunInference
-classifies it as formed (`FormedBatchesHandler`), its predictions stay one list
-through counting and JSON encoding (one multi-line string per batch for
-WriteToText), and only BigQuery gets one element per prediction. Beam's work
-per element is paid per batch, not per record. Dead letters are rare and
-travel one per element.
+(ParseJsonLines with --input_format=jsonl, see `json_lines.py`.) Records
+never travel one per Beam element: ReadLines emits lists of up to
+`SPREAD_CHUNK` records, OrderByLength turns them into batches (lists of
+`max_batch_size`), RunInference classifies each batch as formed
+(`FormedBatchesHandler`), and its predictions stay one list through counting
+and JSON encoding (one multi-line string per batch for WriteToText); only
+BigQuery gets one element per prediction. Beam's work per element is paid per
+list, not per record. Dead letters are rare and travel one per element. (With
+`max_batch_duration_secs` set, a batch job lets Beam batch single records.)
 
 Streaming (--input_subscription, see `streaming.py`):
 
@@ -84,7 +86,11 @@ local runner groups every element in one Python process; Dataflow's shuffle per 
 
 
 class ReadLines(beam.DoFn):
-    """Reads one matched file line by line into `TextRecord`s (see `input_lines`).
+    """Reads one matched file line by line into lists of `TextRecord`s (see `input_lines`).
+
+    Records leave in lists of at most `chunk_size` consecutive lines of a file
+    (the rest at its end): the Reshuffle that spreads them over workers, and
+    every step after it, then moves a thousand times fewer elements.
 
     Compressed files (.gz, .bz2, .zst, ...) are decompressed by Beam, chosen by
     the file's extension. Blank lines are counted and skipped. A line that
@@ -95,7 +101,8 @@ class ReadLines(beam.DoFn):
     "read", its id the name with the invalid bytes escaped as \\xNN).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, chunk_size: int = SPREAD_CHUNK) -> None:
+        self._chunk_size = chunk_size
         self._records = Metrics.counter(METRICS_NAMESPACE, "records_read")
         self._blank_lines = Metrics.counter(METRICS_NAMESPACE, "blank_lines")
         self._undecodable = Metrics.counter(METRICS_NAMESPACE, "undecodable_lines")
@@ -105,13 +112,22 @@ class ReadLines(beam.DoFn):
         path = readable_file.metadata.path
         printable = escape_file_name(path)
         number = 0
+        chunk: list[TextRecord] = []
         try:
             with readable_file.open() as handle:
                 for number, line in read_lines(handle):
                     output = self._record(f"{printable}:{number}", line, printable != path)
-                    if output is not None:
+                    if isinstance(output, TextRecord):
+                        chunk.append(output)
+                        if len(chunk) >= self._chunk_size:
+                            yield chunk
+                            chunk = []
+                    elif output is not None:
                         yield output
         except Exception as error:  # a corrupt archive raises zlib.error, ZstdError, OSError, ...
+            if chunk:
+                yield chunk
+                chunk = []
             self._unreadable.inc()
             yield beam.pvalue.TaggedOutput(
                 DEAD_LETTERS,
@@ -123,6 +139,8 @@ class ReadLines(beam.DoFn):
                     "read",
                 ),
             )
+        if chunk:
+            yield chunk
 
     def _record(self, record_id: str, line: str | UndecodableLine, bad_name: bool) -> object:
         """The record, or its dead letter, or None for a blank line (no generator: hot path)."""
@@ -164,52 +182,26 @@ TokenCounter = Callable[[Sequence[str]], Sequence[int]]
 """texts -> tokens per text, as the model's tokenizer counts them."""
 
 
-class ChunkRecords(beam.DoFn):
-    """Lists of at most `size` consecutive records of a bundle (the rest at its end).
-
-    The Reshuffle that spreads records over workers then moves a thousand times
-    fewer elements; `records_of` turns the lists back into records after it.
-    """
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._chunk: list[TextRecord] = []
-
-    def start_bundle(self) -> None:
-        self._chunk = []
-
-    def process(self, record: TextRecord) -> Iterator[list[TextRecord]]:
-        self._chunk.append(record)
-        if len(self._chunk) >= self._size:
-            yield self._chunk
-            self._chunk = []
-
-    def finish_bundle(self) -> Iterator[WindowedValue]:
-        if self._chunk:
-            window = GlobalWindow()
-            yield WindowedValue(self._chunk, window.max_timestamp(), [window])
-            self._chunk = []
-
-
 Item = TypeVar("Item")
 
 
 def records_of(chunk: list[Item]) -> list[Item]:
-    """A list's items, one element each (after the Reshuffle; before per-record sinks)."""
+    """A list's items, one element each (for steps that need one element per item)."""
     return chunk
 
 
 class OrderByLength(beam.DoFn):
-    """Emits batches of records of similar token count (batch jobs): lists of `batch_size`.
+    """Lists of records in, batches of records of similar token count out (batch jobs).
 
-    The handler pads each batch to its longest record. Holding `window_batches`
-    batches' worth of records, sorting them by the number of tokens the model
-    will see and cutting the sorted window into batches makes the records of a
-    batch equal in length, so padding stays small. Each batch leaves as one
+    The handler pads each batch to its longest record. Holding at least
+    `window_batches` batches' worth of records (it takes whole lists, e.g.
+    `ReadLines`'s chunks), sorting them by the number of tokens the model will
+    see and cutting the sorted window into batches of `batch_size` makes the
+    records of a batch equal in length, so padding stays small. Each batch leaves as one
     element (a list), and stays one element through inference and output
     (`FormedBatchesHandler`): Beam's per-element work is paid per batch. The
     last window of a bundle may give one shorter batch. Memory is bounded by
-    `batch_size * window_batches` records.
+    `batch_size * window_batches` records plus one list.
 
     Counting tokens is the records' one tokenizer pass: the handler pads the
     encodings it made (`BatchTokenizer.count_tokens` keeps them) instead of
@@ -243,8 +235,8 @@ class OrderByLength(beam.DoFn):
     def start_bundle(self) -> None:
         self._window = []
 
-    def process(self, record: TextRecord) -> Iterator[list[TextRecord]]:
-        self._window.append(record)
+    def process(self, chunk: list[TextRecord]) -> Iterator[list[TextRecord]]:
+        self._window.extend(chunk)
         if len(self._window) >= self._window_size:
             yield from self._release()
 
@@ -474,26 +466,21 @@ def counted(pcoll: beam.PCollection, label: str, *, in_lists: bool = False) -> b
 
 
 def read_files(pipeline: beam.Pipeline, pattern: str) -> tuple[beam.PCollection, beam.PCollection]:
-    """(records, undecodable lines as dead letters) from the files matching `pattern`."""
+    """(lists of records, undecodable lines as dead letters) from the files matching `pattern`."""
     read = (
         pipeline
         | "MatchInput" >> fileio.MatchFiles(pattern)
         | "OpenFiles" >> fileio.ReadMatches()
         | "ReadLines" >> beam.ParDo(ReadLines()).with_outputs(DEAD_LETTERS, main="records")
     )
-    records = (
-        read.records
-        | "Chunk" >> beam.ParDo(ChunkRecords(SPREAD_CHUNK))
-        | "Spread" >> beam.Reshuffle()
-        | "Unchunk" >> beam.FlatMap(records_of)
-    )
-    return records, read[DEAD_LETTERS]
+    chunks = read.records | "Spread" >> beam.Reshuffle()
+    return chunks, read[DEAD_LETTERS]
 
 
 def parse_json_lines(
     lines: beam.PCollection, record_format: JsonRecordFormat
 ) -> tuple[beam.PCollection, beam.PCollection]:
-    """(records, lines that hold no JSON record as dead letters) for `--input_format=jsonl`.
+    """(lists of records, lines that hold no JSON record as dead letters) for `--input_format=jsonl`.
 
     Runs after the reshuffle, so parsing is spread over workers like inference.
     """
@@ -514,7 +501,10 @@ def read_messages(
 def read_input(
     pipeline: beam.Pipeline, params: PipelineParameters
 ) -> tuple[beam.PCollection, beam.PCollection]:
-    """(records, unreadable input as dead letters) from the input the parameters name."""
+    """(records, unreadable input as dead letters) from the input the parameters name.
+
+    Files give lists of records (`ReadLines`'s chunks), a subscription single records.
+    """
     record_format = JsonRecordFormat(params.text_field, params.id_field)
     if params.input_subscription:
         return read_messages(pipeline, params.input_subscription, record_format)
@@ -571,6 +561,8 @@ def build_pipeline(
     handler = handler or make_handler(params)
     local_runner = is_local_runner(pipeline.options.view_as(StandardOptions).runner)
     in_lists = forms_batches(params)
+    if not params.streaming and not in_lists:  # Beam batches records: one element each
+        records = records | "Unchunk" >> beam.FlatMap(records_of)
     predictions, failed = classify(
         records,
         handler,
