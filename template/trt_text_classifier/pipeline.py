@@ -80,6 +80,8 @@ from trt_text_classifier.records import DeadLetter, Prediction, TextRecord
 DEAD_LETTERS = "dead_letters"
 LENGTH_ORDER_BATCHES = 16
 """Batch jobs sort records by length in windows of this many batches."""
+MAX_PADDING_RATIO = 2
+"""A formed batch's longest record has at most this many times the tokens of its shortest."""
 SPREAD_CHUNK = 1024
 """Records per element through the batch job's Reshuffle, whose cost is per element (the
 local runner groups every element in one Python process; Dataflow's shuffle per element)."""
@@ -197,7 +199,10 @@ class OrderByLength(beam.DoFn):
     `window_batches` batches' worth of records (it takes whole lists, e.g.
     `ReadLines`'s chunks), sorting them by the number of tokens the model will
     see and cutting the sorted window into batches of `batch_size` makes the
-    records of a batch equal in length, so padding stays small. Each batch leaves as one
+    records of a batch equal in length, so padding stays small. A batch also
+    ends before a record with more than `MAX_PADDING_RATIO` times the tokens of
+    the batch's shortest (a small job's one window spans every length; Beam's
+    adaptive batching, which this replaces, began with small batches). Each batch leaves as one
     element (a list), and stays one element through inference and output
     (`FormedBatchesHandler`): Beam's per-element work is paid per batch. The
     last window of a bundle may give one shorter batch. Memory is bounded by
@@ -249,15 +254,21 @@ class OrderByLength(beam.DoFn):
         if not self._window:
             return []
         counts = self._count_tokens([record.text for record in self._window])
-        ordered = [
-            record
-            for _, record in sorted(
-                zip(counts, self._window, strict=True), key=operator.itemgetter(0)
-            )
-        ]
+        ordered = sorted(zip(counts, self._window, strict=True), key=operator.itemgetter(0))
         self._window = []
-        size = self._batch_size
-        return [ordered[start : start + size] for start in range(0, len(ordered), size)]
+        batches: list[list[TextRecord]] = []
+        batch: list[TextRecord] = []
+        shortest = 0
+        for count, record in ordered:
+            if batch and (len(batch) >= self._batch_size or count > MAX_PADDING_RATIO * shortest):
+                batches.append(batch)
+                batch = []
+            if not batch:
+                shortest = count
+            batch.append(record)
+        if batch:
+            batches.append(batch)
+        return batches
 
 
 def load_token_counter(handler: TextClassificationModelHandler) -> TokenCounter:
