@@ -25,7 +25,7 @@ def test_releases_sorted_windows_cut_into_batches_and_the_rest_at_bundle_end() -
     dofn = ordering(batch_size=2, window_batches=2)
     records = [
         TextRecord(name, "x" * length)
-        for name, length in [("a", 50), ("b", 5), ("c", 20), ("d", 9), ("e", 1), ("f", 3)]
+        for name, length in [("a", 50), ("b", 5), ("c", 20), ("d", 9), ("e", 1), ("f", 2)]
     ]
     emitted = [[[r.id for r in batch] for batch in dofn.process([record])] for record in records]
     # "a" (50) has more than twice the characters of "c" (20): it starts a batch of its own.
