@@ -165,7 +165,7 @@ def run_ours(
     return (
         Measurement(
             pipeline="ours",
-            batch_size=f"≤{OUR_BATCH_SIZE}, adaptive",
+            batch_size=f"≤{OUR_BATCH_SIZE}, formed by length",
             sentences=summary.predictions,
             seconds=seconds,
             padding_efficiency=summary.padding_efficiency,

@@ -40,5 +40,5 @@ def test_harness_runs_every_pipeline_and_writes_its_report(tmp_path: Path) -> No
     table = (tmp_path / "results" / "cpu.md").read_text()
     assert "## demo: demo model" in table
     assert f"{SENTENCES} sentences; word pieces per sentence" in table
-    assert "| ours | ≤64, adaptive |" in table
+    assert "| ours | ≤64, formed by length |" in table
     assert (tmp_path / "results" / "cpu.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
