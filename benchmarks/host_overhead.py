@@ -62,24 +62,27 @@ def our_host_microseconds(
         tokenizer, ConstantLogits(input_names, len(labels)), labels, "constant@000000000000"
     )
     records = [TextRecord(str(number), text) for number, text in enumerate(sentences)]
-    ordering = OrderByLength(LENGTH_ORDER_BATCHES * batch_size, lambda: tokenizer.count_tokens)
+    ordering = OrderByLength(batch_size, LENGTH_ORDER_BATCHES, lambda: tokenizer.count_tokens)
     ordering.setup()
     started = time.perf_counter()
     ordering.start_bundle()
-    ordered = [out for record in records for out in ordering.process(record)]
-    ordered += [value.value for value in ordering.finish_bundle()]
-    for first in range(0, len(ordered), batch_size):
-        batch = ordered[first : first + batch_size]
+    batches = list(ordering.process(records))
+    batches += [value.value for value in ordering.finish_bundle()]
+    for batch in batches:
         result = classifier.classify([record.text for record in batch])
-        for record, item in zip(batch, result.classifications, strict=True):
-            Prediction(
-                record.id,
-                record.text,
-                item.label,
-                item.score,
-                item.probabilities,
-                classifier.identity,
-            ).to_json()
+        "\n".join(
+            [
+                Prediction(
+                    record.id,
+                    record.text,
+                    item.label,
+                    item.score,
+                    item.probabilities,
+                    classifier.identity,
+                ).to_json()
+                for record, item in zip(batch, result.classifications, strict=True)
+            ]
+        )
     return (time.perf_counter() - started) / len(sentences) * 1e6
 
 

@@ -14,40 +14,46 @@ def count_characters(texts: Sequence[str]) -> list[int]:
     return [len(text) for text in texts]
 
 
-def ordering(window_size: int) -> OrderByLength:
-    dofn = OrderByLength(window_size, lambda: count_characters)
+def ordering(batch_size: int, window_batches: int) -> OrderByLength:
+    dofn = OrderByLength(batch_size, window_batches, lambda: count_characters)
     dofn.setup()
     dofn.start_bundle()
     return dofn
 
 
-def test_releases_sorted_windows_alternately_up_and_down_and_the_rest_at_bundle_end() -> None:
-    dofn = ordering(window_size=3)
+def test_releases_sorted_windows_cut_into_batches_and_the_rest_at_bundle_end() -> None:
+    dofn = ordering(batch_size=2, window_batches=2)
     records = [
         TextRecord(name, "x" * length)
-        for name, length in [("a", 50), ("b", 5), ("c", 20), ("d", 9), ("e", 1)]
+        for name, length in [("a", 50), ("b", 5), ("c", 20), ("d", 9), ("e", 1), ("f", 2)]
     ]
-    emitted = [[r.id for r in dofn.process(record)] for record in records]
-    assert emitted == [[], [], ["b", "c", "a"], [], []]
-    # The second window runs from long to short, so that a batch spanning the two windows
-    # joins "a" (50) with "d" (9) rather than with "e" (1).
-    assert [value.value.id for value in dofn.finish_bundle()] == ["d", "e"]
+    emitted = [[[r.id for r in batch] for batch in dofn.process([record])] for record in records]
+    # "a" (50) has more than twice the characters of "c" (20): it starts a batch of its own.
+    assert emitted == [[], [], [], [["b", "d"], ["c"], ["a"]], [], []]
+    assert [[r.id for r in value.value] for value in dofn.finish_bundle()] == [["e", "f"]]
     assert list(dofn.finish_bundle()) == []
 
 
-def test_every_record_comes_out_once() -> None:
-    dofn = ordering(window_size=64)
-    records = [TextRecord(str(i), "w" * ((i * 37) % 700)) for i in range(500)]
-    out = [r for record in records for r in dofn.process(record)]
-    out += [value.value for value in dofn.finish_bundle()]
+def test_every_record_comes_out_once_in_batches_of_at_most_the_batch_size() -> None:
+    dofn = ordering(batch_size=64, window_batches=4)
+    records = [TextRecord(str(i), "w" * (500 + (i * 37) % 300)) for i in range(500)]
+    batches = [
+        batch
+        for start in range(0, 500, 100)
+        for batch in dofn.process(records[start : start + 100])
+    ]
+    batches += [value.value for value in dofn.finish_bundle()]
+    # Lists of 100 fill a window of 256 at 300 records (windows of 300 and 200).
+    assert [len(batch) for batch in batches] == [64, 64, 64, 64, 44, 64, 64, 64, 8]
+    out = [r for batch in batches for r in batch]
     assert sorted(r.id for r in out) == sorted(r.id for r in records)
-    first_window = [len(r.text) for r in out[:64]]
+    first_window = [len(r.text) for r in out[:300]]
     assert first_window == sorted(first_window)
 
 
 def test_orders_by_the_models_token_count_not_by_characters(demo_bundle: Path) -> None:
     handler = TextClassificationModelHandler(str(demo_bundle / "model.onnx"), max_seq_length=16)
-    dofn = OrderByLength(3, lambda: load_token_counter(handler))
+    dofn = OrderByLength(3, 1, lambda: load_token_counter(handler))
     dofn.setup()
     dofn.start_bundle()
     # "zzzzzzzz" is 8 characters but 10 tokens with the demo vocabulary ([CLS], 8 single
@@ -59,18 +65,27 @@ def test_orders_by_the_models_token_count_not_by_characters(demo_bundle: Path) -
         TextRecord("long", " ".join(["the"] * 40)),
     ]
     assert handler.load_tokenizer().count_tokens([r.text for r in records]) == [10, 9, 16]
-    emitted = [r.id for record in records for r in dofn.process(record)]
-    assert emitted == ["words", "characters", "long"]
+    emitted = [[r.id for r in batch] for batch in dofn.process(records)]
+    assert emitted == [["words", "characters", "long"]]
 
 
-def test_records_cross_the_reshuffle_in_chunks_and_come_back_whole() -> None:
-    """Every record once, in lists of at most the chunk size; the rest at the bundle's end."""
-    from trt_text_classifier.pipeline import ChunkRecords, records_of
+def test_files_are_read_in_chunks_of_consecutive_records(tmp_path: Path) -> None:
+    """Every record once, in file order, in lists of at most the chunk size; dead letters alone."""
+    from apache_beam.io import fileio
+    from apache_beam.io.filesystem import FileMetadata
 
-    records = [TextRecord(f"r{index}", f"text {index}") for index in range(10)]
-    chunker = ChunkRecords(4)
-    chunker.start_bundle()
-    chunks = [chunk for record in records for chunk in chunker.process(record)]
-    chunks += [value.value for value in chunker.finish_bundle()]
+    from trt_text_classifier.pipeline import ReadLines
+    from trt_text_classifier.records import DeadLetter
+
+    source = tmp_path / "in.txt"
+    source.write_bytes(b"".join(b"text %d\n" % index for index in range(9)) + b"\xff\nlast\n")
+    read = ReadLines(chunk_size=4)
+    outputs = list(read.process(fileio.ReadableFile(FileMetadata(str(source), 0))))
+    chunks = [output for output in outputs if isinstance(output, list)]
+    (dead_letter,) = [output.value for output in outputs if not isinstance(output, list)]
     assert [len(chunk) for chunk in chunks] == [4, 4, 2]
-    assert [record for chunk in chunks for record in records_of(chunk)] == records
+    assert [record.id for chunk in chunks for record in chunk] == [
+        f"{source}:{line}" for line in (*range(1, 10), 11)
+    ]
+    assert isinstance(dead_letter, DeadLetter)
+    assert (dead_letter.id, dead_letter.stage) == (f"{source}:10", "decode")

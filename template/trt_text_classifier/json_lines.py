@@ -27,19 +27,27 @@ PARSE_STAGE = "parse"
 
 
 class ParseJsonLines(beam.DoFn):
-    """TextRecord of a line -> TextRecord of its JSON record; malformed lines to `dead_letters_tag`."""
+    """Lists of line records -> lists of their JSON records; malformed lines to `dead_letters_tag`.
+
+    Takes and gives lists (`pipeline.ReadLines`'s chunks), so that Beam's work
+    per element is paid per list, not per line.
+    """
 
     def __init__(self, record_format: JsonRecordFormat, dead_letters_tag: str) -> None:
         self._record_format = record_format
         self._dead_letters_tag = dead_letters_tag
         self._malformed = Metrics.counter(METRICS_NAMESPACE, "malformed_records")
 
-    def process(self, line: TextRecord) -> Iterator[object]:
-        try:
-            yield parse_record(line.text, "line", line.id, self._record_format)
-        except RecordFormatError as error:
-            self._malformed.inc()
-            dead_letter = DeadLetter(
-                error.record_id or line.id, line.text, str(error), PARSE_STAGE, error.fields
-            )
-            yield beam.pvalue.TaggedOutput(self._dead_letters_tag, dead_letter)
+    def process(self, lines: list[TextRecord]) -> Iterator[object]:
+        records: list[TextRecord] = []
+        for line in lines:
+            try:
+                records.append(parse_record(line.text, "line", line.id, self._record_format))
+            except RecordFormatError as error:
+                self._malformed.inc()
+                dead_letter = DeadLetter(
+                    error.record_id or line.id, line.text, str(error), PARSE_STAGE, error.fields
+                )
+                yield beam.pvalue.TaggedOutput(self._dead_letters_tag, dead_letter)
+        if records:
+            yield records

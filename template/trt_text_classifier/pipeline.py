@@ -5,11 +5,19 @@ Batch (--input):
     files -> ReadLines -> Reshuffle [-> ParseJsonLines] -> OrderByLength -> RunInference
                |                          |                                   |
                |                          |               JSON -> output, BigQuery
-               +-- undecodable lines --+--+-- malformed JSON records    failed batches
+               +-- undecodable lines --+--+-- malformed JSON records    failed records
                                        v                                      v
                                  dead letters (JSON) -> dead_letter_output <--+
 
-(ParseJsonLines with --input_format=jsonl, see `json_lines.py`.)
+(ParseJsonLines with --input_format=jsonl, see `json_lines.py`.) Records
+never travel one per Beam element: ReadLines emits lists of up to
+`SPREAD_CHUNK` records, OrderByLength turns them into batches (lists of
+`max_batch_size`), RunInference classifies each batch as formed
+(`FormedBatchesHandler`), and its predictions stay one list through counting
+and JSON encoding (one multi-line string per batch for WriteToText); only
+BigQuery gets one element per prediction. Beam's work per element is paid per
+list, not per record. Dead letters are rare and travel one per element. (With
+`max_batch_duration_secs` set, a batch job lets Beam batch single records.)
 
 Streaming (--input_subscription, see `streaming.py`):
 
@@ -42,6 +50,7 @@ import functools
 import operator
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import apache_beam as beam
 from apache_beam.io import fileio
@@ -56,6 +65,7 @@ from trt_text_classifier.accelerator_syntax import uses_nvidia_mps
 from trt_text_classifier.handler import (
     METRICS_NAMESPACE,
     ClassifierLoader,
+    FormedBatchesHandler,
     TextClassificationModelHandler,
     inference_dead_letter,
 )
@@ -69,14 +79,20 @@ from trt_text_classifier.records import DeadLetter, Prediction, TextRecord
 
 DEAD_LETTERS = "dead_letters"
 LENGTH_ORDER_BATCHES = 16
+"""Batch jobs sort records by length in windows of this many batches."""
+MAX_PADDING_RATIO = 2
+"""A formed batch's longest record has at most this many times the tokens of its shortest."""
 SPREAD_CHUNK = 1024
 """Records per element through the batch job's Reshuffle, whose cost is per element (the
 local runner groups every element in one Python process; Dataflow's shuffle per element)."""
-"""Batch jobs sort records by length in windows of this many batches."""
 
 
 class ReadLines(beam.DoFn):
-    """Reads one matched file line by line into `TextRecord`s (see `input_lines`).
+    """Reads one matched file line by line into lists of `TextRecord`s (see `input_lines`).
+
+    Records leave in lists of at most `chunk_size` consecutive lines of a file
+    (the rest at its end): the Reshuffle that spreads them over workers, and
+    every step after it, then moves a thousand times fewer elements.
 
     Compressed files (.gz, .bz2, .zst, ...) are decompressed by Beam, chosen by
     the file's extension. Blank lines are counted and skipped. A line that
@@ -87,7 +103,8 @@ class ReadLines(beam.DoFn):
     "read", its id the name with the invalid bytes escaped as \\xNN).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, chunk_size: int = SPREAD_CHUNK) -> None:
+        self._chunk_size = chunk_size
         self._records = Metrics.counter(METRICS_NAMESPACE, "records_read")
         self._blank_lines = Metrics.counter(METRICS_NAMESPACE, "blank_lines")
         self._undecodable = Metrics.counter(METRICS_NAMESPACE, "undecodable_lines")
@@ -97,13 +114,22 @@ class ReadLines(beam.DoFn):
         path = readable_file.metadata.path
         printable = escape_file_name(path)
         number = 0
+        chunk: list[TextRecord] = []
         try:
             with readable_file.open() as handle:
                 for number, line in read_lines(handle):
                     output = self._record(f"{printable}:{number}", line, printable != path)
-                    if output is not None:
+                    if isinstance(output, TextRecord):
+                        chunk.append(output)
+                        if len(chunk) >= self._chunk_size:
+                            yield chunk
+                            chunk = []
+                    elif output is not None:
                         yield output
         except Exception as error:  # a corrupt archive raises zlib.error, ZstdError, OSError, ...
+            if chunk:
+                yield chunk
+                chunk = []
             self._unreadable.inc()
             yield beam.pvalue.TaggedOutput(
                 DEAD_LETTERS,
@@ -115,6 +141,8 @@ class ReadLines(beam.DoFn):
                     "read",
                 ),
             )
+        if chunk:
+            yield chunk
 
     def _record(self, record_id: str, line: str | UndecodableLine, bad_name: bool) -> object:
         """The record, or its dead letter, or None for a blank line (no generator: hot path)."""
@@ -156,48 +184,29 @@ TokenCounter = Callable[[Sequence[str]], Sequence[int]]
 """texts -> tokens per text, as the model's tokenizer counts them."""
 
 
-class ChunkRecords(beam.DoFn):
-    """Lists of at most `size` consecutive records of a bundle (the rest at its end).
-
-    The Reshuffle that spreads records over workers then moves a thousand times
-    fewer elements; `records_of` turns the lists back into records after it.
-    """
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._chunk: list[TextRecord] = []
-
-    def start_bundle(self) -> None:
-        self._chunk = []
-
-    def process(self, record: TextRecord) -> Iterator[list[TextRecord]]:
-        self._chunk.append(record)
-        if len(self._chunk) >= self._size:
-            yield self._chunk
-            self._chunk = []
-
-    def finish_bundle(self) -> Iterator[WindowedValue]:
-        if self._chunk:
-            window = GlobalWindow()
-            yield WindowedValue(self._chunk, window.max_timestamp(), [window])
-            self._chunk = []
+Item = TypeVar("Item")
 
 
-def records_of(chunk: list[TextRecord]) -> list[TextRecord]:
+def records_of(chunk: list[Item]) -> list[Item]:
+    """A list's items, one element each (for steps that need one element per item)."""
     return chunk
 
 
 class OrderByLength(beam.DoFn):
-    """Emits records in windows sorted by token count (batch jobs).
+    """Lists of records in, batches of records of similar token count out (batch jobs).
 
-    RunInference batches consecutive elements of a bundle and the handler pads
-    each batch to its longest record. Holding `window_size` records, sorting
-    them by the number of tokens the model will see and releasing them
-    together makes neighbours equal in length wherever the batch boundaries
-    fall (Beam sizes batches adaptively), so padding stays small. Windows go
-    alternately up and down in length, so that a batch spanning two windows
-    joins long records with long ones rather than the longest with the
-    shortest. Memory is bounded by `window_size` records.
+    The handler pads each batch to its longest record. Holding at least
+    `window_batches` batches' worth of records (it takes whole lists, e.g.
+    `ReadLines`'s chunks), sorting them by the number of tokens the model will
+    see and cutting the sorted window into batches of `batch_size` makes the
+    records of a batch equal in length, so padding stays small. A batch also
+    ends before a record with more than `MAX_PADDING_RATIO` times the tokens of
+    the batch's shortest (a small job's one window spans every length; Beam's
+    adaptive batching, which this replaces, began with small batches). Each batch leaves as one
+    element (a list), and stays one element through inference and output
+    (`FormedBatchesHandler`): Beam's per-element work is paid per batch. The
+    last window of a bundle may give one shorter batch. Memory is bounded by
+    `batch_size * window_batches` records plus one list.
 
     Counting tokens is the records' one tokenizer pass: the handler pads the
     encodings it made (`BatchTokenizer.count_tokens` keeps them) instead of
@@ -206,18 +215,24 @@ class OrderByLength(beam.DoFn):
     fifth of every batch as padding in the benchmark.
 
     Args:
-      window_size: records held and sorted together.
+      batch_size: records per emitted batch (the handler's `max_batch_size`).
+      window_batches: batches held and sorted together.
       load_token_counter: called once per DoFn instance, on the worker, to get
         the counter (e.g. `TextClassificationModelHandler.load_tokenizer`'s
         `count_tokens`).
     """
 
-    def __init__(self, window_size: int, load_token_counter: Callable[[], TokenCounter]) -> None:
-        self._window_size = window_size
+    def __init__(
+        self,
+        batch_size: int,
+        window_batches: int,
+        load_token_counter: Callable[[], TokenCounter],
+    ) -> None:
+        self._batch_size = batch_size
+        self._window_size = batch_size * window_batches
         self._load_token_counter = load_token_counter
         self._count_tokens: TokenCounter | None = None
         self._window: list[TextRecord] = []
-        self._descending = False
 
     def setup(self) -> None:
         self._count_tokens = self._load_token_counter()
@@ -225,28 +240,35 @@ class OrderByLength(beam.DoFn):
     def start_bundle(self) -> None:
         self._window = []
 
-    def process(self, record: TextRecord) -> Iterator[TextRecord]:
-        self._window.append(record)
+    def process(self, chunk: list[TextRecord]) -> Iterator[list[TextRecord]]:
+        self._window.extend(chunk)
         if len(self._window) >= self._window_size:
             yield from self._release()
 
     def finish_bundle(self) -> Iterator[WindowedValue]:
         window = GlobalWindow()
-        for record in self._release():
-            yield WindowedValue(record, window.max_timestamp(), [window])
+        for batch in self._release():
+            yield WindowedValue(batch, window.max_timestamp(), [window])
 
-    def _release(self) -> list[TextRecord]:
+    def _release(self) -> list[list[TextRecord]]:
         if not self._window:
             return []
         counts = self._count_tokens([record.text for record in self._window])
-        pairs = sorted(
-            zip(counts, self._window, strict=True),
-            key=operator.itemgetter(0),
-            reverse=self._descending,
-        )
-        self._descending = not self._descending
+        ordered = sorted(zip(counts, self._window, strict=True), key=operator.itemgetter(0))
         self._window = []
-        return [record for _, record in pairs]
+        batches: list[list[TextRecord]] = []
+        batch: list[TextRecord] = []
+        shortest = 0
+        for count, record in ordered:
+            if batch and (len(batch) >= self._batch_size or count > MAX_PADDING_RATIO * shortest):
+                batches.append(batch)
+                batch = []
+            if not batch:
+                shortest = count
+            batch.append(record)
+        if batch:
+            batches.append(batch)
+        return batches
 
 
 def load_token_counter(handler: TextClassificationModelHandler) -> TokenCounter:
@@ -268,8 +290,24 @@ def separate_failed_records(result: Prediction | DeadLetter) -> Iterator[object]
         yield result
 
 
+def separate_failed_records_of_batch(results: list[Prediction | DeadLetter]) -> Iterator[object]:
+    """A batch's predictions as one list; its records that failed alone, one dead letter each."""
+    failed = [result for result in results if isinstance(result, DeadLetter)]
+    if not failed:
+        yield results
+        return
+    predictions = [result for result in results if not isinstance(result, DeadLetter)]
+    if predictions:
+        yield predictions
+    for dead_letter in failed:
+        yield beam.pvalue.TaggedOutput(DEAD_LETTERS, dead_letter)
+
+
 @dataclass(frozen=True)
 class PipelineOutputs:
+    """The graph's outputs. `predictions` holds lists of `Prediction`s (one per batch) in
+    batch jobs and single `Prediction`s in streaming jobs; `dead_letters` single `DeadLetter`s."""
+
     predictions: beam.PCollection
     dead_letters: beam.PCollection
 
@@ -301,20 +339,29 @@ def run_inference(
 ) -> RunInference:
     """RunInference for the handler, watching `model_watch_pattern` for new models if given.
 
+    Where `forms_batches`, the handler runs over the batches `OrderByLength`
+    formed (`FormedBatchesHandler`); otherwise Beam batches records.
+
     On Dataflow (and any runner that delivers a triggered global-window side
     input) Beam's `WatchFilePattern` side input feeds new files to the
     handler's `update_model_path`. The local DirectRunner blocks on such a
     side input forever in streaming mode, so there the handler watches the
     pattern itself, through the same `update_model_path`.
     """
+    model_handler = FormedBatchesHandler(handler) if forms_batches(params) else handler
     pattern = params.model_watch_pattern
     if pattern is None:
-        return RunInference(handler)
+        return RunInference(model_handler)
     interval = params.watch_interval_secs
     handler.watch_models(pattern, interval, poll=local_runner)
     if local_runner:
-        return RunInference(handler)
-    return RunInference(handler, watch_model_pattern=pattern, interval=interval)
+        return RunInference(model_handler)
+    return RunInference(model_handler, watch_model_pattern=pattern, interval=interval)
+
+
+def forms_batches(params: PipelineParameters) -> bool:
+    """Batch jobs without a batch wait: `OrderByLength` forms the batches, one element each."""
+    return params.batch_duration_secs is None
 
 
 def classify(
@@ -326,6 +373,10 @@ def classify(
 ) -> tuple[beam.PCollection, beam.PCollection]:
     """RunInference with exception handling: (predictions, dead letters).
 
+    With `order_by_length`, `OrderByLength` forms the batches and predictions
+    come out as one list per batch (see `classify_formed_batches`); otherwise
+    Beam batches the records and predictions come out one per element.
+
     A failing batch is retried record by record inside the handler, so only
     the records that fail alone become dead letters; a batch that fails in a
     way the handler cannot isolate (model load, a crash) dead-letters all its
@@ -333,76 +384,114 @@ def classify(
     RunInference transform of `handler` (default: a plain one, see `run_inference`).
     """
     if order_by_length:
-        batch_size = handler.batch_elements_kwargs().get("max_batch_size", 64)
-        records = records | "OrderByLength" >> beam.ParDo(
-            OrderByLength(
-                LENGTH_ORDER_BATCHES * batch_size, functools.partial(load_token_counter, handler)
-            )
-        )
+        return classify_formed_batches(records, handler, inference)
     inference = inference or RunInference(handler)
     results, failures = records | "RunInference" >> inference.with_exception_handling()
     separated = results | "SeparateFailedRecords" >> beam.FlatMap(
         separate_failed_records
     ).with_outputs(DEAD_LETTERS, main="predictions")
+    return separated.predictions, inference_dead_letters(separated[DEAD_LETTERS], failures)
+
+
+def classify_formed_batches(
+    records: beam.PCollection,
+    handler: TextClassificationModelHandler,
+    inference: RunInference | None,
+) -> tuple[beam.PCollection, beam.PCollection]:
+    """(lists of predictions, one per batch; dead letters) with batches formed by length."""
+    batch_size = handler.batch_elements_kwargs().get("max_batch_size", 64)
+    batches = records | "OrderByLength" >> beam.ParDo(
+        OrderByLength(
+            batch_size, LENGTH_ORDER_BATCHES, functools.partial(load_token_counter, handler)
+        )
+    )
+    inference = inference or RunInference(FormedBatchesHandler(handler))
+    results, failures = batches | "RunInference" >> inference.with_exception_handling()
+    separated = results | "SeparateFailedRecords" >> beam.FlatMap(
+        separate_failed_records_of_batch
+    ).with_outputs(DEAD_LETTERS, main="predictions")
+    return separated.predictions, inference_dead_letters(separated[DEAD_LETTERS], failures)
+
+
+def inference_dead_letters(
+    failed_records: beam.PCollection, failures: beam.pvalue.DoOutputsTuple
+) -> beam.PCollection:
+    """Records that failed alone, and every record of batches that failed as a whole."""
     failed_batches = failures.failed_inferences | "FailedBatches" >> beam.FlatMap(
         failed_batch_to_dead_letters
     )
-    dead_letters = (
-        separated[DEAD_LETTERS],
-        failed_batches,
-    ) | "InferenceDeadLetters" >> beam.Flatten()
-    predictions = separated.predictions
-    return predictions, dead_letters
+    return (failed_records, failed_batches) | "InferenceDeadLetters" >> beam.Flatten()
 
 
 def write_json_lines(
-    pcoll: beam.PCollection, prefix: str, label: str, params: PipelineParameters
+    pcoll: beam.PCollection,
+    prefix: str,
+    label: str,
+    params: PipelineParameters,
+    *,
+    in_lists: bool = False,
 ) -> None:
-    """Batch: one set of shards at the end. Streaming: one set per window (`windowed_files`)."""
+    """Batch: one set of shards at the end. Streaming: one set per window (`windowed_files`).
+
+    With `in_lists`, each element is a non-empty list of items, written as one
+    string of lines: one JSON object per line (JSON escapes newlines in strings).
+    """
     if params.streaming:
         windowed_files.write_windowed_json_lines(
             pcoll, prefix, params.file_window_secs, label, OUTPUT_SUFFIX
         )
         return
+    to_json = json_lines_of if in_lists else json_line_of
     _ = (
         pcoll
-        | f"{label}ToJson" >> beam.Map(lambda item: item.to_json())
+        | f"{label}ToJson" >> beam.Map(to_json)
         | f"Write{label}" >> beam.io.WriteToText(prefix, file_name_suffix=OUTPUT_SUFFIX)
     )
 
 
-def counted(pcoll: beam.PCollection, label: str) -> beam.PCollection:
-    """`pcoll` unchanged, counted once as `LABEL_written` whatever the number of sinks."""
+def json_line_of(item: Prediction | DeadLetter) -> str:
+    return item.to_json()
+
+
+def json_lines_of(items: list[Prediction | DeadLetter]) -> str:
+    """The items as JSON lines in one string (WriteToText adds the last newline)."""
+    return "\n".join([item.to_json() for item in items])
+
+
+def counted(pcoll: beam.PCollection, label: str, *, in_lists: bool = False) -> beam.PCollection:
+    """`pcoll` unchanged, counted once as `LABEL_written` whatever the number of sinks.
+
+    With `in_lists`, each element is a list and every item of it counts.
+    """
     counter = Metrics.counter(METRICS_NAMESPACE, f"{label}_written")
 
     def count(item: Prediction | DeadLetter) -> Prediction | DeadLetter:
         counter.inc()
         return item
 
-    return pcoll | f"Count{label}" >> beam.Map(count)
+    def count_list(items: list[Prediction | DeadLetter]) -> list[Prediction | DeadLetter]:
+        counter.inc(len(items))
+        return items
+
+    return pcoll | f"Count{label}" >> beam.Map(count_list if in_lists else count)
 
 
 def read_files(pipeline: beam.Pipeline, pattern: str) -> tuple[beam.PCollection, beam.PCollection]:
-    """(records, undecodable lines as dead letters) from the files matching `pattern`."""
+    """(lists of records, undecodable lines as dead letters) from the files matching `pattern`."""
     read = (
         pipeline
         | "MatchInput" >> fileio.MatchFiles(pattern)
         | "OpenFiles" >> fileio.ReadMatches()
         | "ReadLines" >> beam.ParDo(ReadLines()).with_outputs(DEAD_LETTERS, main="records")
     )
-    records = (
-        read.records
-        | "Chunk" >> beam.ParDo(ChunkRecords(SPREAD_CHUNK))
-        | "Spread" >> beam.Reshuffle()
-        | "Unchunk" >> beam.FlatMap(records_of)
-    )
-    return records, read[DEAD_LETTERS]
+    chunks = read.records | "Spread" >> beam.Reshuffle()
+    return chunks, read[DEAD_LETTERS]
 
 
 def parse_json_lines(
     lines: beam.PCollection, record_format: JsonRecordFormat
 ) -> tuple[beam.PCollection, beam.PCollection]:
-    """(records, lines that hold no JSON record as dead letters) for `--input_format=jsonl`.
+    """(lists of records, lines that hold no JSON record as dead letters) for `--input_format=jsonl`.
 
     Runs after the reshuffle, so parsing is spread over workers like inference.
     """
@@ -423,7 +512,10 @@ def read_messages(
 def read_input(
     pipeline: beam.Pipeline, params: PipelineParameters
 ) -> tuple[beam.PCollection, beam.PCollection]:
-    """(records, unreadable input as dead letters) from the input the parameters name."""
+    """(records, unreadable input as dead letters) from the input the parameters name.
+
+    Files give lists of records (`ReadLines`'s chunks), a subscription single records.
+    """
     record_format = JsonRecordFormat(params.text_field, params.id_field)
     if params.input_subscription:
         return read_messages(pipeline, params.input_subscription, record_format)
@@ -435,16 +527,22 @@ def read_input(
 
 
 def write_predictions(
-    predictions: beam.PCollection, params: PipelineParameters
+    predictions: beam.PCollection, params: PipelineParameters, *, in_lists: bool = False
 ) -> list[beam.PCollection]:
-    """Write to every output given; return dead letters of rows an output rejected."""
-    predictions = counted(predictions, "predictions")
+    """Write to every output given; return dead letters of rows an output rejected.
+
+    With `in_lists` (batch jobs, see `forms_batches`) each element is a list of
+    predictions; only the sinks that need one element per prediction get them.
+    """
+    predictions = counted(predictions, "predictions", in_lists=in_lists)
     rejected: list[beam.PCollection] = []
     if params.output:
-        write_json_lines(predictions, params.output, "predictions", params)
+        write_json_lines(predictions, params.output, "predictions", params, in_lists=in_lists)
     if params.output_topic:
         streaming.publish(predictions, params.output_topic, "predictions")
     if params.output_table:
+        if in_lists:
+            predictions = predictions | "OnePredictionPerElement" >> beam.FlatMap(records_of)
         rejected_rows = bigquery_output.write_predictions(
             predictions, params.output_table, streaming=params.streaming
         )
@@ -473,13 +571,16 @@ def build_pipeline(
     records, unreadable = read_input(pipeline, params)
     handler = handler or make_handler(params)
     local_runner = is_local_runner(pipeline.options.view_as(StandardOptions).runner)
+    in_lists = forms_batches(params)
+    if not params.streaming and not in_lists:  # Beam batches records: one element each
+        records = records | "Unchunk" >> beam.FlatMap(records_of)
     predictions, failed = classify(
         records,
         handler,
-        order_by_length=params.batch_duration_secs is None,
+        order_by_length=in_lists,
         inference=run_inference(handler, params, local_runner=local_runner),
     )
-    rejected = write_predictions(predictions, params)
+    rejected = write_predictions(predictions, params, in_lists=in_lists)
     dead_letters = (unreadable, failed, *rejected) | "AllDeadLetters" >> beam.Flatten()
     write_dead_letters(dead_letters, params)
     return PipelineOutputs(predictions, dead_letters)
