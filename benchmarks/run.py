@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -139,6 +140,7 @@ def measure(
 def run_ours(
     workload: workloads.Workload, input_path: Path, scratch: Path
 ) -> tuple[Measurement, list[dict[str, np.ndarray]]]:
+    shutil.rmtree(scratch / "ours", ignore_errors=True)  # the pipeline refuses to overwrite
     recording = scratch / "batches"
     recording.mkdir(exist_ok=True)
     for stale in recording.glob("batch-*.npz"):
@@ -226,6 +228,7 @@ def run_seed(
     batch_size: int,
     lengths: np.ndarray,
 ) -> Measurement:
+    shutil.rmtree(scratch / f"seed-{batch_size}", ignore_errors=True)
     started = time.perf_counter()
     seed_pipeline.run_seed_pipeline(
         input_path=str(input_path),
