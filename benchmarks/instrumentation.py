@@ -28,14 +28,11 @@ from trt_text_classifier.loading import load_classifier
 NAMESPACE = "benchmark"
 
 
-class RecordingBackend:
-    """An `InferenceBackend` that times and saves each batch it passes to the real one."""
+class WrappedBackend:
+    """An `InferenceBackend` that passes everything to `backend`; subclasses watch `infer`."""
 
-    def __init__(self, backend: InferenceBackend, directory: Path) -> None:
+    def __init__(self, backend: InferenceBackend) -> None:
         self._backend = backend
-        self._directory = directory
-        self._batches = 0
-        self._backend_ns = Metrics.counter(NAMESPACE, "backend_ns")
 
     @property
     def input_names(self) -> tuple[str, ...]:
@@ -46,15 +43,28 @@ class RecordingBackend:
         return self._backend.limits
 
     def infer(self, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
+        return self._backend.infer(inputs)
+
+    def close(self) -> None:
+        self._backend.close()
+
+
+class RecordingBackend(WrappedBackend):
+    """An `InferenceBackend` that times and saves each batch it passes to the real one."""
+
+    def __init__(self, backend: InferenceBackend, directory: Path) -> None:
+        super().__init__(backend)
+        self._directory = directory
+        self._batches = 0
+        self._backend_ns = Metrics.counter(NAMESPACE, "backend_ns")
+
+    def infer(self, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
         started = time.perf_counter_ns()
         logits = self._backend.infer(inputs)
         self._backend_ns.inc(time.perf_counter_ns() - started)
         self._batches += 1
         np.savez(self._directory / f"batch-{os.getpid()}-{self._batches:06d}.npz", **inputs)
         return logits
-
-    def close(self) -> None:
-        self._backend.close()
 
 
 class TimedClassifier(TextClassifier):
@@ -100,7 +110,7 @@ def replay_batches(backend: InferenceBackend, batches: Sequence[Mapping[str, np.
     return time.perf_counter() - started
 
 
-class BusyLogBackend:
+class BusyLogBackend(WrappedBackend):
     """An `InferenceBackend` that logs each call's start and end (monotonic seconds) and shape.
 
     Used where the backend runs (the serving process when it is shared): the union of
@@ -109,16 +119,8 @@ class BusyLogBackend:
     """
 
     def __init__(self, backend: InferenceBackend, log: Path) -> None:
-        self._backend = backend
+        super().__init__(backend)
         self._log = open(log, "a", buffering=1, encoding="utf-8")  # noqa: SIM115
-
-    @property
-    def input_names(self) -> tuple[str, ...]:
-        return self._backend.input_names
-
-    @property
-    def limits(self) -> BackendLimits:
-        return self._backend.limits
 
     def infer(self, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
         started = time.monotonic()
@@ -128,7 +130,7 @@ class BusyLogBackend:
         return logits
 
     def close(self) -> None:
-        self._backend.close()
+        super().close()
         self._log.close()
 
 
@@ -140,30 +142,19 @@ def load_busy_logging_classifier(
     return TextClassifier(loaded.tokenizer, backend, loaded.labels, loaded.identity)
 
 
-class SavingBackend:
+class SavingBackend(WrappedBackend):
     """Saves each batch it passes on (`batch-PID-N.npz`), in the process that tokenized it."""
 
     def __init__(self, backend: InferenceBackend, directory: Path) -> None:
-        self._backend = backend
+        super().__init__(backend)
         self._directory = directory
         self._batches = 0
-
-    @property
-    def input_names(self) -> tuple[str, ...]:
-        return self._backend.input_names
-
-    @property
-    def limits(self) -> BackendLimits:
-        return self._backend.limits
 
     def infer(self, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
         logits = self._backend.infer(inputs)
         self._batches += 1
         np.savez(self._directory / f"batch-{os.getpid()}-{self._batches:06d}.npz", **inputs)
         return logits
-
-    def close(self) -> None:
-        self._backend.close()
 
 
 class BatchSavingHandler(TextClassificationModelHandler):

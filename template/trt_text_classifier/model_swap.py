@@ -57,17 +57,25 @@ def read_model_facts(path: str, limits: ServingLimits, backend: Backend | None) 
     return _engine_facts(path, limits)
 
 
-def _onnx_facts(path: str, limits: ServingLimits) -> ModelFacts:
-    manifest_path = manifest_path_for(path)
-    if not model_files.exists(manifest_path):
-        raise ModelRefused(
-            f"{manifest_path} is missing; upload the bundle's bundle.json and tokenizer "
-            "files before model.onnx"
-        )
+def _read_description(
+    path: str, model: type[model_files.ToolFile], *, missing: str
+) -> model_files.ToolFile:
+    """The manifest or sidecar beside a candidate model; ModelRefused when absent or invalid."""
+    if not model_files.exists(path):
+        raise ModelRefused(missing.format(path=path))
     try:
-        manifest = model_files.read_tool_file(manifest_path, BundleManifest)
+        return model_files.read_tool_file(path, model)
     except model_files.ToolFileError as error:
-        raise ModelRefused(f"{manifest_path} {error}") from None
+        raise ModelRefused(f"{path} {error}") from None
+
+
+def _onnx_facts(path: str, limits: ServingLimits) -> ModelFacts:
+    manifest = _read_description(
+        manifest_path_for(path),
+        BundleManifest,
+        missing="{path} is missing; upload the bundle's bundle.json and tokenizer files "
+        "before model.onnx",
+    )
     if limits.max_seq_length > manifest.max_sequence_length:
         raise ModelRefused(
             f"the job's max_seq_length={limits.max_seq_length} is above the model's limit of "
@@ -79,16 +87,12 @@ def _onnx_facts(path: str, limits: ServingLimits) -> ModelFacts:
 def _engine_facts(path: str, limits: ServingLimits) -> ModelFacts:
     from trt_text_classifier.sidecar import EngineSidecar, sidecar_path_for
 
-    sidecar_path = sidecar_path_for(path)
-    if not model_files.exists(sidecar_path):
-        raise ModelRefused(
-            f"its sidecar {sidecar_path} is missing; upload the .plan.json and the tokenizer "
-            "folder before the engine"
-        )
-    try:
-        sidecar = model_files.read_tool_file(sidecar_path, EngineSidecar)
-    except model_files.ToolFileError as error:
-        raise ModelRefused(f"{sidecar_path} {error}") from None
+    sidecar = _read_description(
+        sidecar_path_for(path),
+        EngineSidecar,
+        missing="its sidecar {path} is missing; upload the .plan.json and the tokenizer "
+        "folder before the engine",
+    )
     if limits.max_seq_length > sidecar.sequence.max:
         raise ModelRefused(
             f"the job's max_seq_length={limits.max_seq_length} is above the engine profile's "
