@@ -20,7 +20,7 @@ RUNTIME = [
 ]
 
 # CUDA 12 builds throughout: the image is CUDA 12.9 (NGC TensorRT 25.06) so that it runs on the
-# R525+ drivers Dataflow installs (trt_text_classifier/image_runtime.json says why).
+# R525+ drivers Dataflow installs (trt_text_classifier/dataflow/image_runtime.json says why).
 CUDA_BINDINGS = "cuda-bindings==12.9.4"
 
 TENSORRT_RTX = [
@@ -65,7 +65,7 @@ setup(
     python_requires=">=3.11,<3.13",
     package_dir={"": "template"},
     packages=find_packages("template"),
-    package_data={"trt_text_classifier": ["demo/*.txt", "image_runtime.json"]},
+    package_data={"trt_text_classifier": ["model_tooling/demo/*.txt", "dataflow/image_runtime.json"]},
     install_requires=RUNTIME,
     extras_require=EXTRAS,
     entry_points={"console_scripts": ["trt-text-classifier=trt_text_classifier.cli:main"]},

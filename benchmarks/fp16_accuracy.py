@@ -20,8 +20,8 @@ import numpy as np
 
 from trt_text_classifier.backends.onnxruntime_backend import OnnxRuntimeBackend
 from trt_text_classifier.commands.verify_engine import compare_logits
-from trt_text_classifier.engine.precision import convert_to_float16
-from trt_text_classifier.tokenization import BatchTokenizer
+from trt_text_classifier.model_tooling.precision import convert_to_float16
+from trt_text_classifier.serving.tokenization import BatchTokenizer
 from workloads import bert_base_workload, generate_sentences
 
 VARIANTS = {

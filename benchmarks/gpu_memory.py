@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from trt_text_classifier.backends import cuda_memory
-from trt_text_classifier.engine.build import DEFAULT_BATCH, DEFAULT_SEQUENCE
+from trt_text_classifier.model_tooling.engine_build import DEFAULT_BATCH, DEFAULT_SEQUENCE
 
 ITERATIONS, WARMUP = 200, 20
 INPUTS = 3

@@ -34,10 +34,10 @@ import apache_beam as beam  # noqa: E402
 
 import report  # noqa: E402
 import workloads  # noqa: E402
-from trt_text_classifier.handler import TextClassificationModelHandler  # noqa: E402
-from trt_text_classifier.options import make_pipeline_options  # noqa: E402
-from trt_text_classifier.params import parse_pipeline_args  # noqa: E402
+from trt_text_classifier.launch.options import make_pipeline_options  # noqa: E402
+from trt_text_classifier.launch.parameters import parse_pipeline_args  # noqa: E402
 from trt_text_classifier.pipeline import OrderByLength, ReadLines, build_pipeline  # noqa: E402
+from trt_text_classifier.serving.handler import TextClassificationModelHandler  # noqa: E402
 
 RESULTS = BENCHMARKS / "results"
 

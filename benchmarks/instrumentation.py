@@ -21,9 +21,13 @@ import numpy as np
 from apache_beam.metrics import Metrics
 
 from trt_text_classifier.backends.base import BackendLimits, InferenceBackend
-from trt_text_classifier.classifier import DEFAULT_THRESHOLD, ClassifiedBatch, TextClassifier
-from trt_text_classifier.handler import TextClassificationModelHandler
-from trt_text_classifier.loading import load_classifier
+from trt_text_classifier.serving.classifier import (
+    DEFAULT_THRESHOLD,
+    ClassifiedBatch,
+    TextClassifier,
+)
+from trt_text_classifier.serving.handler import TextClassificationModelHandler
+from trt_text_classifier.serving.loading import load_classifier
 
 NAMESPACE = "benchmark"
 

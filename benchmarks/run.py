@@ -40,7 +40,7 @@ import workloads
 from report import Measurement, WorkloadResult
 from trt_text_classifier.backends.onnxruntime_backend import OnnxRuntimeBackend
 from trt_text_classifier.bundle import BundleManifest
-from trt_text_classifier.params import PipelineParameters
+from trt_text_classifier.launch.parameters import PipelineParameters
 from trt_text_classifier.run import counter_totals, run_pipeline, summarize
 
 RESULTS = Path(__file__).resolve().parent / "results"

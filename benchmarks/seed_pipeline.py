@@ -28,7 +28,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.runner import PipelineResult
 
 from trt_text_classifier.backends.onnxruntime_backend import choose_providers, make_session_options
-from trt_text_classifier.classifier import softmax
+from trt_text_classifier.serving.classifier import softmax
 
 SEED_SEQUENCE_LENGTH = 128
 """Every sentence is padded (and truncated) to this many tokens, as in Beam's example."""

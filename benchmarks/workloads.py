@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trt_text_classifier.engine.demo_model import (
+from trt_text_classifier.model_tooling.demo_model import (
     LABELS,
     SEED,
     build_demo_model,
@@ -94,7 +94,7 @@ def build_bert_base(output: Path) -> None:
     import torch
     from transformers import BertConfig, BertForSequenceClassification
 
-    from trt_text_classifier.engine.export import export_bundle
+    from trt_text_classifier.model_tooling.export import export_bundle
 
     torch.manual_seed(SEED)
     with tempfile.TemporaryDirectory() as staging:

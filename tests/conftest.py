@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from trt_text_classifier.engine.export import ParityReport
+    from trt_text_classifier.model_tooling.export import ParityReport
 
 pytest_plugins = ["emulators"]
 
@@ -34,7 +34,7 @@ def run_python(*arguments: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="session")
 def demo_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A demo model directory: model.onnx, bundle.json, tokenizer files."""
-    from trt_text_classifier.engine.demo_model import build_demo_model
+    from trt_text_classifier.model_tooling.demo_model import build_demo_model
 
     directory = tmp_path_factory.mktemp("demo-model")
     build_demo_model(str(directory))
@@ -94,7 +94,7 @@ class TinyBundle:
 
 def export_tiny_model(directory: Path, family: str, **options: object) -> TinyBundle:
     from tiny_models import FAMILIES, save_tiny_model
-    from trt_text_classifier.engine.export import export_bundle
+    from trt_text_classifier.model_tooling.export import export_bundle
 
     pretrained = save_tiny_model(FAMILIES[family], directory / "pretrained", **options)
     parity = export_bundle(str(pretrained), str(directory / "bundle"))

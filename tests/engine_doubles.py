@@ -27,9 +27,9 @@ import numpy as np
 
 from trt_text_classifier.backends.base import BackendLimits
 from trt_text_classifier.backends.tensorrt_backend import EngineRunner
-from trt_text_classifier.classifier import TextClassifier
+from trt_text_classifier.serving.classifier import TextClassifier
+from trt_text_classifier.serving.tokenization import BatchTokenizer
 from trt_text_classifier.sidecar import EngineSidecar, ProfileRange, TensorSpec
-from trt_text_classifier.tokenization import BatchTokenizer
 
 
 def make_sidecar(

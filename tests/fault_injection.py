@@ -11,9 +11,9 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from trt_text_classifier.classifier import TextClassifier
-from trt_text_classifier.loading import load_classifier
-from trt_text_classifier.tokenization import BatchTokenizer, TokenizedBatch
+from trt_text_classifier.serving.classifier import TextClassifier
+from trt_text_classifier.serving.loading import load_classifier
+from trt_text_classifier.serving.tokenization import BatchTokenizer, TokenizedBatch
 
 POISON = "☃"
 """Not in the demo vocabulary: its tokens are [UNK], which the faulty backend refuses."""

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from emulators import GcsEmulator
-from trt_text_classifier.image_runtime import image_runtime
+from trt_text_classifier.dataflow.image_runtime import image_runtime
 from trt_text_classifier.sidecar import EngineSidecar, sidecar_path_for
 
 IMAGE_TENSORRT = image_runtime().tensorrt

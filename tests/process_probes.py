@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from trt_text_classifier.classifier import TextClassifier
-from trt_text_classifier.handler import TextClassificationModelHandler
-from trt_text_classifier.loading import load_classifier
-from trt_text_classifier.tokenization import BatchTokenizer, TokenizedBatch
+from trt_text_classifier.serving.classifier import TextClassifier
+from trt_text_classifier.serving.handler import TextClassificationModelHandler
+from trt_text_classifier.serving.loading import load_classifier
+from trt_text_classifier.serving.tokenization import BatchTokenizer, TokenizedBatch
 
 PROBE_DIRECTORY_ENV = "TRT_TEXT_CLASSIFIER_TEST_PROBES"
 

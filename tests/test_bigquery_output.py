@@ -14,13 +14,13 @@ from apache_beam.io.gcp.bigquery import WriteToBigQuery
 from apache_beam.io.gcp.bigquery_tools import get_bq_tableschema
 from apache_beam.pipeline import PipelineVisitor
 
-from trt_text_classifier.bigquery_output import (
+from trt_text_classifier.io.bigquery import (
     PREDICTION_SCHEMA,
     prediction_row,
     rejected_row_to_dead_letter,
 )
-from trt_text_classifier.options import make_pipeline_options
-from trt_text_classifier.params import PipelineParameters
+from trt_text_classifier.launch.options import make_pipeline_options
+from trt_text_classifier.launch.parameters import PipelineParameters
 from trt_text_classifier.pipeline import build_pipeline
 from trt_text_classifier.records import DeadLetter, Prediction
 

@@ -8,7 +8,7 @@ import pytest
 
 from trt_text_classifier import cli
 from trt_text_classifier.commands.validate import quiet_unless_verbose
-from trt_text_classifier.dataflow.template_parameters import gcloud_parameters_flag
+from trt_text_classifier.launch.template_parameters import gcloud_parameters_flag
 
 VALID = {
     "input": "gs://my-bucket/reviews/*.txt",

@@ -12,7 +12,7 @@ from onnx import TensorProto, helper
 
 from trt_text_classifier import cli
 from trt_text_classifier.bundle import BundleManifest
-from trt_text_classifier.engine.precision import check_layer_norm_types
+from trt_text_classifier.model_tooling.precision import check_layer_norm_types
 from trt_text_classifier.sidecar import EngineSidecar, sha256_of
 
 trt = pytest.importorskip("tensorrt_rtx")
@@ -208,7 +208,7 @@ def test_onnx_without_its_bundle_manifest_is_refused(
 
 
 def test_fp16_conversion_keeps_layer_norm_types_consistent(demo_onnx: str, tmp_path: Path) -> None:
-    from trt_text_classifier.engine.precision import convert_to_float16
+    from trt_text_classifier.model_tooling.precision import convert_to_float16
 
     target = tmp_path / "fp16.onnx"
     convert_to_float16(demo_onnx, str(target))

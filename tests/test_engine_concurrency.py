@@ -27,9 +27,9 @@ from engine_doubles import (
 )
 from trt_text_classifier.backends.onnxruntime_backend import OnnxRuntimeBackend
 from trt_text_classifier.backends.tensorrt_backend import EngineRunner
-from trt_text_classifier.engine.demo_model import read_corpus
-from trt_text_classifier.handler import TextClassificationModelHandler
+from trt_text_classifier.model_tooling.demo_model import read_corpus
 from trt_text_classifier.records import TextRecord
+from trt_text_classifier.serving.handler import TextClassificationModelHandler
 
 THREADS = 8
 BATCHES_PER_THREAD = 40

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLES
-from trt_text_classifier.params import ParameterError, PipelineParameters
-from trt_text_classifier.preflight import check_parameters
+from trt_text_classifier.launch.parameters import ParameterError, PipelineParameters
+from trt_text_classifier.launch.preflight import check_parameters
 
 pytest.importorskip("tensorrt_rtx")
 

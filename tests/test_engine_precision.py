@@ -10,7 +10,7 @@ import pytest
 
 from trt_text_classifier.backends.onnxruntime_backend import OnnxRuntimeBackend
 from trt_text_classifier.commands.verify_engine import compare_logits
-from trt_text_classifier.engine.precision import FP32_OPERATORS, convert_to_float16
+from trt_text_classifier.model_tooling.precision import FP32_OPERATORS, convert_to_float16
 
 FLOAT, FLOAT16 = onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16
 

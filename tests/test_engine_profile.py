@@ -21,9 +21,9 @@ from engine_doubles import EngineDoubleBackend, FakeContext, FakeMemory, expecte
 from engine_doubles import make_sidecar as make_double_sidecar
 from trt_text_classifier.backends.base import BackendError
 from trt_text_classifier.backends.tensorrt_backend import EngineRunner
-from trt_text_classifier.classifier import TextClassifier
+from trt_text_classifier.serving.classifier import TextClassifier
+from trt_text_classifier.serving.tokenization import BatchTokenizer
 from trt_text_classifier.sidecar import EngineSidecar, TensorSpec
-from trt_text_classifier.tokenization import BatchTokenizer
 
 
 def make_runner(sidecar: EngineSidecar) -> tuple[EngineRunner, FakeContext, FakeMemory]:

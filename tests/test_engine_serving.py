@@ -11,11 +11,11 @@ import pytest
 from conftest import EXAMPLES
 from trt_text_classifier import cli
 from trt_text_classifier.backends.base import BackendError
-from trt_text_classifier.classifier import TextClassifier
 from trt_text_classifier.commands.verify_engine import Comparison, compare_logits
-from trt_text_classifier.handler import TextClassificationModelHandler
-from trt_text_classifier.params import ParameterError, PipelineParameters
-from trt_text_classifier.preflight import check_parameters
+from trt_text_classifier.launch.parameters import ParameterError, PipelineParameters
+from trt_text_classifier.launch.preflight import check_parameters
+from trt_text_classifier.serving.classifier import TextClassifier
+from trt_text_classifier.serving.handler import TextClassificationModelHandler
 
 pytest.importorskip("tensorrt_rtx")
 
@@ -107,7 +107,7 @@ def test_engine_without_its_sidecar_is_refused(
 def test_loader_refuses_before_deserializing_where_no_gpu_is_present(
     demo_engines: dict[str, Path],
 ) -> None:
-    from trt_text_classifier.loading import load_classifier
+    from trt_text_classifier.serving.loading import load_classifier
 
     with pytest.raises(BackendError, match=r"^no usable NVIDIA GPU here"):
         load_classifier(str(demo_engines["fp32"]), None, 64)
@@ -143,7 +143,7 @@ def test_compare_logits_reports_errors_and_label_agreement() -> None:
 def test_handler_model_refresh_loads_the_checked_engine(
     demo_engines: dict[str, Path], demo_onnx: str
 ) -> None:
-    from trt_text_classifier.loading import load_onnx_classifier
+    from trt_text_classifier.serving.loading import load_onnx_classifier
 
     loaded: list[tuple[str, str | None, int]] = []
 
@@ -180,7 +180,7 @@ def test_an_engine_is_named_by_its_file_and_the_sidecar_sha256(
     demo_engines: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from trt_text_classifier.backends.tensorrt_backend import TensorRTBackend
-    from trt_text_classifier.loading import load_classifier
+    from trt_text_classifier.serving.loading import load_classifier
 
     monkeypatch.setattr(TensorRTBackend, "from_path", SidecarOnlyBackend)
     engine = demo_engines["fp32"]

@@ -11,7 +11,7 @@ import onnx
 import pytest
 
 from trt_text_classifier.cli import main
-from trt_text_classifier.engine.export import ExportError, compare_logits, export_bundle
+from trt_text_classifier.model_tooling.export import ExportError, compare_logits, export_bundle
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +99,7 @@ def test_export_of_a_missing_model_is_one_line(
 def test_demo_model_gives_the_same_predictions_every_time(
     demo_bundle: Path, tmp_path: Path
 ) -> None:
-    from trt_text_classifier.engine.demo_model import build_demo_model
+    from trt_text_classifier.model_tooling.demo_model import build_demo_model
 
     build_demo_model(str(tmp_path / "again"))
     for name in ("model.onnx", "tokenizer.json", "bundle.json"):

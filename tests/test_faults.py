@@ -20,12 +20,12 @@ from fault_injection import (
 )
 from pipeline_outputs import assert_each_record_once, read_json_lines
 from trt_text_classifier.cli import main
-from trt_text_classifier.engine.demo_model import read_corpus
-from trt_text_classifier.handler import TextClassificationModelHandler
-from trt_text_classifier.options import make_pipeline_options
-from trt_text_classifier.params import PipelineParameters
+from trt_text_classifier.launch.options import make_pipeline_options
+from trt_text_classifier.launch.parameters import PipelineParameters
+from trt_text_classifier.model_tooling.demo_model import read_corpus
 from trt_text_classifier.pipeline import build_pipeline, make_handler
 from trt_text_classifier.run import last_line
+from trt_text_classifier.serving.handler import TextClassificationModelHandler
 
 
 def write_lines(path: Path, lines: list[str]) -> list[str]:

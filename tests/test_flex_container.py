@@ -23,8 +23,8 @@ from google.cloud.devtools import cloudbuild_v1
 from google.protobuf import json_format
 
 from trt_text_classifier.dataflow.engine_check import IMAGE_RUNTIME_VERSIONS
-from trt_text_classifier.image_runtime import image_runtime
-from trt_text_classifier.options import IMAGE_ENV
+from trt_text_classifier.dataflow.image_runtime import image_runtime
+from trt_text_classifier.launch.options import IMAGE_ENV
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DOCKERFILE = ROOT / "container" / "Dockerfile"

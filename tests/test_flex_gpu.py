@@ -8,17 +8,17 @@ import re
 import pytest
 from apache_beam.options.pipeline_options import DebugOptions, WorkerOptions
 
-from trt_text_classifier.accelerator_syntax import Accelerator, parse_accelerator
 from trt_text_classifier.dataflow.accelerator import WorkerGpu, driver_warning, resolve_worker
+from trt_text_classifier.dataflow.accelerator_syntax import Accelerator, parse_accelerator
 from trt_text_classifier.dataflow.gpu_catalog import GPU_TYPES
 from trt_text_classifier.dataflow.gpu_memory import check_engines_fit, engines_per_gpu
-from trt_text_classifier.options import (
+from trt_text_classifier.launch.options import (
     IMAGE_ENV,
     make_pipeline_options,
     with_environment_machine_type,
 )
-from trt_text_classifier.params import ParameterError, PipelineParameters
-from trt_text_classifier.preflight import check_workers
+from trt_text_classifier.launch.parameters import ParameterError, PipelineParameters
+from trt_text_classifier.launch.preflight import check_workers
 
 IMAGE = "us-central1-docker.pkg.dev/my-project/dataflow/trt-text-classifier:v1"
 BASE = {"input": "gs://b/in/*.txt", "output": "gs://b/out/p", "engine_path": "gs://b/e.plan"}

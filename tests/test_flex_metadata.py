@@ -20,21 +20,21 @@ from google.protobuf import json_format
 from pydantic import BaseModel, Field
 
 from trt_text_classifier.commands import metadata as metadata_command
-from trt_text_classifier.dataflow.metadata import (
+from trt_text_classifier.launch.metadata import (
     TEMPLATES,
     markdown_table,
     metadata_json,
     parameter_entries,
     template_metadata,
 )
-from trt_text_classifier.dataflow.template_parameters import RESERVED_OPTIONS
-from trt_text_classifier.params import (
+from trt_text_classifier.launch.parameters import (
     STREAMING_ONLY,
     ConsoleForm,
     JobMode,
     ParameterError,
     PipelineParameters,
 )
+from trt_text_classifier.launch.template_parameters import RESERVED_OPTIONS
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 METADATA = ROOT / "metadata.json"

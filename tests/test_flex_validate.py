@@ -10,12 +10,12 @@ import pytest
 from emulators import GCS_BUCKET, GcsEmulator
 from flex_sidecars import IMAGE_TENSORRT, l4_sidecar, upload_engine, upload_tokenizer
 from trt_text_classifier.commands import launch, validate
-from trt_text_classifier.dataflow.metadata import template_metadata
-from trt_text_classifier.dataflow.template_parameters import (
+from trt_text_classifier.launch.metadata import template_metadata
+from trt_text_classifier.launch.parameters import JobMode
+from trt_text_classifier.launch.template_parameters import (
     gcloud_parameters_flag,
     parse_parameters_flag,
 )
-from trt_text_classifier.params import JobMode
 
 L4 = "type:nvidia-l4;count:1;install-nvidia-driver"
 VALID = {

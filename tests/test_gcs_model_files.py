@@ -9,8 +9,8 @@ import pytest
 from emulators import GcsEmulator
 from engine_doubles import make_sidecar
 from trt_text_classifier import model_files
-from trt_text_classifier.params import ParameterError
-from trt_text_classifier.preflight import read_engine_sidecar
+from trt_text_classifier.launch.parameters import ParameterError
+from trt_text_classifier.launch.preflight import read_engine_sidecar
 
 
 def test_engine_and_sidecar_are_cached_locally_from_gcs(gcs_emulator: GcsEmulator) -> None:

@@ -11,8 +11,8 @@ import pytest
 from apache_beam.ml.inference.base import RunInference
 from apache_beam.testing.util import assert_that, equal_to
 
-from trt_text_classifier.handler import TextClassificationModelHandler
 from trt_text_classifier.records import Prediction, TextRecord
+from trt_text_classifier.serving.handler import TextClassificationModelHandler
 
 TEXTS = (
     "A warm and funny film.",

@@ -6,10 +6,14 @@ import pathlib
 
 import pytest
 
-from trt_text_classifier import image_runtime as runtime_module
 from trt_text_classifier.backends.base import BackendError
 from trt_text_classifier.backends.tensorrt_backend import probe_runtime
-from trt_text_classifier.image_runtime import driver_is_older, image_runtime, installed_driver
+from trt_text_classifier.dataflow import image_runtime as runtime_module
+from trt_text_classifier.dataflow.image_runtime import (
+    driver_is_older,
+    image_runtime,
+    installed_driver,
+)
 
 # The first line of /proc/driver/nvidia/version as NVIDIA's kernel modules write it.
 OLD_DRIVER = (

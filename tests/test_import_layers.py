@@ -21,7 +21,7 @@ def test_parameters_never_import_the_gpu_catalog() -> None:
     # Validating an accelerator value must not pull the catalog in: params is below it.
     code = (
         "import sys\n"
-        "from trt_text_classifier.params import PipelineParameters\n"
+        "from trt_text_classifier.launch.parameters import PipelineParameters\n"
         "PipelineParameters.from_strings({'input': 'in.txt', 'output': 'out', "
         "'onnx_path': 'm.onnx', 'accelerator': 'type:nvidia-l4;count:1;install-nvidia-driver'})\n"
         "print('\\n'.join(sys.modules))"
@@ -33,7 +33,8 @@ def test_parameters_never_import_the_gpu_catalog() -> None:
 
 
 @pytest.mark.parametrize(
-    "module", ["trt_text_classifier.params", "trt_text_classifier.accelerator_syntax"]
+    "module",
+    ["trt_text_classifier.launch.parameters", "trt_text_classifier.dataflow.accelerator_syntax"],
 )
 def test_lower_layers_import_nothing_from_dataflow(module: str) -> None:
     loaded = _modules_after_import(module)
@@ -43,10 +44,10 @@ def test_lower_layers_import_nothing_from_dataflow(module: str) -> None:
 @pytest.mark.parametrize(
     "module",
     [
-        "trt_text_classifier.dataflow.template_parameters",
-        "trt_text_classifier.dataflow.launch",
+        "trt_text_classifier.launch.template_parameters",
+        "trt_text_classifier.launch.gcloud_command",
         "trt_text_classifier.dataflow.engine_check",
-        "trt_text_classifier.dataflow.metadata",
+        "trt_text_classifier.launch.metadata",
     ],
 )
 def test_dataflow_modules_import_neither_options_nor_the_layers_above(module: str) -> None:

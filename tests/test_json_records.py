@@ -7,9 +7,9 @@ import json
 from apache_beam.coders import registry
 from apache_beam.io.gcp.pubsub import PubsubMessage
 
-from trt_text_classifier.json_records import JsonRecordFormat, parse_object, record_from_object
+from trt_text_classifier.io.json_records import JsonRecordFormat, parse_object, record_from_object
+from trt_text_classifier.io.pubsub import ParseMessages, to_message
 from trt_text_classifier.records import DeadLetter, JsonNumber, TextRecord
-from trt_text_classifier.streaming import ParseMessages, to_message
 
 LINE = (
     '{"id": "r-1", "text": "Fine.", "f": 6.02e23, "g": 1.10, "big": 123456789012345678901234567890}'

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from trt_text_classifier.handler import TextClassificationModelHandler
 from trt_text_classifier.pipeline import OrderByLength, load_token_counter
 from trt_text_classifier.records import TextRecord
+from trt_text_classifier.serving.handler import TextClassificationModelHandler
 
 
 def count_characters(texts: Sequence[str]) -> list[int]:

@@ -17,7 +17,7 @@ import pytest
 from emulators import GcsEmulator
 from trt_text_classifier import model_files
 from trt_text_classifier.backends.base import BackendError
-from trt_text_classifier.loading import load_onnx_classifier
+from trt_text_classifier.serving.loading import load_onnx_classifier
 
 
 def read_bytes(path: str) -> bytes:

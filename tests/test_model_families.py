@@ -17,7 +17,7 @@ import pytest
 from conftest import TinyBundle, build_engine
 from tiny_models import FAMILIES, LABELS, MULTI_LABELS, save_tiny_model
 from trt_text_classifier.backends.onnxruntime_backend import OnnxRuntimeBackend
-from trt_text_classifier.engine.export import export_bundle
+from trt_text_classifier.model_tooling.export import export_bundle
 from trt_text_classifier.run import run_pipeline
 
 LONG_TEXT = " ".join(["The cast is wonderful but the story drags on and on."] * 60)

@@ -24,11 +24,11 @@ from process_probes import (
     record,
     recorded,
 )
-from trt_text_classifier.engine.demo_model import read_corpus
-from trt_text_classifier.handler import TextClassificationModelHandler
-from trt_text_classifier.loading import load_classifier
+from trt_text_classifier.model_tooling.demo_model import read_corpus
 from trt_text_classifier.records import Prediction, TextRecord
-from trt_text_classifier.shared_backend import acquire_shared_backend
+from trt_text_classifier.serving.handler import TextClassificationModelHandler
+from trt_text_classifier.serving.loading import load_classifier
+from trt_text_classifier.serving.shared_backend import acquire_shared_backend
 
 TESTS = Path(__file__).resolve().parent
 TEMPLATE = TESTS.parent / "template"

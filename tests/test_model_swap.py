@@ -36,12 +36,12 @@ from test_io_pubsub import (
     start_process,
     stop,
 )
-from trt_text_classifier.handler import TextClassificationModelHandler
-from trt_text_classifier.loading import model_identity
-from trt_text_classifier.params import PipelineParameters
+from trt_text_classifier.launch.parameters import PipelineParameters
 from trt_text_classifier.pipeline import build_pipeline, make_handler
 from trt_text_classifier.records import TextRecord
 from trt_text_classifier.run import counter_totals
+from trt_text_classifier.serving.handler import TextClassificationModelHandler
+from trt_text_classifier.serving.loading import model_identity
 from trt_text_classifier.sidecar import sha256_of
 
 PHASE_DEADLINE_SECS = 90.0
@@ -233,7 +233,7 @@ def test_refused_updates_are_counted_and_keep_the_model(
 @pytest.fixture
 def swap_log(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
     """The handler's log lines."""
-    caplog.set_level(logging.WARNING, logger="trt_text_classifier.handler")
+    caplog.set_level(logging.WARNING, logger="trt_text_classifier.serving.handler")
     yield caplog
 
 

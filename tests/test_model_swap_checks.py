@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from trt_text_classifier.model_swap import ModelRefused, ServingLimits, read_model_facts
+from trt_text_classifier.serving.model_swap import ModelRefused, ServingLimits, read_model_facts
 
 LIMITS = ServingLimits(max_seq_length=64, max_batch_size=32)
 

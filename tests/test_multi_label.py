@@ -10,8 +10,8 @@ import pytest
 from conftest import TinyBundle
 from tiny_models import LABELS, MULTI_LABELS
 from trt_text_classifier.backends.onnxruntime_backend import OnnxRuntimeBackend
-from trt_text_classifier.handler import TextClassificationModelHandler
 from trt_text_classifier.records import TextRecord
+from trt_text_classifier.serving.handler import TextClassificationModelHandler
 
 TEXTS = (
     "A warm and funny film.",

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import EXAMPLES
 from trt_text_classifier.cli import main
-from trt_text_classifier.params import PipelineParameters
+from trt_text_classifier.launch.parameters import PipelineParameters
 
 
 def run_status(capsys: pytest.CaptureFixture[str], *arguments: str) -> tuple[int, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from trt_text_classifier.params import (
+from trt_text_classifier.launch.parameters import (
     ParameterError,
     PipelineParameters,
     console_form,

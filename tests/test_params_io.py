@@ -7,15 +7,15 @@ import re
 import pytest
 from apache_beam.options.pipeline_options import StandardOptions
 
-from trt_text_classifier.handler import LENGTH_BUCKET_BOUNDARIES
-from trt_text_classifier.options import make_pipeline_options
-from trt_text_classifier.params import (
+from trt_text_classifier.launch.options import make_pipeline_options
+from trt_text_classifier.launch.parameters import (
     DEFAULT_STREAMING_BATCH_DURATION_SECS,
     ParameterError,
     PipelineParameters,
     console_form,
 )
 from trt_text_classifier.pipeline import make_handler
+from trt_text_classifier.serving.handler import LENGTH_BUCKET_BOUNDARIES
 
 MODEL = {"onnx_path": "gs://b/m/model.onnx"}
 SUBSCRIPTION = "projects/my-project/subscriptions/reviews"

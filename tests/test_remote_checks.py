@@ -16,8 +16,8 @@ import sys
 
 import pytest
 
-from trt_text_classifier.parameter_error import ParameterError
-from trt_text_classifier.remote_checks import REMOTE_CHECK_TIMEOUT_SECS, bounded
+from trt_text_classifier.errors import ParameterError
+from trt_text_classifier.launch.remote_checks import REMOTE_CHECK_TIMEOUT_SECS, bounded
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 UNREACHABLE = "http://127.0.0.1:9"  # discard port: nothing listens there

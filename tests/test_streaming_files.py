@@ -27,8 +27,8 @@ from pipeline_outputs import assert_each_record_once
 from test_bigquery_output import built_graph
 from test_io_pubsub import TESTS_DIRECTORY, publish, start_process, stop
 from trt_text_classifier.commands import validate
-from trt_text_classifier.dataflow.template_parameters import gcloud_parameters_flag
-from trt_text_classifier.params import PipelineParameters
+from trt_text_classifier.launch.parameters import PipelineParameters
+from trt_text_classifier.launch.template_parameters import gcloud_parameters_flag
 
 WINDOW_SECS = 3
 MESSAGES_PER_PHASE = 4

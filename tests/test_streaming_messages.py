@@ -7,8 +7,8 @@ import json
 import pytest
 from apache_beam.io.gcp.pubsub import PubsubMessage
 
+from trt_text_classifier.io.pubsub import MalformedMessage, message_id, parse_payload, to_message
 from trt_text_classifier.records import DeadLetter, Prediction, TextRecord
-from trt_text_classifier.streaming import MalformedMessage, message_id, parse_payload, to_message
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from trt_text_classifier.tokenization import BatchTokenizer
+from trt_text_classifier.serving.tokenization import BatchTokenizer
 
 NAMES = ("input_ids", "token_type_ids", "attention_mask")
 

@@ -22,7 +22,7 @@ import sysconfig
 import pytest
 from dockerfile_parse import DockerfileParser
 
-from trt_text_classifier.worker_boot import DEFAULT_ENVIRONMENT_ENV, check_boot_path
+from trt_text_classifier.dataflow.worker_boot import DEFAULT_ENVIRONMENT_ENV, check_boot_path
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 MODULES = ("apache_beam", "trt_text_classifier", "cuda.bindings")

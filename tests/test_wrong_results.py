@@ -19,10 +19,10 @@ from onnx import TensorProto, helper
 
 from pipeline_outputs import assert_each_record_once, read_json_lines
 from trt_text_classifier.cli import main
-from trt_text_classifier.loading import load_tokenizer
-from trt_text_classifier.params import ParameterError
-from trt_text_classifier.preflight import read_bundle_manifest
+from trt_text_classifier.launch.parameters import ParameterError
+from trt_text_classifier.launch.preflight import read_bundle_manifest
 from trt_text_classifier.run import run_pipeline
+from trt_text_classifier.serving.loading import load_tokenizer
 
 
 def copy_bundle(demo_bundle: Path, directory: Path) -> Path:
@@ -206,7 +206,7 @@ def test_a_bundle_with_duplicate_labels_is_refused(demo_bundle: Path, tmp_path: 
 
 def test_an_engine_sidecar_with_duplicate_labels_is_refused(tmp_path: Path) -> None:
     from engine_doubles import make_sidecar
-    from trt_text_classifier.preflight import read_engine_sidecar
+    from trt_text_classifier.launch.preflight import read_engine_sidecar
 
     engine = tmp_path / "e.plan"
     engine.write_bytes(b"engine")

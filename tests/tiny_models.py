@@ -26,7 +26,7 @@ VOCABULARY_SIZE = 400
 
 
 def corpus() -> list[str]:
-    from trt_text_classifier.engine.demo_model import read_corpus
+    from trt_text_classifier.model_tooling.demo_model import read_corpus
 
     return [sentence for _, sentence in read_corpus()]
 

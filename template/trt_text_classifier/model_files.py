@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from trt_text_classifier.parameter_error import one_line, summarize_validation_error
+from trt_text_classifier.errors import one_line, summarize_validation_error
 
 ToolFile = TypeVar("ToolFile", bound=BaseModel)
 

@@ -19,7 +19,7 @@ BigQuery gets one element per prediction. Beam's work per element is paid per
 list, not per record. Dead letters are rare and travel one per element. (With
 `max_batch_duration_secs` set, a batch job lets Beam batch single records.)
 
-Streaming (--input_subscription, see `streaming.py`):
+Streaming (--input_subscription, see `io/pubsub.py`):
 
     Pub/Sub -> ParseMessages -> RunInference (stateful batching, length-bucketed,
                   |              max_batch_duration_secs) -> output_topic / BigQuery
@@ -60,22 +60,21 @@ from apache_beam.options.pipeline_options import StandardOptions
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
-from trt_text_classifier import bigquery_output, streaming, windowed_files
-from trt_text_classifier.accelerator_syntax import uses_nvidia_mps
-from trt_text_classifier.handler import (
-    METRICS_NAMESPACE,
+from trt_text_classifier.dataflow.accelerator_syntax import uses_nvidia_mps
+from trt_text_classifier.errors import one_line
+from trt_text_classifier.io import bigquery, pubsub, windowed_files
+from trt_text_classifier.io.json_lines import ParseJsonLines
+from trt_text_classifier.io.json_records import JsonRecordFormat
+from trt_text_classifier.io.text_files import UndecodableLine, read_lines
+from trt_text_classifier.launch.options import is_local_runner
+from trt_text_classifier.launch.parameters import OUTPUT_SUFFIX, InputFormat, PipelineParameters
+from trt_text_classifier.records import METRICS_NAMESPACE, DeadLetter, Prediction, TextRecord
+from trt_text_classifier.serving.handler import (
     ClassifierLoader,
     FormedBatchesHandler,
     TextClassificationModelHandler,
     inference_dead_letter,
 )
-from trt_text_classifier.input_lines import UndecodableLine, read_lines
-from trt_text_classifier.json_lines import ParseJsonLines
-from trt_text_classifier.json_records import JsonRecordFormat
-from trt_text_classifier.options import is_local_runner
-from trt_text_classifier.parameter_error import one_line
-from trt_text_classifier.params import OUTPUT_SUFFIX, InputFormat, PipelineParameters
-from trt_text_classifier.records import DeadLetter, Prediction, TextRecord
 
 DEAD_LETTERS = "dead_letters"
 LENGTH_ORDER_BATCHES = 16
@@ -505,7 +504,7 @@ def read_messages(
     pipeline: beam.Pipeline, subscription: str, record_format: JsonRecordFormat
 ) -> tuple[beam.PCollection, beam.PCollection]:
     """(records, malformed messages as dead letters) from a Pub/Sub subscription."""
-    read = streaming.read_subscription(pipeline, subscription, DEAD_LETTERS, record_format)
+    read = pubsub.read_subscription(pipeline, subscription, DEAD_LETTERS, record_format)
     return read.records, read[DEAD_LETTERS]
 
 
@@ -539,11 +538,11 @@ def write_predictions(
     if params.output:
         write_json_lines(predictions, params.output, "predictions", params, in_lists=in_lists)
     if params.output_topic:
-        streaming.publish(predictions, params.output_topic, "predictions")
+        pubsub.publish(predictions, params.output_topic, "predictions")
     if params.output_table:
         if in_lists:
             predictions = predictions | "OnePredictionPerElement" >> beam.FlatMap(records_of)
-        rejected_rows = bigquery_output.write_predictions(
+        rejected_rows = bigquery.write_predictions(
             predictions, params.output_table, streaming=params.streaming
         )
         if rejected_rows is not None:
@@ -554,7 +553,7 @@ def write_predictions(
 def write_dead_letters(dead_letters: beam.PCollection, params: PipelineParameters) -> None:
     dead_letters = counted(dead_letters, "dead_letters")
     if params.dead_letter_topic:
-        streaming.publish(dead_letters, params.dead_letter_topic, "dead_letters")
+        pubsub.publish(dead_letters, params.dead_letter_topic, "dead_letters")
     if params.dead_letter_output or not params.dead_letter_topic:
         write_json_lines(dead_letters, params.resolved_dead_letter_output, "dead_letters", params)
 

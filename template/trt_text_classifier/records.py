@@ -10,7 +10,7 @@ Output schema (one JSON object per line):
                   "fields": {...}}
 
 `id` ties every output to its input; for files it is `PATH:LINE` (LINE
-counted from 1, blank lines included), see `pipeline.py`, unless a JSON
+counted from 1, blank lines included), see `io/text_files.py`, unless a JSON
 record names its own. `score` is the probability of `label`, the arg-max
 class. Single-label models give a softmax over the labels (the
 probabilities sum to 1); multi-label models (`problem_type:
@@ -18,8 +18,8 @@ multi_label_classification`) a sigmoid per label, and `labels` lists every
 label at or above the threshold, in label order (possibly none). `model`
 names the model that answered: its file name and the first 12 hex digits of
 its SHA-256 (`model.onnx@3f2a9c1b7d0e`, see
-`loading.model_identity`). `fields` holds the input record's other JSON
-fields, unchanged (`{}` for plain text), see `json_records.py`. A dead
+`serving/loading.model_identity`). `fields` holds the input record's other JSON
+fields, unchanged (`{}` for plain text), see `io/json_records.py`. A dead
 letter's `input` is the record's text (or the whole line or message when it
 could not be parsed), with invalid UTF-8 escaped as \\xNN when it could not be
 decoded; `stage` says where it failed (read, decode, parse, inference,
@@ -35,6 +35,9 @@ import json
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, NamedTuple
+
+METRICS_NAMESPACE = "trt_text_classifier"
+"""The namespace of every Beam counter and distribution the pipeline reports."""
 
 NO_FIELDS: Mapping[str, Any] = {}
 """The default `fields` and `attributes`: shared, so never mutated."""

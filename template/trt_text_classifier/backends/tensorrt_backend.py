@@ -103,7 +103,7 @@ def probe_runtime(builder: str) -> RuntimeInfo:
     try:
         compute_capability = device_compute_capability()
     except CudaError as error:
-        from trt_text_classifier.image_runtime import driver_too_old_here
+        from trt_text_classifier.dataflow.image_runtime import driver_too_old_here
 
         raise EngineMismatchError(
             driver_too_old_here()

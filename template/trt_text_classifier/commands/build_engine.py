@@ -11,17 +11,17 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from trt_text_classifier.commands.errors import report_errors
-from trt_text_classifier.params import ParameterError
+from trt_text_classifier.launch.parameters import ParameterError
 
 if TYPE_CHECKING:
-    from trt_text_classifier.engine.build import BuildRequest
+    from trt_text_classifier.model_tooling.engine_build import BuildRequest
     from trt_text_classifier.sidecar import ProfileRange
 
 HELP = "build a TensorRT engine (.plan + .plan.json sidecar) from a model.onnx bundle"
 
 
 def make_parser() -> argparse.ArgumentParser:
-    from trt_text_classifier.engine import build
+    from trt_text_classifier.model_tooling import engine_build as build
 
     parser = argparse.ArgumentParser(
         prog="trt-text-classifier build-engine",
@@ -94,7 +94,7 @@ def parse_range(flag: str, text: str) -> ProfileRange:
 
 
 def make_request(args: argparse.Namespace) -> BuildRequest:
-    from trt_text_classifier.engine.build import BuildRequest, parse_targets
+    from trt_text_classifier.model_tooling.engine_build import BuildRequest, parse_targets
 
     targets = None
     if args.compute_capability:
@@ -126,7 +126,7 @@ def main(argv: Sequence[str]) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from trt_text_classifier.engine.build import build_engine
+    from trt_text_classifier.model_tooling.engine_build import build_engine
     from trt_text_classifier.sidecar import sidecar_path_for
 
     sidecar = build_engine(make_request(args))

@@ -23,7 +23,7 @@ def main(argv: Sequence[str]) -> int:
 
 
 def _demo_model(args: argparse.Namespace) -> int:
-    from trt_text_classifier.engine.demo_model import build_demo_model
+    from trt_text_classifier.model_tooling.demo_model import build_demo_model
 
     report = build_demo_model(args.output)
     print(f"wrote the demo model to {args.output}/model.onnx")

@@ -56,7 +56,7 @@ def main(argv: Sequence[str]) -> int:
 def collect(image: bool = False) -> list[Finding]:
     """What is here; `image` adds the boot-path replay (it creates a venv: seconds)."""
     from trt_text_classifier.dataflow.engine_check import IMAGE_RUNTIME_VERSIONS
-    from trt_text_classifier.image_runtime import image_runtime
+    from trt_text_classifier.dataflow.image_runtime import image_runtime
 
     runtime = image_runtime()
     py_file = os.environ.get(PY_FILE_ENV, "")
@@ -80,14 +80,14 @@ def collect(image: bool = False) -> list[Finding]:
 
 def _boot_path() -> Finding:
     """Beam's boot, replayed with this environment (see `worker_boot`)."""
-    from trt_text_classifier.worker_boot import check_boot_path
+    from trt_text_classifier.dataflow.worker_boot import check_boot_path
 
     result = check_boot_path(os.environ)
     return Finding("worker boot path", result.describe(), result.ok)
 
 
 def _driver(needed: str) -> Finding:
-    from trt_text_classifier.image_runtime import driver_is_older, installed_driver
+    from trt_text_classifier.dataflow.image_runtime import driver_is_older, installed_driver
 
     installed = installed_driver()
     if installed is None:

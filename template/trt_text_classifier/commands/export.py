@@ -19,7 +19,7 @@ def main(argv: Sequence[str]) -> int:
 
 def _main(argv: Sequence[str]) -> int:
     """Imports torch (through engine.export) first: without it, one line names the extra."""
-    from trt_text_classifier.engine.export import DEFAULT_TOLERANCE
+    from trt_text_classifier.model_tooling.export import DEFAULT_TOLERANCE
 
     parser = argparse.ArgumentParser(prog="trt-text-classifier export", description=HELP)
     parser.add_argument(
@@ -52,7 +52,7 @@ def looks_like_a_path(model: str) -> bool:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from trt_text_classifier.engine.export import ExportError, export_bundle
+    from trt_text_classifier.model_tooling.export import ExportError, export_bundle
 
     if looks_like_a_path(args.model) and not os.path.isdir(os.path.expanduser(args.model)):
         print(

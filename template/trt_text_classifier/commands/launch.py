@@ -43,13 +43,13 @@ def main(argv: Sequence[str]) -> int:
 def _launch(args: argparse.Namespace) -> int:
     from google.cloud import dataflow_v1beta3
 
-    from trt_text_classifier.dataflow.launch import (
+    from trt_text_classifier.launch.gcloud_command import (
         LaunchTarget,
         gcloud_command,
         launch,
         launch_request,
     )
-    from trt_text_classifier.remote_checks import bounded
+    from trt_text_classifier.launch.remote_checks import bounded
 
     values = read_parameters(args)
     _, worker = check_template_parameters(values, io=not args.no_io)

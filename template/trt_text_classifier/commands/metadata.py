@@ -14,15 +14,15 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from trt_text_classifier.params import JobMode
+    from trt_text_classifier.launch.parameters import JobMode
 
 HELP = "print metadata.json (--streaming: metadata-streaming.json); --check FILE, --markdown"
 
 
 def main(argv: Sequence[str]) -> int:
     args = _parser().parse_args(list(argv))
-    from trt_text_classifier.dataflow.metadata import markdown_table, metadata_json
-    from trt_text_classifier.params import JobMode
+    from trt_text_classifier.launch.metadata import markdown_table, metadata_json
+    from trt_text_classifier.launch.parameters import JobMode
 
     mode = JobMode.STREAMING if args.streaming else JobMode.BATCH
     generated = markdown_table() if args.markdown else metadata_json(mode=mode)
@@ -43,7 +43,7 @@ def main(argv: Sequence[str]) -> int:
 
 def _other_template(path: str, mode: JobMode) -> bool:
     """Whether `path` is named as the other mode's file: regenerating it would swap the specs."""
-    from trt_text_classifier.dataflow.metadata import TEMPLATES
+    from trt_text_classifier.launch.metadata import TEMPLATES
 
     name = os.path.basename(path)
     return any(spec.file_name == name for other, spec in TEMPLATES.items() if other != mode)

@@ -33,7 +33,7 @@ def _run_and_report(argv: Sequence[str]) -> int:
 
 
 def parameter_help() -> str:
-    from trt_text_classifier.params import PipelineParameters
+    from trt_text_classifier.launch.parameters import PipelineParameters
 
     lines = ["usage: trt-text-classifier run --name=value ... [Beam pipeline options]", ""]
     for name, field in PipelineParameters.model_fields.items():

@@ -10,11 +10,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from trt_text_classifier.commands.errors import report_errors
-from trt_text_classifier.parameter_error import ParameterError
+from trt_text_classifier.errors import ParameterError
 
 if TYPE_CHECKING:
     from trt_text_classifier.dataflow.accelerator import WorkerGpu
-    from trt_text_classifier.params import PipelineParameters
+    from trt_text_classifier.launch.parameters import PipelineParameters
 
 HELP = "check template parameters offline: --parameters-file FILE.json or --parameters k=v,..."
 
@@ -61,7 +61,7 @@ def quiet_unless_verbose(verbose: bool) -> Iterator[None]:
 
 
 def read_parameters(args: argparse.Namespace) -> dict[str, str]:
-    from trt_text_classifier.dataflow.template_parameters import (
+    from trt_text_classifier.launch.template_parameters import (
         parse_parameters_file,
         parse_parameters_flag,
     )
@@ -114,8 +114,8 @@ def check_template_parameters(
     values: Mapping[str, str], *, io: bool = True
 ) -> tuple[PipelineParameters, WorkerGpu | None]:
     """Every check a template launch runs on `values`, with the launch's messages."""
-    from trt_text_classifier.dataflow.template_parameters import template_parameters
-    from trt_text_classifier.preflight import check_parameters
+    from trt_text_classifier.launch.preflight import check_parameters
+    from trt_text_classifier.launch.template_parameters import template_parameters
 
     params = template_parameters(values)
     return params, check_parameters(params, runner="DataflowRunner", io=io)

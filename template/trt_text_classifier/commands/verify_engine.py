@@ -18,10 +18,10 @@ import numpy as np
 
 from trt_text_classifier.backends.base import InferenceBackend
 from trt_text_classifier.commands.errors import EXIT_FAILED, report_errors
-from trt_text_classifier.params import ParameterError
+from trt_text_classifier.launch.parameters import ParameterError
 
 if TYPE_CHECKING:
-    from trt_text_classifier.classifier import TextClassifier
+    from trt_text_classifier.serving.classifier import TextClassifier
     from trt_text_classifier.sidecar import EngineSidecar
 
 HELP = "compare a TensorRT engine with its ONNX model on sentences (needs a GPU)"
@@ -153,7 +153,7 @@ def main(argv: Sequence[str]) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from trt_text_classifier.preflight import read_engine_sidecar
+    from trt_text_classifier.launch.preflight import read_engine_sidecar
 
     thresholds = thresholds_from(args)
     sidecar = read_engine_sidecar(args.engine, name="engine")
@@ -189,7 +189,7 @@ def run_verification(
 
     `sidecar`: the engine's, when the caller has read it already (default: read here).
     """
-    from trt_text_classifier.loading import load_onnx_classifier
+    from trt_text_classifier.serving.loading import load_onnx_classifier
     from trt_text_classifier.sidecar import read_sidecar
 
     sidecar = sidecar or read_sidecar(engine_path)

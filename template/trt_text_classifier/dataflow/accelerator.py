@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from trt_text_classifier.accelerator_syntax import Accelerator
+from trt_text_classifier.dataflow.accelerator_syntax import Accelerator
 from trt_text_classifier.dataflow.gpu_catalog import (
     GPU_TYPES,
     MIN_COMPUTE_CAPABILITY_TENSORRT_10,
@@ -21,8 +21,8 @@ from trt_text_classifier.dataflow.gpu_catalog import (
     machine_family,
     n1_vcpus,
 )
-from trt_text_classifier.image_runtime import driver_is_older, image_runtime
-from trt_text_classifier.parameter_error import ParameterError
+from trt_text_classifier.dataflow.image_runtime import driver_is_older, image_runtime
+from trt_text_classifier.errors import ParameterError
 
 
 @dataclass(frozen=True)

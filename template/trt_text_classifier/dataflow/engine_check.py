@@ -12,8 +12,8 @@ from __future__ import annotations
 import importlib
 
 from trt_text_classifier.dataflow.gpu_catalog import GpuType
-from trt_text_classifier.image_runtime import image_runtime
-from trt_text_classifier.params import ParameterError
+from trt_text_classifier.dataflow.image_runtime import image_runtime
+from trt_text_classifier.errors import ParameterError
 from trt_text_classifier.sidecar import BUILDER_MODULES, EngineSidecar
 
 IMAGE_RUNTIME_VERSIONS = {"tensorrt": image_runtime().tensorrt, "tensorrt-rtx": "1.7.1.116"}

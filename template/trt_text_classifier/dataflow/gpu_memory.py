@@ -18,7 +18,7 @@ import math
 
 from trt_text_classifier.dataflow.accelerator import WorkerGpu
 from trt_text_classifier.dataflow.gpu_catalog import machine_vcpus
-from trt_text_classifier.parameter_error import ParameterError
+from trt_text_classifier.errors import ParameterError
 
 CONTEXT_MIB = 512
 MIB = 1 << 20

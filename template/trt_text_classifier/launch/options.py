@@ -28,7 +28,7 @@ from apache_beam.options.pipeline_options import (
 )
 
 from trt_text_classifier.dataflow.accelerator import WorkerGpu
-from trt_text_classifier.params import (
+from trt_text_classifier.launch.parameters import (
     ParameterError,
     PipelineParameters,
     closest,

@@ -26,7 +26,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from trt_text_classifier.params import ConsoleForm, JobMode, PipelineParameters
+from trt_text_classifier.launch.parameters import ConsoleForm, JobMode, PipelineParameters
 
 
 @dataclass(frozen=True)

@@ -14,25 +14,25 @@ import functools
 import os
 
 from trt_text_classifier import model_files
-from trt_text_classifier.accelerator_syntax import parse_accelerator
 from trt_text_classifier.backends.base import BackendError
 from trt_text_classifier.bundle import BundleManifest, manifest_path_for
 from trt_text_classifier.dataflow.accelerator import WorkerGpu, resolve_worker
+from trt_text_classifier.dataflow.accelerator_syntax import parse_accelerator
 from trt_text_classifier.dataflow.engine_check import (
     check_engine_runs_on,
     check_one_gpu_per_worker,
 )
 from trt_text_classifier.dataflow.gpu_memory import check_engines_fit, engine_size
-from trt_text_classifier.options import is_dataflow_runner, is_local_runner
-from trt_text_classifier.output_locations import (
+from trt_text_classifier.errors import one_line
+from trt_text_classifier.launch.options import is_dataflow_runner, is_local_runner
+from trt_text_classifier.launch.output_locations import (
     check_output_location,
     check_writable,
     output_prefixes,
     streaming_output_prefixes,
 )
-from trt_text_classifier.parameter_error import one_line
-from trt_text_classifier.params import ParameterError, PipelineParameters
-from trt_text_classifier.remote_checks import bounded
+from trt_text_classifier.launch.parameters import ParameterError, PipelineParameters
+from trt_text_classifier.launch.remote_checks import bounded
 from trt_text_classifier.sidecar import EngineSidecar, sidecar_path_for
 
 
@@ -266,7 +266,7 @@ def check_onnx_model(onnx_path: str, manifest: BundleManifest) -> None:
 
 def check_tokenizer(params: PipelineParameters) -> None:
     """Load the tokenizer the workers will load; it must leave room for one word."""
-    from trt_text_classifier.loading import load_tokenizer
+    from trt_text_classifier.serving.loading import load_tokenizer
 
     name, value = ("tokenizer", params.tokenizer) if params.tokenizer else model_parameter(params)
     tokenizer_path = params.tokenizer or ""

@@ -15,7 +15,7 @@ import numpy as np
 
 from trt_text_classifier.backends.base import InferenceBackend
 from trt_text_classifier.bundle import MULTI_LABEL, SINGLE_LABEL, ProblemType
-from trt_text_classifier.tokenization import BatchTokenizer, TokenizedBatch
+from trt_text_classifier.serving.tokenization import BatchTokenizer, TokenizedBatch
 
 DEFAULT_THRESHOLD = 0.5
 

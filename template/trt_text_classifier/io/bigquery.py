@@ -34,7 +34,7 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.io.gcp.bigquery import BigQueryDisposition, RetryStrategy, WriteToBigQuery
 
-from trt_text_classifier.json_records import loads_exact
+from trt_text_classifier.io.json_records import loads_exact
 from trt_text_classifier.records import DeadLetter, Prediction, fields_json
 
 BIGQUERY_STAGE = "bigquery"

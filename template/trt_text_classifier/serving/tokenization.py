@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from tokenizers import Encoding, Tokenizer
 
-from trt_text_classifier.parameter_error import first_line
+from trt_text_classifier.errors import first_line
 
 INPUT_IDS = "input_ids"
 ATTENTION_MASK = "attention_mask"

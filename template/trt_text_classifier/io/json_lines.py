@@ -15,13 +15,12 @@ from collections.abc import Iterator
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from trt_text_classifier.handler import METRICS_NAMESPACE
-from trt_text_classifier.json_records import (
+from trt_text_classifier.io.json_records import (
     JsonRecordFormat,
     RecordFormatError,
     parse_record,
 )
-from trt_text_classifier.records import DeadLetter, TextRecord
+from trt_text_classifier.records import METRICS_NAMESPACE, DeadLetter, TextRecord
 
 PARSE_STAGE = "parse"
 

@@ -12,8 +12,8 @@ import os
 import uuid
 
 from trt_text_classifier import model_files
-from trt_text_classifier.parameter_error import ParameterError, one_line
-from trt_text_classifier.params import OUTPUT_SUFFIX, PipelineParameters
+from trt_text_classifier.errors import ParameterError, one_line
+from trt_text_classifier.launch.parameters import OUTPUT_SUFFIX, PipelineParameters
 
 
 def output_prefixes(params: PipelineParameters) -> dict[str, str]:

@@ -36,7 +36,7 @@ import numpy as np
 
 from trt_text_classifier.backends.base import BackendError
 from trt_text_classifier.bundle import MANIFEST_NAME, BundleManifest
-from trt_text_classifier.engine.precision import convert_to_float16
+from trt_text_classifier.model_tooling.precision import convert_to_float16
 from trt_text_classifier.sidecar import (
     BUILDER_MODULES,
     Builder,

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
-from trt_text_classifier.parameter_error import ParameterError, first_line
+from trt_text_classifier.errors import ParameterError, first_line
 
 REMOTE_CHECK_TIMEOUT_SECS = 30.0
 LOGIN = "`gcloud auth application-default login`"

@@ -25,7 +25,7 @@ import numpy as np
 from apache_beam.utils.multi_process_shared import MultiProcessShared
 
 from trt_text_classifier.backends.base import BackendLimits
-from trt_text_classifier.classifier import TextClassifier
+from trt_text_classifier.serving.classifier import TextClassifier
 
 ClassifierLoader = Callable[[str, str | None, int], TextClassifier]
 """(model path, tokenizer directory or None, max_seq_length) -> a loaded classifier."""

@@ -18,8 +18,8 @@ from typing import Literal
 
 from trt_text_classifier import model_files
 from trt_text_classifier.bundle import BundleManifest, manifest_path_for, model_directory
-from trt_text_classifier.classifier import TextClassifier
-from trt_text_classifier.tokenization import BatchTokenizer
+from trt_text_classifier.serving.classifier import TextClassifier
+from trt_text_classifier.serving.tokenization import BatchTokenizer
 
 Backend = Literal["onnxruntime", "tensorrt"]
 

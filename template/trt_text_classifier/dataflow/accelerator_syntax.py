@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from trt_text_classifier.parameter_error import ParameterError
+from trt_text_classifier.errors import ParameterError
 
 ACCELERATOR_REGEX = (
     r"^type:[a-z0-9-]+;count:[1-9][0-9]?;install-nvidia-driver(:[a-z0-9.]+)?(;use_nvidia_mps)?$"

@@ -27,14 +27,13 @@ import apache_beam as beam
 from apache_beam.io.gcp.pubsub import PubsubMessage, ReadFromPubSub, WriteToPubSub
 from apache_beam.metrics import Metrics
 
-from trt_text_classifier.handler import METRICS_NAMESPACE
-from trt_text_classifier.json_records import (
+from trt_text_classifier.io.json_records import (
     DEFAULT_RECORD_FORMAT,
     JsonRecordFormat,
     RecordFormatError,
     parse_record,
 )
-from trt_text_classifier.records import DeadLetter, Prediction, TextRecord
+from trt_text_classifier.records import METRICS_NAMESPACE, DeadLetter, Prediction, TextRecord
 
 ID_ATTRIBUTE = "id"
 PIPELINE_ATTRIBUTES = (ID_ATTRIBUTE,)

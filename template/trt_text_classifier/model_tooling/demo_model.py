@@ -18,7 +18,7 @@ from importlib import resources
 
 import torch
 
-from trt_text_classifier.engine.export import ParityReport, export_bundle
+from trt_text_classifier.model_tooling.export import ParityReport, export_bundle
 
 SEED = 20261124
 LABELS = ("negative", "positive")
@@ -28,7 +28,7 @@ DEMO_SOURCE = "trt-text-classifier demo model (seeded, offline)"
 
 def read_corpus() -> list[tuple[str, str]]:
     """(label, sentence) pairs of the shipped corpus."""
-    text = resources.files("trt_text_classifier").joinpath("demo/corpus.txt").read_text("utf-8")
+    text = resources.files(__package__).joinpath("demo/corpus.txt").read_text("utf-8")
     return [tuple(line.split("\t", 1)) for line in text.splitlines() if line.strip()]
 
 

@@ -15,8 +15,8 @@ import json
 import re
 from collections.abc import Mapping
 
-from trt_text_classifier.dataflow.metadata import parameter_entries
-from trt_text_classifier.params import JobMode, ParameterError, PipelineParameters
+from trt_text_classifier.launch.metadata import parameter_entries
+from trt_text_classifier.launch.parameters import JobMode, ParameterError, PipelineParameters
 
 RESERVED_OPTIONS = frozenset(
     {

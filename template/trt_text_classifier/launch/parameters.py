@@ -46,8 +46,8 @@ from pydantic import (
     model_validator,
 )
 
-from trt_text_classifier.accelerator_syntax import ACCELERATOR_REGEX, parse_accelerator
-from trt_text_classifier.parameter_error import ParameterError
+from trt_text_classifier.dataflow.accelerator_syntax import ACCELERATOR_REGEX, parse_accelerator
+from trt_text_classifier.errors import ParameterError
 
 MAX_SUPPORTED_SEQUENCE_LENGTH = 512
 """BERT's position embeddings end at 512 tokens; a bundle may declare less."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from google.cloud import dataflow_v1beta3
 
-from trt_text_classifier.dataflow.template_parameters import gcloud_parameters_flag
+from trt_text_classifier.launch.template_parameters import gcloud_parameters_flag
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def launch(
     request: dataflow_v1beta3.LaunchFlexTemplateRequest,
 ) -> dataflow_v1beta3.LaunchFlexTemplateResponse:
     """Send the request with Application Default Credentials (one attempt per time limit)."""
-    from trt_text_classifier.remote_checks import REMOTE_CHECK_TIMEOUT_SECS
+    from trt_text_classifier.launch.remote_checks import REMOTE_CHECK_TIMEOUT_SECS
 
     client = dataflow_v1beta3.FlexTemplatesServiceClient()
     return client.launch_flex_template(request=request, timeout=REMOTE_CHECK_TIMEOUT_SECS)

@@ -40,14 +40,13 @@ from typing import Any
 from apache_beam.metrics import Metrics
 from apache_beam.ml.inference.base import ModelHandler
 
-from trt_text_classifier import model_swap
-from trt_text_classifier.classifier import DEFAULT_THRESHOLD, TextClassifier
-from trt_text_classifier.loading import Backend
-from trt_text_classifier.records import DeadLetter, Prediction, TextRecord
-from trt_text_classifier.shared_backend import ClassifierLoader, acquire_shared_backend
-from trt_text_classifier.tokenization import BatchTokenizer
+from trt_text_classifier.records import METRICS_NAMESPACE, DeadLetter, Prediction, TextRecord
+from trt_text_classifier.serving import model_swap
+from trt_text_classifier.serving.classifier import DEFAULT_THRESHOLD, TextClassifier
+from trt_text_classifier.serving.loading import Backend
+from trt_text_classifier.serving.shared_backend import ClassifierLoader, acquire_shared_backend
+from trt_text_classifier.serving.tokenization import BatchTokenizer
 
-METRICS_NAMESPACE = "trt_text_classifier"
 _LOGGER = logging.getLogger(__name__)
 
 LENGTH_BUCKET_BOUNDARIES = (32, 64, 96, 128, 192, 256, 384, 512, 1024)
@@ -200,7 +199,7 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
             return classifier
 
     def _load(self, model_path: str) -> TextClassifier:
-        from trt_text_classifier.loading import load_classifier
+        from trt_text_classifier.serving.loading import load_classifier
 
         loader = self._loader or functools.partial(load_classifier, backend=self._backend)
         if not self._share_backend:
@@ -210,7 +209,7 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
 
     def load_tokenizer(self) -> BatchTokenizer:
         """The model's tokenizer on its own: ordering records by token count needs no model."""
-        from trt_text_classifier.loading import load_tokenizer
+        from trt_text_classifier.serving.loading import load_tokenizer
 
         return load_tokenizer(
             self._model_path, self._tokenizer, self._max_seq_length, self._backend

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 from trt_text_classifier import model_files
 from trt_text_classifier.bundle import BundleManifest, ProblemType, manifest_path_for
-from trt_text_classifier.classifier import TextClassifier
-from trt_text_classifier.loading import Backend, backend_for
+from trt_text_classifier.serving.classifier import TextClassifier
+from trt_text_classifier.serving.loading import Backend, backend_for
 
 PROBE_TEXT = "A short sentence that every new model must classify before it serves."
 

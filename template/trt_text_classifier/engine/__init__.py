@@ -1,1 +1,0 @@
-"""Model tooling: Hugging Face -> ONNX bundle (export, demo model) and ONNX -> TensorRT engine."""
