@@ -56,8 +56,8 @@ from trt_text_classifier.backends.onnxruntime_backend import (  # noqa: E402
     OnnxRuntimeBackend,
     choose_providers,
 )
+from trt_text_classifier.launch.command_line import parse_pipeline_args  # noqa: E402
 from trt_text_classifier.launch.options import make_pipeline_options  # noqa: E402
-from trt_text_classifier.launch.parameters import parse_pipeline_args  # noqa: E402
 from trt_text_classifier.pipeline import build_pipeline  # noqa: E402
 from trt_text_classifier.run import summarize  # noqa: E402
 

@@ -34,10 +34,12 @@ import apache_beam as beam  # noqa: E402
 
 import report  # noqa: E402
 import workloads  # noqa: E402
+from trt_text_classifier.io.text_files import ReadLines  # noqa: E402
+from trt_text_classifier.launch.command_line import parse_pipeline_args  # noqa: E402
 from trt_text_classifier.launch.options import make_pipeline_options  # noqa: E402
-from trt_text_classifier.launch.parameters import parse_pipeline_args  # noqa: E402
-from trt_text_classifier.pipeline import OrderByLength, ReadLines, build_pipeline  # noqa: E402
+from trt_text_classifier.pipeline import build_pipeline  # noqa: E402
 from trt_text_classifier.serving.handler import TextClassificationModelHandler  # noqa: E402
+from trt_text_classifier.serving.length_ordering import OrderByLength  # noqa: E402
 
 RESULTS = BENCHMARKS / "results"
 

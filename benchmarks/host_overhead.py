@@ -20,9 +20,9 @@ from apache_beam.ml.inference.base import PredictionResult
 
 import seed_pipeline
 from trt_text_classifier.backends.base import BackendLimits
-from trt_text_classifier.pipeline import LENGTH_ORDER_BATCHES, OrderByLength
 from trt_text_classifier.records import Prediction, TextRecord
 from trt_text_classifier.serving.classifier import TextClassifier
+from trt_text_classifier.serving.length_ordering import LENGTH_ORDER_BATCHES, OrderByLength
 from trt_text_classifier.serving.tokenization import BatchTokenizer
 
 

@@ -20,7 +20,8 @@ from apache_beam.io import fileio
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from trt_text_classifier.pipeline import DEAD_LETTERS, ReadLines
+from trt_text_classifier.io.text_files import ReadLines
+from trt_text_classifier.records import DEAD_LETTERS
 
 
 def main(pattern: str) -> None:

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import apache_beam as beam
 
 from fault_injection import load_faulty_classifier
+from trt_text_classifier.launch.command_line import parse_pipeline_args
 from trt_text_classifier.launch.options import make_pipeline_options
-from trt_text_classifier.launch.parameters import parse_pipeline_args
 from trt_text_classifier.launch.preflight import check_parameters
 from trt_text_classifier.pipeline import build_pipeline, make_handler
 

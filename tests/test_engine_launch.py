@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLES
-from trt_text_classifier.launch.parameters import ParameterError, PipelineParameters
+from trt_text_classifier.errors import ParameterError
+from trt_text_classifier.launch.parameters import PipelineParameters
 from trt_text_classifier.launch.preflight import check_parameters
 
 pytest.importorskip("tensorrt_rtx")

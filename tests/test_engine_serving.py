@@ -12,7 +12,8 @@ from conftest import EXAMPLES
 from trt_text_classifier import cli
 from trt_text_classifier.backends.base import BackendError
 from trt_text_classifier.commands.verify_engine import Comparison, compare_logits
-from trt_text_classifier.launch.parameters import ParameterError, PipelineParameters
+from trt_text_classifier.errors import ParameterError
+from trt_text_classifier.launch.parameters import PipelineParameters
 from trt_text_classifier.launch.preflight import check_parameters
 from trt_text_classifier.serving.classifier import TextClassifier
 from trt_text_classifier.serving.handler import TextClassificationModelHandler

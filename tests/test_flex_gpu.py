@@ -12,12 +12,13 @@ from trt_text_classifier.dataflow.accelerator import WorkerGpu, driver_warning, 
 from trt_text_classifier.dataflow.accelerator_syntax import Accelerator, parse_accelerator
 from trt_text_classifier.dataflow.gpu_catalog import GPU_TYPES
 from trt_text_classifier.dataflow.gpu_memory import check_engines_fit, engines_per_gpu
+from trt_text_classifier.errors import ParameterError
 from trt_text_classifier.launch.options import (
     IMAGE_ENV,
     make_pipeline_options,
     with_environment_machine_type,
 )
-from trt_text_classifier.launch.parameters import ParameterError, PipelineParameters
+from trt_text_classifier.launch.parameters import PipelineParameters
 from trt_text_classifier.launch.preflight import check_workers
 
 IMAGE = "us-central1-docker.pkg.dev/my-project/dataflow/trt-text-classifier:v1"

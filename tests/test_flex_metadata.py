@@ -20,6 +20,8 @@ from google.protobuf import json_format
 from pydantic import BaseModel, Field
 
 from trt_text_classifier.commands import metadata as metadata_command
+from trt_text_classifier.errors import ParameterError
+from trt_text_classifier.launch.console_form import STREAMING_ONLY, ConsoleForm, JobMode
 from trt_text_classifier.launch.metadata import (
     TEMPLATES,
     markdown_table,
@@ -27,13 +29,7 @@ from trt_text_classifier.launch.metadata import (
     parameter_entries,
     template_metadata,
 )
-from trt_text_classifier.launch.parameters import (
-    STREAMING_ONLY,
-    ConsoleForm,
-    JobMode,
-    ParameterError,
-    PipelineParameters,
-)
+from trt_text_classifier.launch.parameters import PipelineParameters
 from trt_text_classifier.launch.template_parameters import RESERVED_OPTIONS
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]

@@ -10,8 +10,8 @@ import pytest
 from emulators import GCS_BUCKET, GcsEmulator
 from flex_sidecars import IMAGE_TENSORRT, l4_sidecar, upload_engine, upload_tokenizer
 from trt_text_classifier.commands import launch, validate
+from trt_text_classifier.launch.console_form import JobMode
 from trt_text_classifier.launch.metadata import template_metadata
-from trt_text_classifier.launch.parameters import JobMode
 from trt_text_classifier.launch.template_parameters import (
     gcloud_parameters_flag,
     parse_parameters_flag,

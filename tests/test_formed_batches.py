@@ -9,8 +9,8 @@ import apache_beam as beam
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.testing.util import assert_that, equal_to
 
+from trt_text_classifier.launch.command_line import parse_pipeline_args
 from trt_text_classifier.launch.options import make_pipeline_options
-from trt_text_classifier.launch.parameters import parse_pipeline_args
 from trt_text_classifier.model_tooling.demo_model import read_corpus
 from trt_text_classifier.pipeline import build_pipeline
 from trt_text_classifier.records import Prediction

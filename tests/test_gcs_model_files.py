@@ -9,7 +9,7 @@ import pytest
 from emulators import GcsEmulator
 from engine_doubles import make_sidecar
 from trt_text_classifier import model_files
-from trt_text_classifier.launch.parameters import ParameterError
+from trt_text_classifier.errors import ParameterError
 from trt_text_classifier.launch.preflight import read_engine_sidecar
 
 

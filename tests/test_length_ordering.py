@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from trt_text_classifier.pipeline import OrderByLength, load_token_counter
 from trt_text_classifier.records import TextRecord
 from trt_text_classifier.serving.handler import TextClassificationModelHandler
+from trt_text_classifier.serving.length_ordering import OrderByLength, load_token_counter
 
 
 def count_characters(texts: Sequence[str]) -> list[int]:
@@ -74,7 +74,7 @@ def test_files_are_read_in_chunks_of_consecutive_records(tmp_path: Path) -> None
     from apache_beam.io import fileio
     from apache_beam.io.filesystem import FileMetadata
 
-    from trt_text_classifier.pipeline import ReadLines
+    from trt_text_classifier.io.text_files import ReadLines
     from trt_text_classifier.records import DeadLetter
 
     source = tmp_path / "in.txt"

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from trt_text_classifier.launch.parameters import (
-    ParameterError,
-    PipelineParameters,
-    console_form,
-    parse_pipeline_args,
-)
+from trt_text_classifier.errors import ParameterError
+from trt_text_classifier.launch.command_line import parse_pipeline_args
+from trt_text_classifier.launch.parameters import PipelineParameters, console_form
 
 VALID = {"input": "gs://b/in/*.txt", "output": "gs://b/out/p", "onnx_path": "gs://b/m/model.onnx"}
 

@@ -7,13 +7,10 @@ import re
 import pytest
 from apache_beam.options.pipeline_options import StandardOptions
 
+from trt_text_classifier.errors import ParameterError
 from trt_text_classifier.launch.options import make_pipeline_options
-from trt_text_classifier.launch.parameters import (
-    DEFAULT_STREAMING_BATCH_DURATION_SECS,
-    ParameterError,
-    PipelineParameters,
-    console_form,
-)
+from trt_text_classifier.launch.parameters import PipelineParameters, console_form
+from trt_text_classifier.launch.serving_fields import DEFAULT_STREAMING_BATCH_DURATION_SECS
 from trt_text_classifier.pipeline import make_handler
 from trt_text_classifier.serving.handler import LENGTH_BUCKET_BOUNDARIES
 

@@ -19,7 +19,7 @@ from onnx import TensorProto, helper
 
 from pipeline_outputs import assert_each_record_once, read_json_lines
 from trt_text_classifier.cli import main
-from trt_text_classifier.launch.parameters import ParameterError
+from trt_text_classifier.errors import ParameterError
 from trt_text_classifier.launch.preflight import read_bundle_manifest
 from trt_text_classifier.run import run_pipeline
 from trt_text_classifier.serving.loading import load_tokenizer

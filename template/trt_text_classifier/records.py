@@ -38,6 +38,8 @@ from typing import Any, NamedTuple
 
 METRICS_NAMESPACE = "trt_text_classifier"
 """The namespace of every Beam counter and distribution the pipeline reports."""
+DEAD_LETTERS = "dead_letters"
+"""The tag of every step's dead-letter output."""
 
 NO_FIELDS: Mapping[str, Any] = {}
 """The default `fields` and `attributes`: shared, so never mutated."""

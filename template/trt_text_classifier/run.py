@@ -10,6 +10,9 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.runners.runner import PipelineResult
 
+from trt_text_classifier.errors import ParameterError
+from trt_text_classifier.io.output_naming import shard_glob
+from trt_text_classifier.launch.command_line import parse_pipeline_args
 from trt_text_classifier.launch.options import (
     check_beam_args,
     make_pipeline_options,
@@ -17,16 +20,11 @@ from trt_text_classifier.launch.options import (
     with_environment_machine_type,
 )
 from trt_text_classifier.launch.output_locations import remove_temp_directories
-from trt_text_classifier.launch.parameters import (
-    ParameterError,
-    PipelineParameters,
-    parse_pipeline_args,
-    shard_glob,
-)
+from trt_text_classifier.launch.parameters import PipelineParameters
 from trt_text_classifier.launch.preflight import check_parameters
 from trt_text_classifier.pipeline import build_pipeline, make_handler
 from trt_text_classifier.records import METRICS_NAMESPACE
-from trt_text_classifier.serving.handler import ClassifierLoader
+from trt_text_classifier.serving.shared_backend import ClassifierLoader
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from trt_text_classifier.commands.errors import report_errors
-from trt_text_classifier.launch.parameters import ParameterError
+from trt_text_classifier.errors import ParameterError
 
 if TYPE_CHECKING:
     from trt_text_classifier.model_tooling.engine_build import BuildRequest

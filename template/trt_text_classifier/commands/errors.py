@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable
 
 from trt_text_classifier.backends.base import BackendError
-from trt_text_classifier.launch.parameters import ParameterError
+from trt_text_classifier.errors import ParameterError
 
 EXIT_BAD_PARAMETER = 2
 EXIT_FAILED = 1

@@ -14,15 +14,15 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from trt_text_classifier.launch.parameters import JobMode
+    from trt_text_classifier.launch.console_form import JobMode
 
 HELP = "print metadata.json (--streaming: metadata-streaming.json); --check FILE, --markdown"
 
 
 def main(argv: Sequence[str]) -> int:
     args = _parser().parse_args(list(argv))
+    from trt_text_classifier.launch.console_form import JobMode
     from trt_text_classifier.launch.metadata import markdown_table, metadata_json
-    from trt_text_classifier.launch.parameters import JobMode
 
     mode = JobMode.STREAMING if args.streaming else JobMode.BATCH
     generated = markdown_table() if args.markdown else metadata_json(mode=mode)

@@ -18,7 +18,7 @@ import numpy as np
 
 from trt_text_classifier.backends.base import InferenceBackend
 from trt_text_classifier.commands.errors import EXIT_FAILED, report_errors
-from trt_text_classifier.launch.parameters import ParameterError
+from trt_text_classifier.errors import ParameterError
 
 if TYPE_CHECKING:
     from trt_text_classifier.serving.classifier import TextClassifier

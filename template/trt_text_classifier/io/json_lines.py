@@ -1,4 +1,4 @@
-"""JSON Lines input (`--input_format=jsonl`): each line that `pipeline.ReadLines` read is one JSON record.
+"""JSON Lines input (`--input_format=jsonl`): each line that `text_files.ReadLines` read is one JSON record.
 
 Line reading (line endings, byte-order marks, decoding, blank lines) stays in
 `ReadLines`; this step only turns a line's text into a record with
@@ -20,7 +20,7 @@ from trt_text_classifier.io.json_records import (
     RecordFormatError,
     parse_record,
 )
-from trt_text_classifier.records import METRICS_NAMESPACE, DeadLetter, TextRecord
+from trt_text_classifier.records import DEAD_LETTERS, METRICS_NAMESPACE, DeadLetter, TextRecord
 
 PARSE_STAGE = "parse"
 
@@ -28,7 +28,7 @@ PARSE_STAGE = "parse"
 class ParseJsonLines(beam.DoFn):
     """Lists of line records -> lists of their JSON records; malformed lines to `dead_letters_tag`.
 
-    Takes and gives lists (`pipeline.ReadLines`'s chunks), so that Beam's work
+    Takes and gives lists (`text_files.ReadLines`'s chunks), so that Beam's work
     per element is paid per list, not per line.
     """
 
@@ -50,3 +50,16 @@ class ParseJsonLines(beam.DoFn):
                 yield beam.pvalue.TaggedOutput(self._dead_letters_tag, dead_letter)
         if records:
             yield records
+
+
+def parse_json_lines(
+    lines: beam.PCollection, record_format: JsonRecordFormat
+) -> tuple[beam.PCollection, beam.PCollection]:
+    """(lists of records, lines that hold no JSON record as dead letters) for `--input_format=jsonl`.
+
+    Runs after the reshuffle, so parsing is spread over workers like inference.
+    """
+    parsed = lines | "ParseJsonLines" >> beam.ParDo(
+        ParseJsonLines(record_format, DEAD_LETTERS)
+    ).with_outputs(DEAD_LETTERS, main="records")
+    return parsed.records, parsed[DEAD_LETTERS]

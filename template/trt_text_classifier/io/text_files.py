@@ -1,6 +1,8 @@
-"""Lines of an input file: encodings, line endings, undecodable lines.
+"""Reading input files: lines (encodings, line endings, undecodable lines) and `ReadLines`.
 
-Used by the pipeline's file reader; no Beam here beyond the file handle it opens.
+`read_files` matches a pattern and reads every file into lists of records with `ReadLines`.
+A line of an input file gets the id `PATH:LINE`: the file's full path as matched and its
+1-based line number, blank lines included, so every output names the exact line it came from.
 
 - Encoding: UTF-8 unless the file starts with a byte-order mark: UTF-8, UTF-16
   (LE/BE) and UTF-32 (LE/BE) marks select that encoding and are removed.
@@ -17,6 +19,17 @@ import codecs
 import io
 from collections.abc import Iterator
 from typing import BinaryIO, NamedTuple
+
+import apache_beam as beam
+from apache_beam.io import fileio
+from apache_beam.metrics import Metrics
+
+from trt_text_classifier.errors import one_line
+from trt_text_classifier.records import DEAD_LETTERS, METRICS_NAMESPACE, DeadLetter, TextRecord
+
+SPREAD_CHUNK = 1024
+"""Records per element through the batch job's Reshuffle, whose cost is per element (the
+local runner groups every element in one Python process; Dataflow's shuffle per element)."""
 
 BYTE_ORDER_MARKS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -121,3 +134,108 @@ def check_decoded(line: str, encoding: str) -> str | UndecodableLine:
             )
         return UndecodableLine(raw, f"line is not valid {name}; re-encode the file as UTF-8")
     return line
+
+
+class ReadLines(beam.DoFn):
+    """Reads one matched file line by line into lists of `TextRecord`s (see `read_lines`).
+
+    Records leave in lists of at most `chunk_size` consecutive lines of a file
+    (the rest at its end): the Reshuffle that spreads them over workers, and
+    every step after it, then moves a thousand times fewer elements.
+
+    Compressed files (.gz, .bz2, .zst, ...) are decompressed by Beam, chosen by
+    the file's extension. Blank lines are counted and skipped. A line that
+    cannot be decoded goes to the `dead_letters` output (stage "decode"). A
+    file that fails part-way (a corrupt archive) gives one dead letter (id
+    PATH, stage "read") after the lines read so far; the other files go on. A
+    file whose name is not valid UTF-8 gives a dead letter per line (stage
+    "read", its id the name with the invalid bytes escaped as \\xNN).
+    """
+
+    def __init__(self, chunk_size: int = SPREAD_CHUNK) -> None:
+        self._chunk_size = chunk_size
+        self._records = Metrics.counter(METRICS_NAMESPACE, "records_read")
+        self._blank_lines = Metrics.counter(METRICS_NAMESPACE, "blank_lines")
+        self._undecodable = Metrics.counter(METRICS_NAMESPACE, "undecodable_lines")
+        self._unreadable = Metrics.counter(METRICS_NAMESPACE, "unreadable_files")
+
+    def process(self, readable_file: fileio.ReadableFile) -> Iterator[object]:
+        path = readable_file.metadata.path
+        printable = escape_file_name(path)
+        number = 0
+        chunk: list[TextRecord] = []
+        try:
+            with readable_file.open() as handle:
+                for number, line in read_lines(handle):
+                    output = self._record(f"{printable}:{number}", line, printable != path)
+                    if isinstance(output, TextRecord):
+                        chunk.append(output)
+                        if len(chunk) >= self._chunk_size:
+                            yield chunk
+                            chunk = []
+                    elif output is not None:
+                        yield output
+        except Exception as error:  # a corrupt archive raises zlib.error, ZstdError, OSError, ...
+            if chunk:
+                yield chunk
+                chunk = []
+            self._unreadable.inc()
+            yield beam.pvalue.TaggedOutput(
+                DEAD_LETTERS,
+                DeadLetter(
+                    printable,
+                    "",
+                    f"the file could not be read after line {number} ({one_line(error)}); "
+                    "lines before it were read, the rest of the file was not",
+                    "read",
+                ),
+            )
+        if chunk:
+            yield chunk
+
+    def _record(self, record_id: str, line: str | UndecodableLine, bad_name: bool) -> object:
+        """The record, or its dead letter, or None for a blank line (no generator: hot path)."""
+        if isinstance(line, UndecodableLine):
+            self._undecodable.inc()
+            return beam.pvalue.TaggedOutput(
+                DEAD_LETTERS, DeadLetter(record_id, line.escaped(), line.reason, "decode")
+            )
+        if not line.strip():
+            self._blank_lines.inc()
+            return None
+        if bad_name:
+            return beam.pvalue.TaggedOutput(
+                DEAD_LETTERS,
+                DeadLetter(
+                    record_id,
+                    line,
+                    "the file name is not valid UTF-8, so no output could name this record; "
+                    "rename the file",
+                    "read",
+                ),
+            )
+        self._records.inc()
+        return TextRecord(record_id, line)
+
+
+def escape_file_name(path: str) -> str:
+    """`path` with bytes that are not UTF-8 (held as lone surrogates) written as \\xNN."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return path.encode("utf-8", errors="surrogateescape").decode(
+            "utf-8", errors="backslashreplace"
+        )
+    return path
+
+
+def read_files(pipeline: beam.Pipeline, pattern: str) -> tuple[beam.PCollection, beam.PCollection]:
+    """(lists of records, undecodable lines as dead letters) from the files matching `pattern`."""
+    read = (
+        pipeline
+        | "MatchInput" >> fileio.MatchFiles(pattern)
+        | "OpenFiles" >> fileio.ReadMatches()
+        | "ReadLines" >> beam.ParDo(ReadLines()).with_outputs(DEAD_LETTERS, main="records")
+    )
+    chunks = read.records | "Spread" >> beam.Reshuffle()
+    return chunks, read[DEAD_LETTERS]

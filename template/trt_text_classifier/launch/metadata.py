@@ -26,7 +26,8 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from trt_text_classifier.launch.parameters import ConsoleForm, JobMode, PipelineParameters
+from trt_text_classifier.launch.console_form import ConsoleForm, JobMode
+from trt_text_classifier.launch.parameters import PipelineParameters
 
 
 @dataclass(frozen=True)

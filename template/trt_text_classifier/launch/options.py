@@ -28,12 +28,8 @@ from apache_beam.options.pipeline_options import (
 )
 
 from trt_text_classifier.dataflow.accelerator import WorkerGpu
-from trt_text_classifier.launch.parameters import (
-    ParameterError,
-    PipelineParameters,
-    closest,
-    parameter_names,
-)
+from trt_text_classifier.errors import ParameterError
+from trt_text_classifier.launch.parameters import PipelineParameters, closest, parameter_names
 
 DEFAULT_RUNNER = "DirectRunner"
 IMAGE_ENV = "TRT_TEXT_CLASSIFIER_IMAGE"

@@ -13,7 +13,8 @@ import uuid
 
 from trt_text_classifier import model_files
 from trt_text_classifier.errors import ParameterError, one_line
-from trt_text_classifier.launch.parameters import OUTPUT_SUFFIX, PipelineParameters
+from trt_text_classifier.io.output_naming import OUTPUT_SUFFIX
+from trt_text_classifier.launch.parameters import PipelineParameters
 
 
 def output_prefixes(params: PipelineParameters) -> dict[str, str]:

@@ -23,7 +23,7 @@ from trt_text_classifier.dataflow.engine_check import (
     check_one_gpu_per_worker,
 )
 from trt_text_classifier.dataflow.gpu_memory import check_engines_fit, engine_size
-from trt_text_classifier.errors import one_line
+from trt_text_classifier.errors import ParameterError, one_line
 from trt_text_classifier.launch.options import is_dataflow_runner, is_local_runner
 from trt_text_classifier.launch.output_locations import (
     check_output_location,
@@ -31,7 +31,7 @@ from trt_text_classifier.launch.output_locations import (
     output_prefixes,
     streaming_output_prefixes,
 )
-from trt_text_classifier.launch.parameters import ParameterError, PipelineParameters
+from trt_text_classifier.launch.parameters import PipelineParameters
 from trt_text_classifier.launch.remote_checks import bounded
 from trt_text_classifier.sidecar import EngineSidecar, sidecar_path_for
 

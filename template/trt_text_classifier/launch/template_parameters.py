@@ -15,8 +15,10 @@ import json
 import re
 from collections.abc import Mapping
 
+from trt_text_classifier.errors import ParameterError
+from trt_text_classifier.launch.console_form import JobMode
 from trt_text_classifier.launch.metadata import parameter_entries
-from trt_text_classifier.launch.parameters import JobMode, ParameterError, PipelineParameters
+from trt_text_classifier.launch.parameters import PipelineParameters
 
 RESERVED_OPTIONS = frozenset(
     {

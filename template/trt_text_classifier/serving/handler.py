@@ -32,14 +32,14 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from apache_beam.metrics import Metrics
 from apache_beam.ml.inference.base import ModelHandler
 
+from trt_text_classifier.errors import one_line
 from trt_text_classifier.records import METRICS_NAMESPACE, DeadLetter, Prediction, TextRecord
 from trt_text_classifier.serving import model_swap
 from trt_text_classifier.serving.classifier import DEFAULT_THRESHOLD, TextClassifier
@@ -58,7 +58,7 @@ def record_length(record: TextRecord) -> int:
     """The length streaming jobs bucket by: characters, a proxy for tokens.
 
     Beam calls it inside its stateful batching, where no tokenizer is loaded.
-    Batch jobs order by exact token counts instead (`pipeline.OrderByLength`).
+    Batch jobs order by exact token counts instead (`length_ordering.OrderByLength`).
     """
     return len(record.text)
 
@@ -77,7 +77,6 @@ def inference_dead_letter(record: TextRecord, error: object) -> DeadLetter:
 
 __all__ = [
     "ClassifierLoader",
-    "FormedBatchesHandler",
     "TextClassificationModelHandler",
     "inference_dead_letter",
 ]
@@ -163,7 +162,7 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
         self._model_updates = Metrics.counter(METRICS_NAMESPACE, "model_updates")
         self._model_updates_refused = Metrics.counter(METRICS_NAMESPACE, "model_updates_refused")
         self._accepted: TextClassifier | None = None
-        self._watch: _ModelWatch | None = None
+        self._watch: model_swap.ModelWatch | None = None
         self._swapped: TextClassifier | None = None
 
     def __getstate__(self) -> dict[str, Any]:
@@ -283,11 +282,13 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
         """Check and load `model_path` (once per process); True when it now serves."""
         key = (model_path, self._tokenizer, self._max_seq_length)
         try:
-            classifier = _SWAPS.get_or_load(key, self._load_announced)
+            classifier = model_swap.SWAPS.get_or_load(key, self._load_announced)
         except Exception as error:
-            if _SWAPS.refuse(key):
+            if model_swap.SWAPS.refuse(key):
                 self._model_updates_refused.inc()
-                _LOGGER.warning("model update refused: %s: %s", model_path, _first_line(error))
+                _LOGGER.warning(
+                    "model update refused: %s: %s", model_path, one_line(error, with_type=False)
+                )
             return False
         self._model_path = model_path
         self._accepted = classifier
@@ -314,7 +315,7 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
         `WatchFilePattern` (RunInference's `watch_model_pattern`) reports new
         files and the pattern only serves to fall back from a refused one.
         """
-        self._watch = _ModelWatch(pattern, interval_secs, poll=poll)
+        self._watch = model_swap.ModelWatch(pattern, interval_secs, poll=poll)
 
     def _load_checked(self, model_path: str) -> TextClassifier:
         limits = model_swap.ServingLimits(
@@ -343,122 +344,3 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
                 if self._accepted is not None:
                     self._swapped, self._accepted = self._accepted, None
             return self._swapped or model
-
-
-class FormedBatchesHandler(
-    ModelHandler[Sequence[TextRecord], list[Prediction | DeadLetter], TextClassifier]
-):
-    """RunInference over batches formed upstream: one element in, one list of results out.
-
-    Batch jobs form their batches while ordering records by length
-    (`pipeline.OrderByLength`), so that every later step moves one Beam element
-    per batch instead of one per record. Beam's own batching is skipped; each
-    element is a list of `TextRecord`s, classified by `handler` as one batch
-    (its failure isolation, watch and model cache included), and its results
-    (`Prediction`s, or `DeadLetter`s of records that failed alone) leave as one
-    list. Beam's inference metrics still count records and bytes; a batch that
-    fails as a whole comes out of `with_exception_handling` as (records, error).
-    """
-
-    def __init__(self, handler: TextClassificationModelHandler) -> None:
-        super().__init__()
-        self._handler = handler
-
-    def load_model(self) -> TextClassifier:
-        return self._handler.load_model()
-
-    def run_inference(
-        self,
-        batch: Sequence[TextRecord],
-        model: TextClassifier,
-        inference_args: dict[str, Any] | None = None,
-    ) -> list[list[Prediction | DeadLetter]]:
-        return [list(self._handler.run_inference(batch, model, inference_args))]
-
-    def get_num_bytes(self, batch: Sequence[TextRecord]) -> int:
-        return self._handler.get_num_bytes(batch)
-
-    def get_metrics_namespace(self) -> str:
-        return self._handler.get_metrics_namespace()
-
-    def update_model_path(self, model_path: str | None = None) -> None:
-        self._handler.update_model_path(model_path)
-
-    def should_skip_batching(self) -> bool:
-        return True
-
-    def share_model_across_processes(self) -> bool:
-        return self._handler.share_model_across_processes()
-
-    def model_copies(self) -> int:
-        return self._handler.model_copies()
-
-
-class _SwappedModels:
-    """Swap candidates of this process: the latest accepted model per serving setup, and refusals.
-
-    The runner makes many copies of a handler (one per DoFn instance, often one
-    per bundle): a new file is checked, loaded and logged once per process and
-    the copies share the loaded model, as Beam shares the launch model. A
-    replaced model is dropped, not closed: another copy may still be serving
-    a batch with it.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._latest: dict[tuple[str | None, int], tuple[str, TextClassifier]] = {}
-        self._refused: set[tuple[str, str | None, int]] = set()
-
-    def get_or_load(
-        self, key: tuple[str, str | None, int], load: Callable[[str], TextClassifier]
-    ) -> TextClassifier:
-        """The model at `key`'s path, loaded by `load` unless already; raises when refused."""
-        path, setup = key[0], key[1:]
-        with self._lock:
-            if key in self._refused:
-                raise model_swap.ModelRefused(f"{path} was refused before")
-            latest = self._latest.get(setup)
-            if latest is not None and latest[0] == path:
-                return latest[1]
-            classifier = load(path)
-            self._latest[setup] = (path, classifier)
-            return classifier
-
-    def refuse(self, key: tuple[str, str | None, int]) -> bool:
-        """Record a refusal; True the first time (log and count it then)."""
-        with self._lock:
-            first = key not in self._refused
-            self._refused.add(key)
-            return first
-
-
-_SWAPS = _SwappedModels()
-
-
-class _ModelWatch:
-    """A file pattern matched at most once per interval (the first time at once)."""
-
-    def __init__(self, pattern: str, interval_secs: float, *, poll: bool) -> None:
-        self.pattern = pattern
-        self.interval_secs = interval_secs
-        self.poll = poll
-        self.lock = threading.Lock()
-        self._last: float | None = None
-
-    def due(self) -> bool:
-        now = time.monotonic()
-        if self._last is not None and now - self._last < self.interval_secs:
-            return False
-        self._last = now
-        return True
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"pattern": self.pattern, "interval_secs": self.interval_secs, "poll": self.poll}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["pattern"], state["interval_secs"], poll=state["poll"])
-
-
-def _first_line(error: BaseException) -> str:
-    text = next((line for line in str(error).splitlines() if line.strip()), "")
-    return text or type(error).__name__

@@ -10,6 +10,9 @@ then loaded (which checks an engine's TensorRT version and compute capability
 against the worker, and loads its tokenizer) and must classify a probe text
 with finite probabilities. Only then does it take over (`handler.py`).
 
+`SWAPS` holds this process's accepted and refused candidates; `ModelWatch` paces a
+handler's own matching of the watched pattern.
+
 `newest_first` orders what a watch of the file pattern sees: the most
 recently written match first, the one Beam's `WatchFilePattern` reports.
 """
@@ -17,7 +20,11 @@ recently written match first, the one Beam's `WatchFilePattern` reports.
 from __future__ import annotations
 
 import math
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from trt_text_classifier import model_files
 from trt_text_classifier.bundle import BundleManifest, ProblemType, manifest_path_for
@@ -137,3 +144,69 @@ def newest_first(pattern: str) -> list[str]:
         matches, key=lambda match: (match.last_updated_in_seconds, match.path), reverse=True
     )
     return [match.path for match in ordered]
+
+
+class SwappedModels:
+    """Swap candidates of this process: the latest accepted model per serving setup, and refusals.
+
+    The runner makes many copies of a handler (one per DoFn instance, often one
+    per bundle): a new file is checked, loaded and logged once per process and
+    the copies share the loaded model, as Beam shares the launch model. A
+    replaced model is dropped, not closed: another copy may still be serving
+    a batch with it.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._latest: dict[tuple[str | None, int], tuple[str, TextClassifier]] = {}
+        self._refused: set[tuple[str, str | None, int]] = set()
+
+    def get_or_load(
+        self, key: tuple[str, str | None, int], load: Callable[[str], TextClassifier]
+    ) -> TextClassifier:
+        """The model at `key`'s path, loaded by `load` unless already; raises when refused."""
+        path, setup = key[0], key[1:]
+        with self._lock:
+            if key in self._refused:
+                raise ModelRefused(f"{path} was refused before")
+            latest = self._latest.get(setup)
+            if latest is not None and latest[0] == path:
+                return latest[1]
+            classifier = load(path)
+            self._latest[setup] = (path, classifier)
+            return classifier
+
+    def refuse(self, key: tuple[str, str | None, int]) -> bool:
+        """Record a refusal; True the first time (log and count it then)."""
+        with self._lock:
+            first = key not in self._refused
+            self._refused.add(key)
+            return first
+
+
+SWAPS = SwappedModels()
+"""This process's swap candidates, shared by every copy of the handler."""
+
+
+class ModelWatch:
+    """A file pattern matched at most once per interval (the first time at once)."""
+
+    def __init__(self, pattern: str, interval_secs: float, *, poll: bool) -> None:
+        self.pattern = pattern
+        self.interval_secs = interval_secs
+        self.poll = poll
+        self.lock = threading.Lock()
+        self._last: float | None = None
+
+    def due(self) -> bool:
+        now = time.monotonic()
+        if self._last is not None and now - self._last < self.interval_secs:
+            return False
+        self._last = now
+        return True
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"pattern": self.pattern, "interval_secs": self.interval_secs, "poll": self.poll}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["pattern"], state["interval_secs"], poll=state["poll"])

@@ -29,7 +29,7 @@ _ENCODING_ATTRIBUTES = {
 
 REMEMBERED_ENCODINGS = 8192
 """Unpadded encodings `count_tokens` keeps per process for `encode` to reuse: more than
-the records a batch job orders at once (`pipeline.OrderByLength`'s window)."""
+the records a batch job orders at once (`length_ordering.OrderByLength`'s window)."""
 
 
 class _EncodingMemo:

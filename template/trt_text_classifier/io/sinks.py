@@ -1,0 +1,70 @@
+"""What every sink of the pipeline shares: counting what it writes, JSON Lines files."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from trt_text_classifier.io import windowed_files
+from trt_text_classifier.io.output_naming import OUTPUT_SUFFIX
+from trt_text_classifier.records import METRICS_NAMESPACE, DeadLetter, Prediction
+
+Item = TypeVar("Item")
+
+
+def each_item(items: list[Item]) -> list[Item]:
+    """For `beam.FlatMap`: a list's items, one element each (for sinks that need one per item)."""
+    return items
+
+
+def write_json_lines(
+    pcoll: beam.PCollection,
+    prefix: str,
+    label: str,
+    *,
+    window_secs: int | None = None,
+    in_lists: bool = False,
+) -> None:
+    """Batch: one set of shards at the end. Streaming (`window_secs`): one set per window.
+
+    With `in_lists`, each element is a non-empty list of items, written as one
+    string of lines: one JSON object per line (JSON escapes newlines in strings).
+    """
+    if window_secs is not None:
+        windowed_files.write_windowed_json_lines(pcoll, prefix, window_secs, label, OUTPUT_SUFFIX)
+        return
+    to_json = json_lines_of if in_lists else json_line_of
+    _ = (
+        pcoll
+        | f"{label}ToJson" >> beam.Map(to_json)
+        | f"Write{label}" >> beam.io.WriteToText(prefix, file_name_suffix=OUTPUT_SUFFIX)
+    )
+
+
+def json_line_of(item: Prediction | DeadLetter) -> str:
+    return item.to_json()
+
+
+def json_lines_of(items: list[Prediction | DeadLetter]) -> str:
+    """The items as JSON lines in one string (WriteToText adds the last newline)."""
+    return "\n".join([item.to_json() for item in items])
+
+
+def counted(pcoll: beam.PCollection, label: str, *, in_lists: bool = False) -> beam.PCollection:
+    """`pcoll` unchanged, counted once as `LABEL_written` whatever the number of sinks.
+
+    With `in_lists`, each element is a list and every item of it counts.
+    """
+    counter = Metrics.counter(METRICS_NAMESPACE, f"{label}_written")
+
+    def count(item: Prediction | DeadLetter) -> Prediction | DeadLetter:
+        counter.inc()
+        return item
+
+    def count_list(items: list[Prediction | DeadLetter]) -> list[Prediction | DeadLetter]:
+        counter.inc(len(items))
+        return items
+
+    return pcoll | f"Count{label}" >> beam.Map(count_list if in_lists else count)
