@@ -1,6 +1,16 @@
 """Package metadata. Every dependency version of the project is pinned here, and only here."""
 
+import re
+from pathlib import Path
+
 from setuptools import find_packages, setup
+
+# The version lives in the package (one place); read without importing it.
+VERSION = re.search(
+    r'^__version__ = "([^"]+)"',
+    Path(__file__).with_name("template").joinpath("trt_text_classifier/__init__.py").read_text(),
+    re.M,
+).group(1)
 
 BEAM_VERSION = "2.77.0"
 
@@ -60,12 +70,14 @@ EXTRAS = {
 
 setup(
     name="trt-text-classifier",
-    version="0.1.0",
+    version=VERSION,
     description="BERT text classification with TensorRT on Dataflow, as a Flex Template",
     python_requires=">=3.11,<3.13",
     package_dir={"": "template"},
     packages=find_packages("template"),
-    package_data={"trt_text_classifier": ["model_tooling/demo/*.txt", "dataflow/image_runtime.json"]},
+    package_data={
+        "trt_text_classifier": ["model_tooling/demo/*.txt", "dataflow/image_runtime.json"]
+    },
     install_requires=RUNTIME,
     extras_require=EXTRAS,
     entry_points={"console_scripts": ["trt-text-classifier=trt_text_classifier.cli:main"]},

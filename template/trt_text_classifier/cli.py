@@ -11,6 +11,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from trt_text_classifier import __version__
+
 COMMANDS = {
     "run": "trt_text_classifier.commands.run",
     "demo-model": "trt_text_classifier.commands.demo_model",
@@ -38,6 +40,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args or args[0] in ("-h", "--help"):
         print(usage())
         return 0 if args else 2
+    if args[0] == "--version":
+        print(f"trt-text-classifier {__version__}")
+        return 0
     name, rest = args[0], args[1:]
     if name not in COMMANDS:
         print(f"error: unknown command {name!r}\n\n{usage()}", file=sys.stderr)

@@ -103,6 +103,31 @@ def read_tool_file(path: str, model: type[ToolFile]) -> ToolFile:
         raise ToolFileError(f"is invalid: {summarize_validation_error(error)}") from None
 
 
+def read_description(
+    model_path: str,
+    description_path: str,
+    model: type[ToolFile],
+    *,
+    missing_model: str,
+    missing_description: str,
+) -> ToolFile:
+    """The JSON file that describes a model, read from beside it (bundle.json, E.plan.json).
+
+    The one reader of a model's description, for the launch checks and a model swap alike.
+    Raises `ToolFileError` with one line: `missing_model` when the model is absent,
+    `missing_description` (with `{path}` filled in) when its description is, else the
+    description's path and what is wrong with it.
+    """
+    if not exists(model_path):
+        raise ToolFileError(missing_model)
+    if not exists(description_path):
+        raise ToolFileError(missing_description.format(path=description_path))
+    try:
+        return read_tool_file(description_path, model)
+    except ToolFileError as error:
+        raise ToolFileError(f"{description_path} {error}") from None
+
+
 def exists(path: str) -> bool:
     return _beam()[0].exists(path)
 

@@ -10,7 +10,7 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.runners.runner import PipelineResult
 
-from trt_text_classifier.errors import ParameterError
+from trt_text_classifier.errors import ParameterError, one_line
 from trt_text_classifier.io.output_naming import shard_glob
 from trt_text_classifier.launch.command_line import parse_pipeline_args
 from trt_text_classifier.launch.options import (
@@ -96,16 +96,12 @@ class PipelineFailedError(RuntimeError):
 def last_line(error: BaseException, limit: int = 500) -> str:
     """The line of a runner's error that says what went wrong.
 
-    Runners wrap the worker's exception in long multi-line messages (the
-    traceback, then `OSError: ... [while running 'Step']`); its last
-    non-blank line names the cause and the step. Errors raised outside a step
-    get their type name in front.
+    Runners wrap the worker's exception in long multi-line messages (the traceback, then
+    `OSError: ... [while running 'Step']`); its last non-blank line names the cause and the
+    step. Errors raised outside a step get their type name in front.
     """
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    text = lines[-1] if lines else ""
-    if "[while running" not in text:
-        text = f"{type(error).__name__}: {text}".rstrip(": ")
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    line = one_line(error, limit, with_type=False, last=True)
+    return line if "[while running" in line else one_line(error, limit, last=True)
 
 
 def counter_totals(result: PipelineResult, namespace: str = METRICS_NAMESPACE) -> dict[str, int]:

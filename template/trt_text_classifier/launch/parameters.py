@@ -18,11 +18,12 @@ from __future__ import annotations
 import difflib
 import posixpath
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from pydantic import ConfigDict, ValidationError, field_validator, model_validator
 
 from trt_text_classifier.dataflow.accelerator_syntax import parse_accelerator
-from trt_text_classifier.errors import ParameterError
+from trt_text_classifier.errors import ParameterError, summarize_validation_error
 from trt_text_classifier.io.output_naming import OUTPUT_WILDCARDS, prefixes_overlap
 from trt_text_classifier.launch.console_form import ConsoleForm, JobMode
 from trt_text_classifier.launch.record_fields import (
@@ -238,7 +239,9 @@ class PipelineParameters(WorkerFields, BatchingFields, ModelFields, OutputFields
         try:
             return cls.model_validate(present)
         except ValidationError as error:
-            raise ParameterError(describe_validation_error(error)) from None
+            raise ParameterError(
+                summarize_validation_error(error, as_flag=True, rephrase=explain_pattern_mismatch)
+            ) from None
 
 
 def closest(name: str, candidates: Sequence[str]) -> str | None:
@@ -247,19 +250,13 @@ def closest(name: str, candidates: Sequence[str]) -> str | None:
     return matches[0] if matches else None
 
 
-def describe_validation_error(error: ValidationError) -> str:
-    """One line for the first problem: the parameter, the bad value, what is allowed."""
-    first = error.errors(include_url=False)[0]
-    message = first["msg"].removeprefix("Value error, ")
-    if not first["loc"] or message.startswith("--"):
-        return message
-    name = str(first["loc"][0])
-    if first["type"] == "string_pattern_mismatch" and name in PipelineParameters.model_fields:
-        example = PipelineParameters.model_fields[name].examples[0]
-        message = (
-            f"not a valid {PipelineParameters.model_fields[name].title}; expected e.g. {example}"
-        )
-    return f"--{name}={first['input']!r}: {message}"
+def explain_pattern_mismatch(problem: Any) -> str | None:
+    """A parameter that does not match its regex: name what it is and give an example."""
+    name = str(problem["loc"][0]) if problem["loc"] else ""
+    if problem["type"] != "string_pattern_mismatch" or name not in PipelineParameters.model_fields:
+        return None
+    field = PipelineParameters.model_fields[name]
+    return f"not a valid {field.title}; expected e.g. {field.examples[0]}"
 
 
 def parameter_names() -> list[str]:

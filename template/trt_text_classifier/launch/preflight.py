@@ -146,21 +146,17 @@ def check_topic_exists(name: str, topic: str) -> None:
 
 def read_engine_sidecar(engine_path: str, name: str = "engine_path") -> EngineSidecar:
     """The sidecar beside an engine; `name` is the flag that gave the engine."""
-    if not model_files.exists(engine_path):
-        raise ParameterError(
-            f"--{name}={engine_path!r}: no such file; build one with "
-            "`trt-text-classifier build-engine`"
-        )
-    path = sidecar_path_for(engine_path)
-    if not model_files.exists(path):
-        raise ParameterError(
-            f"--{name}={engine_path!r}: its sidecar {path} is missing; copy the .plan.json "
-            "that build-engine wrote beside the engine"
-        )
     try:
-        return model_files.read_tool_file(path, EngineSidecar)
+        return model_files.read_description(
+            engine_path,
+            sidecar_path_for(engine_path),
+            EngineSidecar,
+            missing_model="no such file; build one with `trt-text-classifier build-engine`",
+            missing_description="its sidecar {path} is missing; copy the .plan.json that "
+            "build-engine wrote beside the engine",
+        )
     except model_files.ToolFileError as error:
-        raise ParameterError(f"--{name}={engine_path!r}: {path} {error}") from None
+        raise ParameterError(f"--{name}={engine_path!r}: {error}") from None
 
 
 def check_engine_limits(params: PipelineParameters, sidecar: EngineSidecar) -> None:
@@ -302,21 +298,19 @@ def model_parameter(params: PipelineParameters) -> tuple[str, str]:
 
 
 def read_bundle_manifest(onnx_path: str) -> BundleManifest:
-    if not model_files.exists(onnx_path):
-        raise ParameterError(
-            f"--onnx_path={onnx_path!r}: no such file; give a model.onnx written by "
-            "`trt-text-classifier export` or `demo-model`"
-        )
-    manifest_path = manifest_path_for(onnx_path)
-    if not model_files.exists(manifest_path):
-        raise ParameterError(
-            f"--onnx_path={onnx_path!r}: {manifest_path} is missing; serve a directory written "
-            "by `trt-text-classifier export`, which writes the manifest beside model.onnx"
-        )
+    """The bundle manifest beside an ONNX model."""
     try:
-        return model_files.read_tool_file(manifest_path, BundleManifest)
+        return model_files.read_description(
+            onnx_path,
+            manifest_path_for(onnx_path),
+            BundleManifest,
+            missing_model="no such file; give a model.onnx written by `trt-text-classifier "
+            "export` or `demo-model`",
+            missing_description="{path} is missing; serve a directory written by "
+            "`trt-text-classifier export`, which writes the manifest beside model.onnx",
+        )
     except model_files.ToolFileError as error:
-        raise ParameterError(f"--onnx_path={onnx_path!r}: {manifest_path} {error}") from None
+        raise ParameterError(f"--onnx_path={onnx_path!r}: {error}") from None
 
 
 def check_sequence_length(requested: int, limit: int, what: str) -> None:

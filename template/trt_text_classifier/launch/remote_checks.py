@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
-from trt_text_classifier.errors import ParameterError, first_line
+from trt_text_classifier.errors import ParameterError, one_line
 
 REMOTE_CHECK_TIMEOUT_SECS = 30.0
 LOGIN = "`gcloud auth application-default login`"
@@ -62,7 +62,7 @@ def _as_parameter_error(prefix: str, error: BaseException, remote: bool) -> Base
     """The library's error as one line naming its likely cause (anything else is re-raised)."""
     if isinstance(error, ParameterError):
         return error
-    cause = first_line(error, limit=200)
+    cause = one_line(error, limit=200, with_type=False)
     if not remote and isinstance(error, Exception):
         return ParameterError(f"{prefix}: cannot read it ({cause})")
     from google.api_core import exceptions as api

@@ -65,19 +65,24 @@ def read_model_facts(path: str, limits: ServingLimits, backend: Backend | None) 
 
 
 def _read_description(
-    path: str, model: type[model_files.ToolFile], *, missing: str
+    model_path: str, description_path: str, model: type[model_files.ToolFile], *, missing: str
 ) -> model_files.ToolFile:
     """The manifest or sidecar beside a candidate model; ModelRefused when absent or invalid."""
-    if not model_files.exists(path):
-        raise ModelRefused(missing.format(path=path))
     try:
-        return model_files.read_tool_file(path, model)
+        return model_files.read_description(
+            model_path,
+            description_path,
+            model,
+            missing_model=f"{model_path} does not exist (any more)",
+            missing_description=missing,
+        )
     except model_files.ToolFileError as error:
-        raise ModelRefused(f"{path} {error}") from None
+        raise ModelRefused(str(error)) from None
 
 
 def _onnx_facts(path: str, limits: ServingLimits) -> ModelFacts:
     manifest = _read_description(
+        path,
         manifest_path_for(path),
         BundleManifest,
         missing="{path} is missing; upload the bundle's bundle.json and tokenizer files "
@@ -95,6 +100,7 @@ def _engine_facts(path: str, limits: ServingLimits) -> ModelFacts:
     from trt_text_classifier.sidecar import EngineSidecar, sidecar_path_for
 
     sidecar = _read_description(
+        path,
         sidecar_path_for(path),
         EngineSidecar,
         missing="its sidecar {path} is missing; upload the .plan.json and the tokenizer "

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from tokenizers import Encoding, Tokenizer
 
-from trt_text_classifier.errors import first_line
+from trt_text_classifier.errors import one_line
 
 INPUT_IDS = "input_ids"
 ATTENTION_MASK = "attention_mask"
@@ -142,7 +142,7 @@ class BatchTokenizer:
             tokenizer = Tokenizer.from_file(str(tokenizer_file))
         except Exception as error:
             raise ValueError(
-                f"no tokenizer could be loaded from {tokenizer_file} ({first_line(error)}); "
+                f"no tokenizer could be loaded from {tokenizer_file} ({one_line(error, with_type=False)}); "
                 "save the tokenizer again with save_pretrained"
             ) from error
         pad_token = read_pad_token(directory)
@@ -164,7 +164,7 @@ class BatchTokenizer:
             raise ValueError(
                 f"no tokenizer could be loaded from {directory}: it has no {TOKENIZER_FILE}, "
                 "and transformers could not build one from what is there "
-                f"({first_line(error)}); point --tokenizer at a directory written by the "
+                f"({one_line(error, with_type=False)}); point --tokenizer at a directory written by the "
                 "tokenizer's save_pretrained"
             ) from error
         if len(pretrained) <= len(set(pretrained.all_special_ids)):
