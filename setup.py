@@ -57,6 +57,8 @@ EXTRAS = {
         "pytest==9.2.0",
         "pytest-timeout==2.4.0",
         "ruff==0.17.6",
+        "import-linter==2.17",
+        "mypy==2.4.1",
         "gcp-storage-emulator==2026.7.19",
         "google-cloud-pubsub==2.44.0",
         "google-cloud-dataflow-client==0.13.0",

@@ -17,7 +17,10 @@ import pytest
 trt = pytest.importorskip("tensorrt_rtx")
 
 PACKAGE = Path(__file__).resolve().parent.parent / "template" / "trt_text_classifier"
-CALLERS = (PACKAGE / "engine" / "build.py", PACKAGE / "backends" / "tensorrt_backend.py")
+CALLERS = (
+    PACKAGE / "model_tooling" / "engine_build.py",
+    PACKAGE / "backends" / "tensorrt_backend.py",
+)
 
 MODULE_ATTRIBUTES = {
     "__version__",

@@ -1,11 +1,18 @@
-"""Imports run one way: the parameter model sits below the Dataflow GPU catalog."""
+"""Imports run one way, as `.importlinter` says; these tests check what a process really loads.
+
+`lint-imports` (in CI) reads the import statements; here a fresh interpreter imports a module
+and reports every module of the package that came with it, lazy imports included.
+"""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _modules_after_import(module: str) -> set[str]:
@@ -18,7 +25,7 @@ def _modules_after_import(module: str) -> set[str]:
 
 
 def test_parameters_never_import_the_gpu_catalog() -> None:
-    # Validating an accelerator value must not pull the catalog in: params is below it.
+    # Validating an accelerator value must not pull the catalog in: only its syntax is needed.
     code = (
         "import sys\n"
         "from trt_text_classifier.launch.parameters import PipelineParameters\n"
@@ -34,24 +41,29 @@ def test_parameters_never_import_the_gpu_catalog() -> None:
 
 @pytest.mark.parametrize(
     "module",
-    ["trt_text_classifier.launch.parameters", "trt_text_classifier.dataflow.accelerator_syntax"],
-)
-def test_lower_layers_import_nothing_from_dataflow(module: str) -> None:
-    loaded = _modules_after_import(module)
-    assert not {name for name in loaded if name.startswith("trt_text_classifier.dataflow")}
-
-
-@pytest.mark.parametrize(
-    "module",
     [
-        "trt_text_classifier.launch.template_parameters",
-        "trt_text_classifier.launch.gcloud_command",
-        "trt_text_classifier.dataflow.engine_check",
-        "trt_text_classifier.launch.metadata",
+        "trt_text_classifier.serving.handler",
+        "trt_text_classifier.serving.inference",
+        "trt_text_classifier.io.text_files",
+        "trt_text_classifier.io.pubsub",
+        "trt_text_classifier.io.sinks",
+        "trt_text_classifier.backends.tensorrt_backend",
     ],
 )
-def test_dataflow_modules_import_neither_options_nor_the_layers_above(module: str) -> None:
-    # options imports dataflow/, and preflight both (README "Inside the package"): never back.
+def test_worker_modules_load_nothing_from_launch(module: str) -> None:
+    # What a worker unpickles must not drag the launcher's parameter model and checks along.
     loaded = _modules_after_import(module)
-    above = {"options", "preflight", "pipeline", "run", "handler", "commands"}
+    above = {"launch", "pipeline", "run", "commands", "model_tooling"}
     assert not {name.split(".")[1] for name in loaded if name.count(".") >= 1} & above
+
+
+def test_the_import_contract_holds() -> None:
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("lint-imports")), "--no-cache"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert "0 broken" in done.stdout

@@ -17,7 +17,7 @@ import sys
 import pytest
 
 from trt_text_classifier.errors import ParameterError
-from trt_text_classifier.launch.remote_checks import REMOTE_CHECK_TIMEOUT_SECS, bounded
+from trt_text_classifier.launch.remote_checks import REMOTE_CHECK_TIMEOUT_SECS, with_time_limit
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 UNREACHABLE = "http://127.0.0.1:9"  # discard port: nothing listens there
@@ -117,13 +117,13 @@ def test_a_launch_request_without_credentials_fails_in_one_line(tmp_path: pathli
 
 
 def test_bounded_passes_results_and_parameter_errors_through() -> None:
-    assert bounded("input", "x", lambda: 42) == 42
+    assert with_time_limit("input", "x", lambda: 42) == 42
 
     def refuse() -> None:
         raise ParameterError("--input='x': matches no file")
 
     with pytest.raises(ParameterError, match="matches no file"):
-        bounded("input", "x", refuse)
+        with_time_limit("input", "x", refuse)
 
 
 def test_bounded_names_the_parameter_when_the_time_is_up() -> None:
@@ -131,7 +131,7 @@ def test_bounded_names_the_parameter_when_the_time_is_up() -> None:
 
     never = threading.Event()
     with pytest.raises(ParameterError) as caught:
-        bounded("engine_path", "gs://b/e.plan", never.wait, timeout=0.2)
+        with_time_limit("engine_path", "gs://b/e.plan", never.wait, timeout=0.2)
     assert str(caught.value) == (
         "--engine_path='gs://b/e.plan': no answer from Google Cloud within 0.2 s; likely no "
         "network or no credentials (run `gcloud auth application-default login`, check the "
@@ -146,7 +146,7 @@ def test_missing_credentials_are_named() -> None:
         raise DefaultCredentialsError("Your default credentials were not found.")
 
     with pytest.raises(ParameterError) as caught:
-        bounded("input", "gs://b/x", no_credentials)
+        with_time_limit("input", "gs://b/x", no_credentials)
     assert str(caught.value) == (
         "--input='gs://b/x': no Google Cloud credentials here; run "
         "`gcloud auth application-default login` (or set GOOGLE_APPLICATION_CREDENTIALS)"
@@ -158,7 +158,7 @@ def test_a_local_path_s_failure_is_not_blamed_on_the_network() -> None:
         raise PermissionError(13, "Permission denied", "/data/model.onnx")
 
     with pytest.raises(ParameterError) as caught:
-        bounded("onnx_path", "/data/model.onnx", unreadable)
+        with_time_limit("onnx_path", "/data/model.onnx", unreadable)
     assert str(caught.value) == (
         "--onnx_path='/data/model.onnx': cannot read it ([Errno 13] Permission denied: "
         "'/data/model.onnx')"

@@ -105,6 +105,7 @@ class JsonNumber(Decimal):
     """
 
     __slots__ = ("text",)
+    text: str
 
     def __new__(cls, text: str) -> JsonNumber:
         number = super().__new__(cls, text)

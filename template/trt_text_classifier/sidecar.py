@@ -25,7 +25,7 @@ FORMAT_VERSION = 1
 Builder = Literal["tensorrt", "tensorrt-rtx"]
 Precision = Literal["fp32", "fp16", "bf16"]
 
-BUILDER_MODULES: dict[str, str] = {"tensorrt": "tensorrt", "tensorrt-rtx": "tensorrt_rtx"}
+BUILDER_MODULES: dict[Builder, str] = {"tensorrt": "tensorrt", "tensorrt-rtx": "tensorrt_rtx"}
 """Builder name -> Python module; the runtime of the same module deserializes the engine."""
 
 _FROZEN = ConfigDict(extra="forbid", frozen=True)

@@ -117,7 +117,7 @@ class TensorBuffers:
             check(rt.cudaFreeHost(self._host_ptr), "cudaFreeHost")
             raise
         raw = (ctypes.c_byte * self.nbytes).from_address(self._host_ptr)
-        self.host: np.ndarray = np.frombuffer(raw, dtype=self.dtype, count=capacity)
+        self.host: np.ndarray = np.frombuffer(memoryview(raw), dtype=self.dtype, count=capacity)
 
     def to_device(self, nbytes: int, stream: Stream) -> None:
         self._copy(self.device_ptr, self._host_ptr, nbytes, "HostToDevice", stream)

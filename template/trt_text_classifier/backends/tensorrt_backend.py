@@ -46,6 +46,7 @@ import numpy as np
 from trt_text_classifier.backends.base import BackendError, BackendLimits
 from trt_text_classifier.sidecar import (
     BUILDER_MODULES,
+    Builder,
     EngineSidecar,
     ProfileRange,
     TensorSpec,
@@ -82,12 +83,12 @@ class EngineMismatchError(BackendError):
 
 @dataclass(frozen=True)
 class RuntimeInfo:
-    library: str
+    library: Builder
     version: str
     compute_capability: str
 
 
-def probe_runtime(builder: str) -> RuntimeInfo:
+def probe_runtime(builder: Builder) -> RuntimeInfo:
     """The TensorRT runtime and GPU present here; BackendError (one line) when either is missing."""
     module = BUILDER_MODULES[builder]
     try:

@@ -19,6 +19,10 @@ import os
 import platform
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from trt_text_classifier.sidecar import Builder
 
 HELP = (
     "report Python, Beam, TensorRT(-RTX), cuda-bindings, boot/launcher, GPU; --image fails on gaps"
@@ -113,7 +117,7 @@ def _package(name: str, acceptable: Callable[[str], bool]) -> Finding:
     return Finding(name, version, acceptable(version))
 
 
-def _runtime(library: str, expected: str) -> Finding:
+def _runtime(library: Builder, expected: str) -> Finding:
     """An engine runtime of the image, at the version launch checks assume."""
     from trt_text_classifier.sidecar import BUILDER_MODULES, same_version
 

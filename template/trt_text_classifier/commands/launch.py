@@ -49,7 +49,7 @@ def _launch(args: argparse.Namespace) -> int:
         launch,
         launch_request,
     )
-    from trt_text_classifier.launch.remote_checks import bounded
+    from trt_text_classifier.launch.remote_checks import with_time_limit
 
     values = read_parameters(args)
     _, worker = check_template_parameters(values, io=not args.no_io)
@@ -61,6 +61,6 @@ def _launch(args: argparse.Namespace) -> int:
         print(dataflow_v1beta3.LaunchFlexTemplateRequest.to_json(request))
         print(gcloud_command(target, values))
         return 0
-    job = bounded("template", args.template, lambda: launch(request)).job
+    job = with_time_limit("template", args.template, lambda: launch(request)).job
     print(f"launched job {job.id} ({job.name}) in {args.region}", file=sys.stdout)
     return 0

@@ -38,5 +38,6 @@ def parameter_help() -> str:
     lines = ["usage: trt-text-classifier run --name=value ... [Beam pipeline options]", ""]
     for name, field in PipelineParameters.model_fields.items():
         lines.append(f"  --{name}")
-        lines.append(f"      {field.description} Example: {field.examples[0]}")
+        example = field.examples[0] if field.examples else ""
+        lines.append(f"      {field.description} Example: {example}")
     return "\n".join(lines)

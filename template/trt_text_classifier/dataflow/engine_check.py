@@ -14,14 +14,17 @@ import importlib
 from trt_text_classifier.dataflow.gpu_catalog import GpuType
 from trt_text_classifier.dataflow.image_runtime import image_runtime
 from trt_text_classifier.errors import ParameterError
-from trt_text_classifier.sidecar import BUILDER_MODULES, EngineSidecar
+from trt_text_classifier.sidecar import BUILDER_MODULES, Builder, EngineSidecar
 
-IMAGE_RUNTIME_VERSIONS = {"tensorrt": image_runtime().tensorrt, "tensorrt-rtx": "1.7.1.116"}
+IMAGE_RUNTIME_VERSIONS: dict[Builder, str] = {
+    "tensorrt": image_runtime().tensorrt,
+    "tensorrt-rtx": "1.7.1.116",
+}
 """The image's runtimes: the base image's TensorRT (image_runtime.json) and setup.py's
 tensorrt-rtx pin (tests keep both equal to their sources)."""
 
 
-def image_runtime_version(library: str) -> str:
+def image_runtime_version(library: Builder) -> str:
     """The library's version where it is importable (in the image), else the image's version."""
     try:
         return importlib.import_module(BUILDER_MODULES[library]).__version__

@@ -256,7 +256,8 @@ def explain_pattern_mismatch(problem: Any) -> str | None:
     if problem["type"] != "string_pattern_mismatch" or name not in PipelineParameters.model_fields:
         return None
     field = PipelineParameters.model_fields[name]
-    return f"not a valid {field.title}; expected e.g. {field.examples[0]}"
+    example = field.examples[0] if field.examples else ""
+    return f"not a valid {field.title}; expected e.g. {example}"
 
 
 def parameter_names() -> list[str]:

@@ -4,7 +4,7 @@ They read the input match, the bundle manifest or engine sidecar, the tokenizer
 (loaded as the workers will load it), the ONNX model (ONNX's checker; a gs://
 model is copied into this process's cache) and the output prefixes
 (`output_locations`). Each failure is a `ParameterError` naming the parameter;
-each check that may reach Google Cloud runs within `remote_checks.bounded`.
+each check that may reach Google Cloud runs within `remote_checks.with_time_limit`.
 `trt-text-classifier validate` and `launch` run the same checks.
 """
 
@@ -32,7 +32,7 @@ from trt_text_classifier.launch.output_locations import (
     streaming_output_prefixes,
 )
 from trt_text_classifier.launch.parameters import PipelineParameters
-from trt_text_classifier.launch.remote_checks import bounded
+from trt_text_classifier.launch.remote_checks import with_time_limit
 from trt_text_classifier.sidecar import EngineSidecar, sidecar_path_for
 
 
@@ -48,41 +48,41 @@ def check_parameters(
     worker = check_workers(params, on_dataflow=is_dataflow_runner(runner))
     if not io:
         return worker
-    if params.input:
-        bounded("input", params.input, lambda: check_input_matches(params.input))
+    pattern, onnx_path, engine_path = params.input, params.onnx_path, params.engine_path
+    if pattern:
+        with_time_limit("input", pattern, lambda: check_input_matches(pattern))
     check_pubsub_resources(params)
-    if params.onnx_path:
-        manifest = bounded(
-            "onnx_path", params.onnx_path, lambda: read_bundle_manifest(params.onnx_path)
-        )
+    if onnx_path:
+        manifest = with_time_limit("onnx_path", onnx_path, lambda: read_bundle_manifest(onnx_path))
         check_sequence_length(params.max_seq_length, manifest.max_sequence_length, "the model")
-        bounded(
+        with_time_limit(
             "onnx_path",
-            params.onnx_path,
-            lambda: check_onnx_model(params.onnx_path, manifest),
+            onnx_path,
+            lambda: check_onnx_model(onnx_path, manifest),
             timeout=MODEL_CHECK_TIMEOUT_SECS,
         )
-    if params.engine_path:
-        _check_engine(params, runner, worker)
+    if engine_path:
+        _check_engine(params, engine_path, runner, worker)
     name, value = ("tokenizer", params.tokenizer) if params.tokenizer else model_parameter(params)
-    bounded(name, value, lambda: check_tokenizer(params))
+    with_time_limit(name, value, lambda: check_tokenizer(params))
     for name, prefix in output_prefixes(params).items():
-        bounded(name, prefix, functools.partial(check_output_location, name, prefix))
+        with_time_limit(name, prefix, functools.partial(check_output_location, name, prefix))
     for name, prefix in streaming_output_prefixes(params).items():
-        bounded(name, prefix, functools.partial(check_writable, name, prefix))
+        with_time_limit(name, prefix, functools.partial(check_writable, name, prefix))
     return worker
 
 
-def _check_engine(params: PipelineParameters, runner: str | None, worker: WorkerGpu | None) -> None:
-    engine_path = params.engine_path
-    sidecar = bounded("engine_path", engine_path, lambda: read_engine_sidecar(engine_path))
+def _check_engine(
+    params: PipelineParameters, engine_path: str, runner: str | None, worker: WorkerGpu | None
+) -> None:
+    sidecar = with_time_limit("engine_path", engine_path, lambda: read_engine_sidecar(engine_path))
     check_engine_limits(params, sidecar)
     if is_local_runner(runner):
         check_local_engine_runtime(engine_path, sidecar)
     elif worker is not None:
         check_engine_runs_on(engine_path, sidecar, worker.gpu)
         check_one_gpu_per_worker(engine_path, worker.accelerator.count)
-        size = bounded("engine_path", engine_path, lambda: engine_size(engine_path))
+        size = with_time_limit("engine_path", engine_path, lambda: engine_size(engine_path))
         check_engines_fit(worker, size, sidecar.workspace_mib)
 
 
@@ -109,11 +109,13 @@ def check_pubsub_resources(params: PipelineParameters) -> None:
     """
     subscription = params.input_subscription
     if subscription:
-        bounded("input_subscription", subscription, lambda: check_subscription_exists(subscription))
+        with_time_limit(
+            "input_subscription", subscription, lambda: check_subscription_exists(subscription)
+        )
     for name in ("output_topic", "dead_letter_topic"):
         topic = getattr(params, name)
         if topic:
-            bounded(name, topic, lambda name=name, topic=topic: check_topic_exists(name, topic))
+            with_time_limit(name, topic, functools.partial(check_topic_exists, name, topic))
 
 
 def check_subscription_exists(subscription: str) -> None:
@@ -262,7 +264,7 @@ def check_onnx_model(onnx_path: str, manifest: BundleManifest) -> None:
 
 def check_tokenizer(params: PipelineParameters) -> None:
     """Load the tokenizer the workers will load; it must leave room for one word."""
-    from trt_text_classifier.serving.loading import load_tokenizer
+    from trt_text_classifier.serving.loading import Backend, load_tokenizer
 
     name, value = ("tokenizer", params.tokenizer) if params.tokenizer else model_parameter(params)
     tokenizer_path = params.tokenizer or ""
@@ -275,7 +277,7 @@ def check_tokenizer(params: PipelineParameters) -> None:
             f"--tokenizer={params.tokenizer!r}: no such directory; give the directory the "
             "tokenizer was saved to (save_pretrained)"
         )
-    backend = "onnxruntime" if params.onnx_path else "tensorrt"
+    backend: Backend = "onnxruntime" if params.onnx_path else "tensorrt"
     try:
         tokenizer = load_tokenizer(
             params.model_path, params.tokenizer, params.max_seq_length, backend

@@ -3,7 +3,7 @@
 Reading gs:// paths or describing Pub/Sub resources goes through Beam and the
 Google client libraries, which retry for minutes when there is no network or no
 credentials (Beam's credential lookup alone retries for about 20 s, its Cloud
-Storage listing for 120 s). `bounded` runs such a check in a daemon thread and
+Storage listing for 120 s). `with_time_limit` runs such a check in a daemon thread and
 gives up after REMOTE_CHECK_TIMEOUT_SECS with a `ParameterError` naming the
 parameter and the likely cause; errors the libraries raise are turned into the
 same kind of line. The thread is left to finish on its own: it holds no lock the
@@ -23,7 +23,7 @@ LOGIN = "`gcloud auth application-default login`"
 T = TypeVar("T")
 
 
-def bounded(
+def with_time_limit(
     parameter: str,
     value: str,
     check: Callable[[], T],

@@ -29,7 +29,8 @@ DEMO_SOURCE = "trt-text-classifier demo model (seeded, offline)"
 def read_corpus() -> list[tuple[str, str]]:
     """(label, sentence) pairs of the shipped corpus."""
     text = resources.files(__package__).joinpath("demo/corpus.txt").read_text("utf-8")
-    return [tuple(line.split("\t", 1)) for line in text.splitlines() if line.strip()]
+    pairs = (line.split("\t", 1) for line in text.splitlines() if line.strip())
+    return [(label, sentence) for label, sentence in pairs]
 
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")

@@ -195,7 +195,7 @@ class BuilderLibrary:
 def make_logger(trt: ModuleType) -> Any:
     """A TensorRT logger that keeps errors (for messages) and drops the rest."""
 
-    class CollectingLogger(trt.ILogger):
+    class CollectingLogger(trt.ILogger):  # type: ignore[name-defined]
         def __init__(self) -> None:
             trt.ILogger.__init__(self)
             self.errors: list[str] = []

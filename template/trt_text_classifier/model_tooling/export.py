@@ -217,7 +217,7 @@ def check_parity(model, tokenizer, input_names: tuple[str, ...], onnx_path: str)
 
 def compare_logits(expected: np.ndarray, actual: np.ndarray, *, sentences: int) -> ParityReport:
     difference = np.abs(expected.astype(np.float64) - actual.astype(np.float64))
-    scale = max(float(np.abs(expected).max()), np.finfo(np.float32).tiny)
+    scale = max(float(np.abs(expected).max()), float(np.finfo(np.float32).tiny))
     return ParityReport(
         sentences=sentences,
         max_absolute_error=float(difference.max()),

@@ -12,9 +12,7 @@ from trt_text_classifier.serving.classifier import TextClassifier
 from trt_text_classifier.serving.handler import TextClassificationModelHandler
 
 
-class FormedBatchesHandler(
-    ModelHandler[Sequence[TextRecord], list[Prediction | DeadLetter], TextClassifier]
-):
+class FormedBatchesHandler(ModelHandler[TextRecord, list[Prediction | DeadLetter], TextClassifier]):
     """RunInference over batches formed upstream: one element in, one list of results out.
 
     Batch jobs form their batches while ordering records by length

@@ -86,7 +86,9 @@ _LOADED: dict[str, tuple[str, TextClassifier]] = {}
 _LOADING = threading.Lock()
 
 
-class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextClassifier]):
+class TextClassificationModelHandler(
+    ModelHandler[TextRecord, Prediction | DeadLetter, TextClassifier]
+):
     """Classifies `TextRecord`s with a BERT model served by ONNX Runtime or TensorRT.
 
     Args:
@@ -143,7 +145,8 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
         super().__init__(
             min_batch_size=min_batch_size,
             max_batch_size=max_batch_size,
-            max_batch_duration_secs=max_batch_duration_secs,
+            # Beam annotates it as int but uses it as seconds of any kind.
+            max_batch_duration_secs=max_batch_duration_secs,  # type: ignore[arg-type]
             **bucketing,
         )
         self._share_backend = share_across_processes
@@ -302,6 +305,8 @@ class TextClassificationModelHandler(ModelHandler[TextRecord, Prediction, TextCl
 
     def _take_newest_acceptable(self) -> None:
         """Serve the newest file of the watched pattern that passes the checks."""
+        if self._watch is None:
+            return
         for path in model_swap.newest_first(self._watch.pattern):
             if path == self._model_path or self._take_over(path):
                 return

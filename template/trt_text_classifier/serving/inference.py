@@ -9,12 +9,13 @@ failure output.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import apache_beam as beam
 from apache_beam.ml.inference.base import RunInference
 
-from trt_text_classifier.records import DEAD_LETTERS, DeadLetter, Prediction
+from trt_text_classifier.records import DEAD_LETTERS, DeadLetter, Prediction, TextRecord
 from trt_text_classifier.serving.formed_batches import FormedBatchesHandler
 from trt_text_classifier.serving.handler import (
     TextClassificationModelHandler,
@@ -70,7 +71,7 @@ def classify(
     batches and predictions come out as one list per batch; otherwise Beam batches the
     records and predictions come out one per element.
     """
-    separate = separate_failed_records
+    separate: Callable[[Any], Iterator[object]] = separate_failed_records
     if formed_batches:
         batch_size = handler.batch_elements_kwargs().get("max_batch_size", 64)
         token_counter = functools.partial(load_token_counter, handler)
@@ -85,7 +86,9 @@ def classify(
     return separated.predictions, inference_dead_letters(separated[DEAD_LETTERS], failures)
 
 
-def failed_batch_to_dead_letters(failure: tuple[object, object]) -> Iterator[DeadLetter]:
+def failed_batch_to_dead_letters(
+    failure: tuple[Sequence[TextRecord], object],
+) -> Iterator[DeadLetter]:
     """RunInference reports a failed batch as (batch, exception): one dead letter per record."""
     batch, error = failure
     for record in batch:

@@ -37,7 +37,7 @@ class OrderByLength(beam.DoFn):
     the batch's shortest (a small job's one window spans every length). Each batch leaves as one
     element (a list), and stays one element through inference and output
     (`FormedBatchesHandler`): Beam's per-element work is paid per batch. The
-    last window of a bundle may give one shorter batch. Memory is bounded by
+    last window of a bundle may give one shorter batch. Memory is with_time_limit by
     `batch_size * window_batches` records plus one list.
 
     Counting tokens is the records' one tokenizer pass: the handler pads the
@@ -79,11 +79,13 @@ class OrderByLength(beam.DoFn):
     def finish_bundle(self) -> Iterator[WindowedValue]:
         window = GlobalWindow()
         for batch in self._release():
-            yield WindowedValue(batch, window.max_timestamp(), [window])
+            yield WindowedValue(batch, window.max_timestamp(), (window,))
 
     def _release(self) -> list[list[TextRecord]]:
         if not self._window:
             return []
+        if self._count_tokens is None:
+            raise RuntimeError("OrderByLength: setup() loads the token counter before any record")
         counts = self._count_tokens([record.text for record in self._window])
         ordered = sorted(zip(counts, self._window, strict=True), key=operator.itemgetter(0))
         self._window = []

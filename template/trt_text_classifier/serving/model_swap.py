@@ -215,4 +215,10 @@ class ModelWatch:
         return {"pattern": self.pattern, "interval_secs": self.interval_secs, "poll": self.poll}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["pattern"], state["interval_secs"], poll=state["poll"])
+        self.pattern, self.interval_secs, self.poll = (
+            state["pattern"],
+            state["interval_secs"],
+            state["poll"],
+        )
+        self.lock = threading.Lock()
+        self._last = None

@@ -56,11 +56,12 @@ class _EncodingMemo:
         """The encodings of all `texts` (then forgotten), or None if any is missing."""
         with self._lock:
             found = [self._entries.get((key, text)) for text in texts]
-            if any(encoding is None for encoding in found):
+            encodings = [encoding for encoding in found if encoding is not None]
+            if len(encodings) < len(found):
                 return None
             for text in texts:
                 self._entries.pop((key, text), None)
-            return found
+            return encodings
 
 
 _MEMO = _EncodingMemo(REMEMBERED_ENCODINGS)
