@@ -20,8 +20,10 @@ from apache_beam.ml.inference.base import PredictionResult
 
 import seed_pipeline
 from trt_text_classifier.backends.base import BackendLimits
-from trt_text_classifier.records import Prediction, TextRecord
+from trt_text_classifier.io.sinks import json_lines_of
+from trt_text_classifier.records import TextRecord
 from trt_text_classifier.serving.classifier import TextClassifier
+from trt_text_classifier.serving.handler import TextClassificationModelHandler
 from trt_text_classifier.serving.length_ordering import LENGTH_ORDER_BATCHES, OrderByLength
 from trt_text_classifier.serving.tokenization import BatchTokenizer
 
@@ -61,6 +63,9 @@ def our_host_microseconds(
     classifier = TextClassifier(
         tokenizer, ConstantLogits(input_names, len(labels)), labels, "constant@000000000000"
     )
+    handler = TextClassificationModelHandler(
+        str(bundle / "model.onnx"), max_seq_length=max_seq_length, max_batch_size=batch_size
+    )
     records = [TextRecord(str(number), text) for number, text in enumerate(sentences)]
     ordering = OrderByLength(batch_size, LENGTH_ORDER_BATCHES, lambda: tokenizer.count_tokens)
     ordering.setup()
@@ -69,20 +74,8 @@ def our_host_microseconds(
     batches = list(ordering.process(records))
     batches += [value.value for value in ordering.finish_bundle()]
     for batch in batches:
-        result = classifier.classify([record.text for record in batch])
-        "\n".join(
-            [
-                Prediction(
-                    record.id,
-                    record.text,
-                    item.label,
-                    item.score,
-                    item.probabilities,
-                    classifier.identity,
-                ).to_json()
-                for record, item in zip(batch, result.classifications, strict=True)
-            ]
-        )
+        # The product's own path: the handler's inference (labels, Predictions) and JSON lines.
+        json_lines_of(list(handler.run_inference(batch, classifier)))
     return (time.perf_counter() - started) / len(sentences) * 1e6
 
 

@@ -1,9 +1,10 @@
 """The engine sidecar: `NAME.plan.json`, everything later checks need to know about `NAME.plan`.
 
-`build-engine` writes it; the launch checks (`preflight`), a streaming job's
-model swap, the TensorRT backend and `verify-engine` read it. Nothing re-derives these facts from the engine file.
-It is the contract between the build tooling (`engine/`) and serving
-(`backends/`), so it lives below both: imports run tooling -> serving -> sidecar.
+`build-engine` writes it; the launch checks (`launch/preflight`), a streaming job's model
+swap, the TensorRT backend and `verify-engine` read it. Nothing re-derives these facts from
+the engine file. It is the contract between the model tooling (`model_tooling/`) and
+serving (`serving/`, `backends/`), so it sits below both and imports only `bundle` (the labels
+and problem type it shares with the model bundle) and `model_files` (to read it, lazily).
 
 For the launch-time accelerator check use `EngineSidecar.supports_compute_capability`,
 e.g. `sidecar.supports_compute_capability("7.5")` for an nvidia-tesla-t4 worker.

@@ -19,9 +19,15 @@ def main(argv: Sequence[str]) -> int:
 
 def launch_template(argv: Sequence[str]) -> int:
     """The Flex Template entry: validate, submit, return without waiting for the job."""
+    return report_errors(lambda: _submit(argv))
+
+
+def _submit(argv: Sequence[str]) -> int:
+    """Submit the job and return at once (the launcher must not wait for the job to end)."""
     from trt_text_classifier.run import run_pipeline
 
-    return report_errors(lambda: (run_pipeline(argv, wait=False), 0)[1])
+    run_pipeline(argv, wait=False)
+    return 0
 
 
 def _run_and_report(argv: Sequence[str]) -> int:
