@@ -19,7 +19,7 @@ from trt_text_classifier.commands.errors import EXIT_FAILED, report_errors
 def block(monkeypatch: pytest.MonkeyPatch, *modules: str) -> None:
     """Make `modules` (and everything of ours that imported them) import as if not installed."""
     for name in list(sys.modules):
-        if name.split(".")[0] in modules or name.startswith("trt_text_classifier.engine"):
+        if name.split(".")[0] in modules or name.startswith("trt_text_classifier.model_tooling"):
             monkeypatch.delitem(sys.modules, name)
     for module in modules:
         monkeypatch.setitem(sys.modules, module, None)

@@ -19,7 +19,10 @@ from support.repository import TEMPLATE
 trt = pytest.importorskip("tensorrt_rtx")
 
 PACKAGE = TEMPLATE / "trt_text_classifier"
-CALLERS = (PACKAGE / "engine" / "build.py", PACKAGE / "backends" / "tensorrt_backend.py")
+CALLERS = (
+    PACKAGE / "model_tooling" / "engine_build.py",
+    PACKAGE / "backends" / "tensorrt_backend.py",
+)
 
 MODULE_ATTRIBUTES = {
     "__version__",
