@@ -160,22 +160,6 @@ def test_missing_gcs_model_fails_at_launch(
     assert capsys.readouterr().err.startswith(f"error: --onnx_path={missing!r}: no such file")
 
 
-def test_output_that_cannot_be_written_is_refused_at_launch(
-    tmp_path: Path, demo_onnx: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    write_lines(tmp_path / "in.txt", ["good film", "bad film"])
-    (tmp_path / "a-file").write_text("a file where the output directory should be")
-    output = tmp_path / "a-file" / "predictions"
-    status = main(
-        ["run", f"--input={tmp_path / 'in.txt'}", f"--output={output}", f"--onnx_path={demo_onnx}"]
-    )
-    assert status == 2
-    assert capsys.readouterr().err == (
-        f"error: --output={str(output)!r}: cannot be written ({tmp_path / 'a-file'} is a file, "
-        "not a directory); choose a location this job may write to\n"
-    )
-
-
 def test_output_to_a_missing_bucket_is_refused_at_launch(
     gcs_emulator: GcsEmulator, demo_onnx: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

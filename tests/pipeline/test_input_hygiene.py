@@ -108,20 +108,6 @@ def test_very_long_line_is_truncated_and_counted_not_rejected(hygiene_run: Hygie
     assert hygiene_run.summary.truncated_records == 1
 
 
-def test_glob_matching_no_file_fails_at_launch(
-    tmp_path: Path, demo_onnx: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    pattern = str(tmp_path / "nothing-here" / "*.txt")
-    status = main(
-        ["run", f"--input={pattern}", f"--output={tmp_path}/p", f"--onnx_path={demo_onnx}"]
-    )
-    assert status == 2
-    assert capsys.readouterr().err == (
-        f"error: --input={pattern!r}: matches no file; check the path and the wildcard "
-        "(e.g. gs://bucket/dir/*.txt)\n"
-    )
-
-
 def test_gcs_glob_matching_no_file_fails_at_launch(
     gcs_emulator: GcsEmulator, demo_onnx: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

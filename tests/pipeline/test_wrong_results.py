@@ -18,7 +18,6 @@ import pytest
 from onnx import TensorProto, helper
 
 from support.pipeline_outputs import assert_each_record_once, read_json_lines
-from trt_text_classifier.cli import main
 from trt_text_classifier.launch.parameters import ParameterError
 from trt_text_classifier.launch.preflight import read_bundle_manifest
 from trt_text_classifier.run import run_pipeline
@@ -171,24 +170,6 @@ def test_the_parameter_not_the_suffix_chooses_the_backend(
 
     assert [row["id"] for row in predictions] == [f"{inputs}:1"]
     assert dead_letters == []
-
-
-def test_an_engine_path_is_served_as_an_engine_whatever_its_name(
-    demo_bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """--engine_path=model.onnx is a TensorRT engine: its sidecar is required."""
-    inputs = tmp_path / "in.txt"
-    inputs.write_text("A warm and funny film.\n", encoding="utf-8")
-    status = main(
-        [
-            "run",
-            f"--input={inputs}",
-            f"--output={tmp_path / 'p'}",
-            f"--engine_path={demo_bundle / 'model.onnx'}",
-        ]
-    )
-    assert status == 2
-    assert "its sidecar" in capsys.readouterr().err
 
 
 def test_a_bundle_with_duplicate_labels_is_refused(demo_bundle: Path, tmp_path: Path) -> None:

@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 
 import pytest
 
-from support.repository import EXAMPLES, REPOSITORY, run_python
+from support.repository import EXAMPLES, run_python
 from trt_text_classifier.cli import main
-
-
-@pytest.fixture(scope="module")
-def short_model(demo_bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The demo bundle with a manifest that declares a 64-token limit."""
-    directory = tmp_path_factory.mktemp("short-model")
-    shutil.copytree(demo_bundle, directory, dirs_exist_ok=True)
-    manifest = json.loads((directory / "bundle.json").read_text())
-    manifest["max_sequence_length"] = 64
-    (directory / "bundle.json").write_text(json.dumps(manifest))
-    return str(directory / "model.onnx")
 
 
 def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
@@ -39,61 +26,6 @@ def test_run_help_documents_every_parameter(capsys: pytest.CaptureFixture[str]) 
     assert main(["run", "--help"]) == 0
     out = capsys.readouterr().out
     assert "--onnx_path" in out and "Example: gs://my-bucket/reviews/*.txt" in out
-
-
-@pytest.mark.parametrize(
-    ("arguments", "message"),
-    [
-        (
-            ["--input=examples/*.txt", "--output=o"],
-            "error: --onnx_path / --engine_path: give exactly one model (neither was given)",
-        ),
-        (
-            ["--input=examples/*.txt", "--output=o", "--onnx_path=m.onnx", "--engine_path=e.plan"],
-            "error: --onnx_path / --engine_path: give exactly one model (both were given)",
-        ),
-        (
-            ["--input=no-such-dir/*.txt", "--output=o", "--onnx_path={model}"],
-            "error: --input='no-such-dir/*.txt': matches no file; check the path and the wildcard",
-        ),
-        (
-            ["--input=examples/*.txt", "--output=o", "--onnx_path=no/model.onnx"],
-            "error: --onnx_path='no/model.onnx': no such file; give a model.onnx written by",
-        ),
-        (
-            ["--input=examples/*.txt", "--output=o", "--onnx_path={model}", "--max_seq_length=0"],
-            "error: --max_seq_length='0': Input should be greater than or equal to 3",
-        ),
-        (
-            ["--input=examples/*.txt", "--output=o", "--onnx_path={short}", "--max_seq_length=128"],
-            "error: --max_seq_length=128: above the model's limit of 64 tokens; use at most 64",
-        ),
-        (
-            [
-                "--input=examples/*.txt",
-                "--output=o",
-                "--onnx_path={model}",
-                "--min_batch_size=10",
-                "--max_batch_size=5",
-            ],
-            "error: --min_batch_size=10 is larger than --max_batch_size=5",
-        ),
-    ],
-)
-def test_bad_parameters_end_with_one_line(
-    arguments: list[str],
-    message: str,
-    demo_onnx: str,
-    short_model: str,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.chdir(REPOSITORY)
-    filled = [arg.format(model=demo_onnx, short=short_model) for arg in arguments]
-    assert main(["run", *filled]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith(message)
-    assert err.count("\n") == 1
 
 
 def test_installed_command_runs_the_examples(demo_onnx: str, tmp_path: Path) -> None:

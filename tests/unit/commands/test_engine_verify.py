@@ -14,7 +14,6 @@ import pytest
 from support.engine_builds import build_engine
 from support.engine_doubles import EngineDoubleBackend
 from support.repository import EXAMPLES
-from trt_text_classifier import cli
 from trt_text_classifier.backends.onnxruntime_backend import OnnxRuntimeBackend
 from trt_text_classifier.commands.verify_engine import (
     DEFAULT_THRESHOLDS,
@@ -70,21 +69,6 @@ def test_thresholds_name_every_failure() -> None:
     ]
     assert comparison.failures(Thresholds(min_label_agreement=0.9, max_abs_error=0.5)) == []
     assert Thresholds(min_label_agreement=0.99, max_abs_error=0.25) == DEFAULT_THRESHOLDS
-
-
-def test_verify_engine_flags_set_the_thresholds(
-    demo_engines: dict[str, Path], demo_onnx: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    status = cli.main(
-        [
-            "verify-engine", f"--engine={demo_engines['fp16']}", f"--onnx={demo_onnx}",
-            f"--input={SENTENCES}", "--min-label-agreement=1.5",
-        ]
-    )  # fmt: skip
-    assert status == 2
-    assert capsys.readouterr().err == (
-        "error: --min-label-agreement=1.5: must be between 0 and 1, e.g. 0.99\n"
-    )
 
 
 def test_build_engine_verify_runs_the_verification_right_after_the_build(

@@ -39,21 +39,6 @@ def test_dead_letter_output_equal_to_output_is_refused(
     assert os.listdir(tmp_path) == []
 
 
-def test_output_that_is_a_prefix_of_the_other_output_is_refused(
-    tmp_path: Path, demo_onnx: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    status, _, err = run(
-        capsys,
-        f"--output={tmp_path}/pred-x",
-        f"--dead_letter_output={tmp_path}/pred",
-        f"--onnx_path={demo_onnx}",
-    )
-    assert status == 2
-    assert err.startswith(
-        f"error: --dead_letter_output='{tmp_path}/pred': overlaps --output='{tmp_path}/pred-x'"
-    )
-
-
 def test_existing_files_under_the_output_prefix_are_refused_and_kept(
     tmp_path: Path, demo_onnx: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -30,36 +30,6 @@ def good(demo_onnx: str, tmp_path: Path) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize(
-    ("flag", "message"),
-    [
-        (
-            "--max_seq_lenght=16",
-            "error: --max_seq_lenght: unknown option; did you mean --max_seq_length?",
-        ),
-        ("--num_wokers=3", "error: --num_wokers: unknown option; did you mean --num_workers?"),
-        ("--colour=red", "error: --colour: unknown option (neither a parameter of this "),
-        ("stray", "error: 'stray': unexpected argument; options are written --name=value"),
-    ],
-)
-def test_unknown_arguments_are_refused_with_a_suggestion(
-    capsys: pytest.CaptureFixture[str], good: list[str], flag: str, message: str
-) -> None:
-    status, err = run_status(capsys, *good, flag)
-    assert status == 2
-    assert err.startswith(message), err
-    assert err.count("\n") == 1
-
-
-def test_a_repeated_parameter_is_refused(
-    capsys: pytest.CaptureFixture[str], good: list[str]
-) -> None:
-    status, err = run_status(capsys, *good, f"--input={EXAMPLES / 'reviews-2.txt'}")
-    assert status == 2
-    assert err.startswith("error: --input: given 2 times; give it once")
-    assert err.count("\n") == 1
-
-
 def test_beam_options_still_pass(capsys: pytest.CaptureFixture[str], good: list[str]) -> None:
     status, err = run_status(
         capsys,

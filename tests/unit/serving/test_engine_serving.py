@@ -45,32 +45,6 @@ def test_local_run_without_a_gpu_exits_with_one_line(
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize(
-    ("flags", "message"),
-    [
-        (
-            "--max_seq_length=128",
-            "error: --max_seq_length=128: above the engine profile's limit of 64 tokens; "
-            "use at most 64\n",
-        ),
-        (
-            "--max_seq_length=64 --max_batch_size=32",
-            "error: --max_batch_size=32: above the engine profile's maximum batch of 16; use at "
-            "most 16 or rebuild the engine with a larger --batch MAX\n",
-        ),
-    ],
-)
-def test_requests_above_the_engine_profile_fail_before_the_pipeline_is_built(
-    demo_engines: dict[str, Path],
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    flags: str,
-    message: str,
-) -> None:
-    assert cli.main(run_args(demo_engines["fp16"], tmp_path, *flags.split())) == 2
-    assert capsys.readouterr().err == message
-
-
 def test_dataflow_launch_does_not_need_a_local_gpu(
     demo_engines: dict[str, Path], tmp_path: Path
 ) -> None:
