@@ -1,34 +1,24 @@
 """Shared fixtures: the demo model is built once per test session.
 
-The emulator fixtures (GCS, Pub/Sub) live in tests/emulators.py, loaded as a plugin.
+The emulator fixtures (GCS, Pub/Sub) live in tests/support/emulators.py, loaded as a plugin.
+Helpers that tests import are in tests/support/ (the package `support`: tests/ is on
+the import path, see pyproject.toml).
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytest
 
-if TYPE_CHECKING:
-    from trt_text_classifier.model_tooling.export import ParityReport
+from support.engine_builds import build_engine
+from support.tiny_models import TinyBundle, export_tiny_model
 
-pytest_plugins = ["emulators"]
+pytest_plugins = ["support.emulators"]
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-REPOSITORY = Path(__file__).resolve().parent.parent
-EXAMPLES = REPOSITORY / "examples"
-
-
-def run_python(*arguments: str) -> subprocess.CompletedProcess[str]:
-    """This interpreter in a fresh process (what a user or the template launcher starts)."""
-    return subprocess.run([sys.executable, *arguments], capture_output=True, text=True, check=False)
 
 
 @pytest.fixture(scope="session")
@@ -44,13 +34,6 @@ def demo_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def demo_onnx(demo_bundle: Path) -> str:
     return str(demo_bundle / "model.onnx")
-
-
-def build_engine(*args: str) -> int:
-    """`trt-text-classifier build-engine --builder tensorrt-rtx ARGS`; its exit status."""
-    from trt_text_classifier import cli
-
-    return cli.main(["build-engine", "--builder", "tensorrt-rtx", *args])
 
 
 @pytest.fixture(scope="session")
@@ -79,32 +62,10 @@ def demo_engines(demo_onnx: str, tmp_path_factory: pytest.TempPathFactory) -> di
     return built
 
 
-@dataclass(frozen=True)
-class TinyBundle:
-    """A tiny model of one family: its save_pretrained directory, its exported bundle, the parity."""
-
-    pretrained: Path
-    bundle: Path
-    parity: ParityReport
-
-    @property
-    def onnx(self) -> str:
-        return str(self.bundle / "model.onnx")
-
-
-def export_tiny_model(directory: Path, family: str, **options: object) -> TinyBundle:
-    from tiny_models import FAMILIES, save_tiny_model
-    from trt_text_classifier.model_tooling.export import export_bundle
-
-    pretrained = save_tiny_model(FAMILIES[family], directory / "pretrained", **options)
-    parity = export_bundle(str(pretrained), str(directory / "bundle"))
-    return TinyBundle(pretrained, directory / "bundle", parity)
-
-
 @pytest.fixture(scope="session")
 def family_bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, TinyBundle]:
     """One exported tiny single-label classifier per encoder family (built once per session)."""
-    from tiny_models import FAMILIES
+    from support.tiny_models import FAMILIES
 
     return {
         name: export_tiny_model(tmp_path_factory.mktemp(f"tiny-{name}"), name) for name in FAMILIES
@@ -114,7 +75,7 @@ def family_bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, TinyBu
 @pytest.fixture(scope="session")
 def multi_label_bundle(tmp_path_factory: pytest.TempPathFactory) -> TinyBundle:
     """A tiny BERT whose config says problem_type: multi_label_classification."""
-    from tiny_models import MULTI_LABELS
+    from support.tiny_models import MULTI_LABELS
 
     return export_tiny_model(
         tmp_path_factory.mktemp("tiny-multi-label"),

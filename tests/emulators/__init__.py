@@ -1,0 +1,1 @@
+"""Tests against the GCS and Pub/Sub emulators (marked emulators)."""

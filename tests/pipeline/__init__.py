@@ -1,0 +1,1 @@
+"""Whole pipelines on the DirectRunner over real files."""

@@ -1,0 +1,1 @@
+"""Test helpers: emulator fixtures, test doubles, tiny models, job scripts (not tests)."""

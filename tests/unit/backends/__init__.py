@@ -1,0 +1,1 @@
+"""trt_text_classifier.backends: ONNX Runtime and TensorRT backends."""

@@ -1,0 +1,1 @@
+"""trt_text_classifier.dataflow: GPU catalog, image runtime, worker boot, container."""

@@ -1,0 +1,1 @@
+"""trt_text_classifier.io: record formats, Pub/Sub messages, BigQuery rows."""

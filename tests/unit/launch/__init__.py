@@ -1,0 +1,1 @@
+"""trt_text_classifier.launch: parameters, options, preflight checks, template metadata."""

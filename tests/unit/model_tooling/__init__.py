@@ -1,0 +1,1 @@
+"""trt_text_classifier.model_tooling: export, precision, engine builds."""

@@ -1,0 +1,1 @@
+"""trt_text_classifier.serving: handler, tokenization, loading, model swaps."""
