@@ -70,11 +70,10 @@ def parameter_help() -> str:
 
 def beam_option_help() -> str:
     """Every option of Beam's PipelineOptions classes (the ones installed here), as argparse shows them."""
-    import argparse
+    from apache_beam.options.pipeline_options import PipelineOptions, _BeamArgumentParser
 
-    from apache_beam.options.pipeline_options import PipelineOptions
-
-    parser = argparse.ArgumentParser(
+    # The parser class Beam itself hands to each options class (it knows value-provider options).
+    parser = _BeamArgumentParser(
         prog="trt-text-classifier run",
         usage="%(prog)s [pipeline parameters] [Beam options]",
         conflict_handler="resolve",
