@@ -2,6 +2,7 @@
 
     python benchmarks/run.py                       # full run: demo 10,000 + bert-base 1,000
     python benchmarks/run.py --workloads demo --demo-sentences 200 --output /tmp/bench
+    python benchmarks/run.py --output benchmarks/results   # replace the committed results
 
 For each workload (model + sentences), in one process, on this machine:
 1. our pipeline: `run_pipeline` on the DirectRunner with ONNX Runtime, default settings,
@@ -12,7 +13,8 @@ For each workload (model + sentences), in one process, on this machine:
    size, found by timing the model alone on fixed-128 batches of the candidate sizes;
 4. host work per sentence for both styles, outside Beam (`host_overhead.py`).
 Writes `NAME.md` (table + machine), `NAME.png` (plot) and `NAME.json` under --output
-(NAME: --name, default `cpu`). On a machine where onnxruntime-gpu sees a GPU, every
+(default out/benchmarks/, so a run never overwrites the committed benchmarks/results/;
+NAME: --name, default `cpu`). On a machine where onnxruntime-gpu sees a GPU, every
 pipeline and the backend alone run on ONNX Runtime's CUDA provider.
 """
 
@@ -44,6 +46,9 @@ from trt_text_classifier.launch.parameters import PipelineParameters
 from trt_text_classifier.run import counter_totals, run_pipeline, summarize
 
 RESULTS = Path(__file__).resolve().parent / "results"
+"""The committed results: written only when --output names this folder."""
+DEFAULT_OUTPUT = Path(__file__).resolve().parent.parent / "out" / "benchmarks"
+"""Where a run writes by default (out/ is ignored by git)."""
 SEED_CANDIDATE_BATCH_SIZES = (1, 4, 16, 64)
 OUR_BATCH_SIZE = PipelineParameters.model_fields["max_batch_size"].default
 
@@ -66,20 +71,46 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--workloads", nargs="+", choices=("demo", "bert-base"), default=["demo", "bert-base"]
+    parser = argparse.ArgumentParser(
+        prog="python benchmarks/run.py",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--demo-sentences", type=int, default=10_000)
-    parser.add_argument("--bert-sentences", type=int, default=1_000)
+    parser.add_argument(
+        "--workloads",
+        nargs="+",
+        choices=("demo", "bert-base"),
+        default=["demo", "bert-base"],
+        help="which models to measure (default: both)",
+    )
+    parser.add_argument(
+        "--demo-sentences",
+        type=int,
+        default=10_000,
+        help="sentences for the demo model (default %(default)s)",
+    )
+    parser.add_argument(
+        "--bert-sentences",
+        type=int,
+        default=1_000,
+        help="sentences for bert-base (default %(default)s)",
+    )
     parser.add_argument(
         "--seed-batch-sizes",
         type=lambda text: tuple(int(size) for size in text.split(",")),
         default=SEED_CANDIDATE_BATCH_SIZES,
-        help="candidate batch sizes for the seed-style pipeline (comma-separated)",
+        help="candidate batch sizes for the seed-style pipeline (comma-separated; default "
+        f"{','.join(map(str, SEED_CANDIDATE_BATCH_SIZES))})",
     )
-    parser.add_argument("--output", default=str(RESULTS), help="where the report goes")
-    parser.add_argument("--name", default="cpu", help="report file names: NAME.md, .png, .json")
+    parser.add_argument(
+        "--output",
+        default=str(DEFAULT_OUTPUT),
+        help=f"folder the report goes to (default: out/benchmarks; the committed results are "
+        f"{RESULTS.relative_to(RESULTS.parent.parent)})",
+    )
+    parser.add_argument(
+        "--name", default="cpu", help="report file names: NAME.md, .png, .json (default cpu)"
+    )
     parser.add_argument(
         "--work", help="models and scratch files (reused between runs; default: a temp dir)"
     )

@@ -140,7 +140,8 @@ def _build(args: argparse.Namespace) -> int:
         f"engine: {args.output} ({size_mib:.1f} MiB, {sidecar.builder} {sidecar.builder_version}, "
         f"{sidecar.precision}, compute capability {','.join(sidecar.compute_capabilities)}, "
         f"batch {sidecar.batch.as_flag()}, seq {sidecar.sequence.as_flag()}, "
-        f"{sidecar.build_seconds:.1f} s)\nsidecar: {sidecar_path_for(args.output)}",
+        f"{sidecar.build_seconds:.1f} s)\nsidecar: {sidecar_path_for(args.output)}"
+        f"\ntokenizer: {sidecar.tokenizer_location(args.output)}",
         file=sys.stdout,
         flush=True,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Sequence
 
 from trt_text_classifier.commands.errors import report_errors
@@ -26,7 +27,7 @@ def _demo_model(args: argparse.Namespace) -> int:
     from trt_text_classifier.model_tooling.demo_model import build_demo_model
 
     report = build_demo_model(args.output)
-    print(f"wrote the demo model to {args.output}/model.onnx")
+    print(f"wrote the demo model to {os.path.join(args.output, 'model.onnx')}")
     print(report.describe())
     print(WARNING)
     return 0

@@ -49,12 +49,32 @@ def main(argv: Sequence[str]) -> int:
     )
     args = parser.parse_args(list(argv))
     findings = collect(image=args.image)
+    print(where_running(inside_image()))
     for finding in findings:
         mark = "ok  " if finding.ok else "MISSING"
         print(f"{mark:<8}{finding.name:<30}{finding.value}")
     if args.image and not all(finding.ok for finding in findings):
         return 1
     return 0
+
+
+def inside_image() -> bool:
+    """Whether this is the project's image: its Dockerfile installs Beam's boot and sets the entry file."""
+    return os.access(BOOT, os.X_OK) and PY_FILE_ENV in os.environ
+
+
+def where_running(inside: bool) -> str:
+    """One line saying where doctor runs and what a MISSING line means there."""
+    if inside:
+        return (
+            f"inside the project's image ({BOOT} present, {PY_FILE_ENV} set): "
+            "every MISSING line below is a gap the launcher or the workers would hit"
+        )
+    return (
+        f"not inside the project's image (no {BOOT}, or {PY_FILE_ENV} unset): beam boot, "
+        f"template launcher and {PY_FILE_ENV} exist only in the image, so MISSING for them is "
+        "expected here; `doctor --image` in the image (Cloud Build runs it) fails on gaps"
+    )
 
 
 def collect(image: bool = False) -> list[Finding]:

@@ -6,6 +6,8 @@ import argparse
 import math
 import os
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import Sequence
 
 from trt_text_classifier.commands.errors import report_errors
@@ -51,6 +53,32 @@ def looks_like_a_path(model: str) -> bool:
     return model.startswith(("/", ".", "~")) or model.count("/") > 1
 
 
+HUB_PROBE_TIMEOUT_SECS = 3.0
+"""One request this long decides whether the Hub is reachable (its own retries take ~50 s)."""
+
+
+def hub_unreachable() -> str | None:
+    """Why the Hugging Face Hub cannot be reached (one quick request), or None when it can.
+
+    HF_HUB_OFFLINE=1 counts as unreachable without a request. Any HTTP answer,
+    even an error status, means the network works; proxies set in the
+    environment are honoured.
+    """
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
+        return "HF_HUB_OFFLINE is set"
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
+    try:
+        with urllib.request.urlopen(
+            endpoint + "/api/models?limit=1", timeout=HUB_PROBE_TIMEOUT_SECS
+        ):
+            return None
+    except urllib.error.HTTPError:
+        return None
+    except (OSError, ValueError) as error:
+        reason = getattr(error, "reason", error)
+        return f"{endpoint}: {reason}"
+
+
 def _export(args: argparse.Namespace) -> int:
     from trt_text_classifier.model_tooling.export import ExportError, export_bundle
 
@@ -62,11 +90,31 @@ def _export(args: argparse.Namespace) -> int:
         )
         return 1
 
+    offline = False
+    if not os.path.isdir(os.path.expanduser(args.model)):
+        unreachable = hub_unreachable()
+        offline = unreachable is not None
+        if offline:
+            print(
+                f"note: the Hugging Face Hub cannot be reached ({unreachable}); "
+                "looking for the model in the local cache only",
+                file=sys.stderr,
+            )
     try:
-        report = export_bundle(args.model, args.output, tolerance=args.tolerance)
+        report = export_bundle(
+            args.model, args.output, tolerance=args.tolerance, local_files_only=offline
+        )
     except (ExportError, OSError) as error:
-        print(f"error: --model={args.model!r}: {error}", file=sys.stderr)
+        if offline:
+            print(
+                f"error: --model={args.model!r}: not in the local Hugging Face cache and the Hub "
+                "cannot be reached; a local save_pretrained directory works offline "
+                "(--model=path/to/dir)",
+                file=sys.stderr,
+            )
+        else:
+            print(f"error: --model={args.model!r}: {error}", file=sys.stderr)
         return 1
-    print(f"wrote {args.output}/model.onnx")
+    print(f"wrote {os.path.join(args.output, 'model.onnx')}")
     print(report.describe())
     return 0

@@ -95,6 +95,7 @@ def check_file(path: str, generated: str, hint: str) -> int:
         )
         return 1
     if current == generated:
+        print(f"{path} matches the parameter model")
         return 0
     diff = difflib.unified_diff(
         current.splitlines(keepends=True),

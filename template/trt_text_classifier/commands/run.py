@@ -11,6 +11,9 @@ HELP = "run the pipeline: --input or --input_subscription, outputs, --onnx_path 
 
 
 def main(argv: Sequence[str]) -> int:
+    if "--help-beam" in argv:
+        print(beam_option_help())
+        return 0
     if any(arg in ("-h", "--help") for arg in argv):
         print(parameter_help())
         return 0
@@ -38,12 +41,47 @@ def _run_and_report(argv: Sequence[str]) -> int:
     return 0
 
 
+BEAM_OPTIONS_NOTE = (
+    "Beam pipeline options: any Beam or Dataflow option passes through to Beam unchanged, e.g. "
+    "--runner=DataflowRunner --project=PROJECT --region=REGION --temp_location=gs://BUCKET/tmp "
+    "(default runner: DirectRunner, on this machine). List them all with "
+    "`trt-text-classifier run --help-beam`; Dataflow's are described at "
+    "https://cloud.google.com/dataflow/docs/reference/pipeline-options"
+)
+
+
 def parameter_help() -> str:
+    from pydantic_core import PydanticUndefined
+
     from trt_text_classifier.launch.parameters import PipelineParameters
 
     lines = ["usage: trt-text-classifier run --name=value ... [Beam pipeline options]", ""]
     for name, field in PipelineParameters.model_fields.items():
         lines.append(f"  --{name}")
         example = field.examples[0] if field.examples else ""
-        lines.append(f"      {field.description} Example: {example}")
+        default = getattr(field.default, "value", field.default)  # an enum shows its value
+        described = "Default:" in (field.description or "")
+        absent = default is PydanticUndefined or default is None
+        shown = "" if absent or described else f" Default: {default}."
+        lines.append(f"      {field.description}{shown} Example: {example}")
+    lines += ["", BEAM_OPTIONS_NOTE]
     return "\n".join(lines)
+
+
+def beam_option_help() -> str:
+    """Every option of Beam's PipelineOptions classes (the ones installed here), as argparse shows them."""
+    from apache_beam.options.pipeline_options import PipelineOptions, _BeamArgumentParser
+
+    # The parser class Beam itself hands to each options class (it knows value-provider options).
+    parser = _BeamArgumentParser(
+        prog="trt-text-classifier run",
+        usage="%(prog)s [pipeline parameters] [Beam options]",
+        conflict_handler="resolve",
+        add_help=False,
+    )
+    pending = list(PipelineOptions.__subclasses__())
+    while pending:
+        options_class = pending.pop(0)
+        options_class._add_argparse_args(parser)  # Beam's hook for each options class
+        pending.extend(options_class.__subclasses__())
+    return parser.format_help()

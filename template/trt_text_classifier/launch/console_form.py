@@ -70,3 +70,10 @@ JSON_FIELD_NAME = r"^\S(.*\S)?$"
 """A JSON member name: any text without leading or trailing blanks (they are stripped)."""
 BIGQUERY_TABLE_SPEC = rf"^{PROJECT_ID}:[A-Za-z0-9_]+\.[-A-Za-z0-9_$]+$"
 """project:dataset.table (project ids may be domain-scoped: example.com:project)."""
+PATTERN_FORMS = {
+    PUBSUB_SUBSCRIPTION_PATH: "projects/PROJECT/subscriptions/NAME",
+    PUBSUB_TOPIC_PATH: "projects/PROJECT/topics/NAME",
+    BIGQUERY_TABLE_SPEC: "PROJECT:DATASET.TABLE",
+    GCS_PATH: "gs://BUCKET/PATH",
+}
+"""The form each pattern wants, in words, for messages that refuse a value."""

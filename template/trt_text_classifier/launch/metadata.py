@@ -82,9 +82,9 @@ TEMPLATES = {
         name="TensorRT text classification (streaming)",
         description=(
             "Streaming job: classifies Pub/Sub messages with a BERT model served by TensorRT on "
-            "GPU workers (or ONNX Runtime on CPU workers); publishes predictions to a Pub/Sub "
-            "topic and/or BigQuery, and every message that could not be classified to a "
-            "dead-letter topic."
+            "GPU workers (or ONNX Runtime on CPU workers); writes predictions to a Pub/Sub "
+            "topic, BigQuery and/or windowed JSON Lines files, and every message that could not "
+            "be classified to a dead-letter topic and/or windowed dead-letter files."
         ),
         streaming_fields=STREAMING_FIELDS,
     ),

@@ -50,20 +50,37 @@ def check_output_location(name: str, prefix: str) -> None:
     wrote those files; refusing any existing shard keeps an earlier run's (or
     anyone's) files, and makes the printed result globs match this run's files only.
     """
-    existing = list_files(name, prefix, prefix + "-*-of-*" + OUTPUT_SUFFIX)
+    pattern = prefix + "-*-of-*" + OUTPUT_SUFFIX
+    existing = list_files(name, prefix, pattern)
     if existing:
-        more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
         raise ParameterError(
-            f"--{name}={prefix!r}: {existing[0]} already exists{more} and the run would "
-            "delete it; choose another prefix or delete those files first"
+            f"--{name}={prefix!r}: {pattern} already matches {count(len(existing), 'file')} "
+            f"({name_some(existing)}) and the run would delete them; choose another prefix or "
+            "delete those files first"
         )
     leftovers = temp_directories(prefix)
     if leftovers:
         raise ParameterError(
-            f"--{name}={prefix!r}: {leftovers[0]} is left from an interrupted run to this "
-            "prefix; delete it (if no other job is writing here) and run again"
+            f"--{name}={prefix!r}: an interrupted run to this prefix left "
+            f"{count(len(leftovers), 'staging folder')} ({name_some(leftovers)}); delete them "
+            "(if no other job is writing here) and run again"
         )
     check_writable(name, prefix)
+
+
+NAMED_AT_MOST = 5
+"""How many conflicting paths a refusal names before it counts the rest."""
+
+
+def count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
+def name_some(paths: list[str]) -> str:
+    """The paths, all of them when few, else the first ones and how many more."""
+    named = ", ".join(paths[:NAMED_AT_MOST])
+    rest = len(paths) - NAMED_AT_MOST
+    return f"{named} and {rest} more" if rest > 0 else named
 
 
 def temp_directories(prefix: str) -> list[str]:

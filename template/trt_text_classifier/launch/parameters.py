@@ -25,7 +25,7 @@ from pydantic import ConfigDict, ValidationError, field_validator, model_validat
 from trt_text_classifier.dataflow.accelerator_syntax import parse_accelerator
 from trt_text_classifier.errors import ParameterError, summarize_validation_error
 from trt_text_classifier.io.output_naming import OUTPUT_WILDCARDS, prefixes_overlap
-from trt_text_classifier.launch.console_form import ConsoleForm, JobMode
+from trt_text_classifier.launch.console_form import PATTERN_FORMS, ConsoleForm, JobMode
 from trt_text_classifier.launch.record_fields import (
     DEFAULT_WINDOW_SECS,
     InputFields,
@@ -257,7 +257,9 @@ def explain_pattern_mismatch(problem: Any) -> str | None:
         return None
     field = PipelineParameters.model_fields[name]
     example = field.examples[0] if field.examples else ""
-    return f"not a valid {field.title}; expected e.g. {example}"
+    form = PATTERN_FORMS.get(problem.get("ctx", {}).get("pattern", ""))
+    expected = f"expected {form}, e.g. {example}" if form else f"expected e.g. {example}"
+    return f"not a valid {field.title}; {expected}"
 
 
 def parameter_names() -> list[str]:

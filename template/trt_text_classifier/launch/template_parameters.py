@@ -88,12 +88,19 @@ def parse_parameters_file(text: str, path: str) -> dict[str, str]:
             f"--parameters-file {path}: not JSON this tool can read (nested too deeply); "
             "give a flat object of strings"
         ) from None
-    if not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):
+    if not isinstance(values, dict) or not all(_string_or_number(v) for v in values.values()):
         raise ParameterError(
-            f'--parameters-file {path}: must be a JSON object of strings, e.g. {{"input": '
-            '"gs://my-bucket/reviews/*.txt", "max_batch_size": "64"}'
+            f"--parameters-file {path}: must be a JSON object of strings (or numbers), e.g. "
+            '{"input": "gs://my-bucket/reviews/*.txt", "max_batch_size": 64}'
         )
-    return values
+    return {name: v if isinstance(v, str) else json.dumps(v) for name, v in values.items()}
+
+
+def _string_or_number(value: object) -> bool:
+    """A value the launcher can pass: Dataflow hands every parameter over as a string anyway."""
+    return isinstance(value, str) or (
+        isinstance(value, int | float) and not isinstance(value, bool)
+    )
 
 
 def parse_parameters_flag(text: str) -> dict[str, str]:

@@ -109,7 +109,8 @@ class BuilderLibrary:
         except ImportError as error:
             raise EngineBuildError(
                 f"--builder={name}: cannot import {BUILDER_MODULES[name]} ({error}); "
-                f"install it or choose the other builder"
+                f"install it with pip install 'trt-text-classifier[{name}]' or choose the other "
+                "builder"
             ) from None
         self.version: str = self.trt.__version__
         major, minor = self.version.split(".")[:2]

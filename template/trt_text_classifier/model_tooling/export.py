@@ -92,19 +92,23 @@ def export_bundle(
     demo: bool = False,
     source_name: str | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
+    local_files_only: bool = False,
 ) -> ParityReport:
     """Export `source` (hub id or local `save_pretrained` directory) into `output_dir`.
 
-    `source_name` is what the manifest records as the source (default: `source`).
+    `source_name` is what the manifest records as the source (default: `source`);
+    `local_files_only` reads a hub id from the local cache without any request.
     """
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()
 
-    tokenizer = AutoTokenizer.from_pretrained(source, use_fast=True)
+    tokenizer = AutoTokenizer.from_pretrained(
+        source, use_fast=True, local_files_only=local_files_only
+    )
     model = AutoModelForSequenceClassification.from_pretrained(
-        source, attn_implementation="eager"
+        source, attn_implementation="eager", local_files_only=local_files_only
     ).eval()
     input_names = model_input_names(model, tokenizer)
     problem_type = read_problem_type(model.config)

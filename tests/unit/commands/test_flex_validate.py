@@ -153,10 +153,13 @@ def test_parameters_file_is_read_as_the_launcher_receives_them(
     good = tmp_path / "good.json"
     good.write_text(json.dumps(VALID))
     assert validate.main(["--no-io", "--parameters-file", str(good)]) == 0
-    numbers = tmp_path / "numbers.json"
+    numbers = tmp_path / "numbers.json"  # Dataflow passes strings: numbers are read as such
     numbers.write_text(json.dumps({**VALID, "max_batch_size": 64}))
-    assert validate.main(["--no-io", "--parameters-file", str(numbers)]) == 2
-    assert "must be a JSON object of strings" in capsys.readouterr().err
+    assert validate.main(["--no-io", "--parameters-file", str(numbers)]) == 0
+    flags = tmp_path / "flags.json"
+    flags.write_text(json.dumps({**VALID, "max_batch_size": True}))
+    assert validate.main(["--no-io", "--parameters-file", str(flags)]) == 2
+    assert "must be a JSON object of strings (or numbers)" in capsys.readouterr().err
 
 
 def test_gcloud_dict_syntax_round_trips_values_with_commas() -> None:

@@ -46,7 +46,10 @@ def test_existing_files_under_the_output_prefix_are_refused_and_kept(
     earlier.write_text('{"id": "earlier run"}\n')
     status, _, err = run(capsys, f"--output={tmp_path}/pred", f"--onnx_path={demo_onnx}")
     assert status == 2
-    assert err.startswith(f"error: --output='{tmp_path}/pred': {earlier} already exists")
+    assert err.startswith(
+        f"error: --output='{tmp_path}/pred': {tmp_path}/pred-*-of-*.jsonl already matches 1 file "
+        f"({earlier})"
+    )
     assert "choose another prefix or delete" in err
     assert earlier.read_text() == '{"id": "earlier run"}\n'
 
@@ -89,8 +92,8 @@ def test_a_staging_folder_left_by_an_interrupted_run_is_named_at_launch(
     status, _, err = run(capsys, f"--output={tmp_path}/pred", f"--onnx_path={demo_onnx}")
     assert status == 2
     assert err == (
-        f"error: --output='{tmp_path}/pred': {leftover} is left from an interrupted run to this "
-        "prefix; delete it (if no other job is writing here) and run again\n"
+        f"error: --output='{tmp_path}/pred': an interrupted run to this prefix left 1 staging "
+        f"folder ({leftover}); delete them (if no other job is writing here) and run again\n"
     )
 
 

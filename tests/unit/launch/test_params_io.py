@@ -117,13 +117,13 @@ def test_batch_job_may_write_only_bigquery_with_file_dead_letters() -> None:
         ),
         (
             {**STREAMING, "output_topic": "my-topic"},
-            "--output_topic='my-topic': not a valid Output Pub/Sub topic; expected e.g. "
-            "projects/my-project/topics/review-predictions",
+            "--output_topic='my-topic': not a valid Output Pub/Sub topic; expected "
+            "projects/PROJECT/topics/NAME, e.g. projects/my-project/topics/review-predictions",
         ),
         (
             {**STREAMING, "output_table": "reviews.predictions"},
             "--output_table='reviews.predictions': not a valid Output BigQuery table; expected "
-            "e.g. my-project:reviews.predictions",
+            "PROJECT:DATASET.TABLE, e.g. my-project:reviews.predictions",
         ),
         (
             {**MODEL, "input_subscription": "projects/my-project/topics/reviews"},

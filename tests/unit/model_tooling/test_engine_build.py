@@ -93,7 +93,7 @@ def test_build_prints_a_summary_and_notes_the_ignored_timing_cache(
     assert status == 0
     assert out.startswith(f"engine: {engine} (")
     assert f"tensorrt-rtx {trt.__version__}, fp16, compute capability 8.0,8.6,8.9,12.0" in out
-    assert out.endswith(f"sidecar: {engine}.json\n")
+    assert out.endswith(f"sidecar: {engine}.json\ntokenizer: {engine}.tokenizer\n")
     assert err == f"note: --timing-cache={cache} ignored: tensorrt-rtx has no timing cache\n"
 
 
