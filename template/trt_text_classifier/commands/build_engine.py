@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from trt_text_classifier.commands.errors import report_errors
+from trt_text_classifier.commands.output_files import OVERWRITE_HELP, check_outputs
 from trt_text_classifier.errors import ParameterError
 
 if TYPE_CHECKING:
@@ -70,6 +71,7 @@ def make_parser() -> argparse.ArgumentParser:
             "default thresholds; needs a GPU that can run the engine; exits 1 when it fails"
         ),
     )
+    parser.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     parser.add_argument(
         "--workspace-mib",
         type=int,
@@ -107,6 +109,7 @@ def make_request(args: argparse.Namespace) -> BuildRequest:
     directory = os.path.dirname(os.path.abspath(args.output))
     if not os.path.isdir(directory):
         raise ParameterError(f"--output={args.output}: folder {directory} does not exist")
+    check_engine_outputs(args)
     return BuildRequest(
         onnx_path=args.onnx,
         engine_path=args.output,
@@ -118,6 +121,19 @@ def make_request(args: argparse.Namespace) -> BuildRequest:
         timing_cache=args.timing_cache,
         workspace_mib=args.workspace_mib,
     )
+
+
+def check_engine_outputs(args: argparse.Namespace) -> None:
+    """The engine, its sidecar and tokenizer copy: never over an input, nor existing files
+    without --overwrite."""
+    from trt_text_classifier.bundle import manifest_path_for
+    from trt_text_classifier.sidecar import sidecar_path_for
+
+    inputs = {args.onnx: "the --onnx model", manifest_path_for(args.onnx): "the model's manifest"}
+    if args.verify:
+        inputs[args.verify] = "the --verify sentences"
+    outputs = [args.output, sidecar_path_for(args.output), f"{args.output}.tokenizer"]
+    check_outputs("--output", args.output, outputs, inputs, overwrite=args.overwrite)
 
 
 def main(argv: Sequence[str]) -> int:

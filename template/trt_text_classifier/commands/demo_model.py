@@ -7,6 +7,11 @@ import os
 from collections.abc import Sequence
 
 from trt_text_classifier.commands.errors import report_errors
+from trt_text_classifier.commands.output_files import (
+    BUNDLE_FILES,
+    OVERWRITE_HELP,
+    check_output_directory,
+)
 
 HELP = "build the small seeded demo BERT bundle offline (its predictions mean nothing)"
 
@@ -19,6 +24,7 @@ WARNING = (
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="trt-text-classifier demo-model", description=HELP)
     parser.add_argument("--output", required=True, help="directory to write the bundle into")
+    parser.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     args = parser.parse_args(argv)
     return report_errors(lambda: _demo_model(args))
 
@@ -26,6 +32,7 @@ def main(argv: Sequence[str]) -> int:
 def _demo_model(args: argparse.Namespace) -> int:
     from trt_text_classifier.model_tooling.demo_model import build_demo_model
 
+    check_output_directory(args.output, BUNDLE_FILES, {}, overwrite=args.overwrite)
     report = build_demo_model(args.output)
     print(f"wrote the demo model to {os.path.join(args.output, 'model.onnx')}")
     print(report.describe())

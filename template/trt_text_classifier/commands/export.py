@@ -11,6 +11,11 @@ import urllib.request
 from collections.abc import Sequence
 
 from trt_text_classifier.commands.errors import report_errors
+from trt_text_classifier.commands.output_files import (
+    BUNDLE_FILES,
+    OVERWRITE_HELP,
+    check_output_directory,
+)
 
 HELP = "export a Hugging Face classifier (hub id or local directory) to an ONNX bundle"
 
@@ -31,6 +36,7 @@ def _main(argv: Sequence[str]) -> int:
         "save_pretrained directory",
     )
     parser.add_argument("--output", required=True, help="directory to write the bundle into")
+    parser.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     parser.add_argument(
         "--tolerance",
         type=float,
@@ -90,6 +96,8 @@ def _export(args: argparse.Namespace) -> int:
         )
         return 1
 
+    inputs = {args.model: "the --model directory"} if os.path.isdir(args.model) else {}
+    check_output_directory(args.output, BUNDLE_FILES, inputs, overwrite=args.overwrite)
     offline = False
     if not os.path.isdir(os.path.expanduser(args.model)):
         unreachable = hub_unreachable()

@@ -45,8 +45,21 @@ class Accelerator:
         return ";".join(parts)
 
 
+LONGEST_SHOWN = 100
+"""Longer values are shown cut, with their length: the message stays one readable line."""
+LONGEST_NUMBER = 9
+"""Digits a count or a driver version number may have (Python refuses to convert 4,300+)."""
+
+
+def shown(value: str) -> str:
+    """`value` quoted, cut when it is too long to read."""
+    if len(value) <= LONGEST_SHOWN:
+        return repr(value)
+    return f"{value[:LONGEST_SHOWN]!r}... ({len(value):,} characters)"
+
+
 def _syntax_error(value: str, problem: str) -> ParameterError:
-    return ParameterError(f"--accelerator={value!r}: {problem}; write it as {EXAMPLE!r}")
+    return ParameterError(f"--accelerator={shown(value)}: {problem}; write it as {EXAMPLE!r}")
 
 
 def parse_accelerator(value: str) -> Accelerator:
@@ -57,7 +70,12 @@ def parse_accelerator(value: str) -> Accelerator:
         raise _syntax_error(value, "must start with type:GPU_TYPE")
     if len(parts) < 2 or not _COUNT.match(parts[1]):
         raise _syntax_error(value, "type must be followed by ;count:N")
-    count = int(parts[1].removeprefix("count:"))
+    digits = parts[1].removeprefix("count:")
+    if len(digits) > LONGEST_NUMBER:
+        raise _syntax_error(
+            value, f"count has {len(digits):,} digits; give the GPUs per worker, e.g. count:1"
+        )
+    count = int(digits)
     if count < 1:
         raise _syntax_error(value, "count must be at least 1")
     options = parts[2:]
@@ -65,6 +83,13 @@ def parse_accelerator(value: str) -> Accelerator:
     if driver is None:
         raise _syntax_error(
             value, "install-nvidia-driver is missing (without it the workers have no GPU driver)"
+        )
+    version = driver.partition(":")[2]
+    if any(len(number) > LONGEST_NUMBER for number in re.findall(r"[0-9]+", version)):
+        raise _syntax_error(
+            value,
+            f"the driver version after install-nvidia-driver: is {len(version):,} "
+            "characters long; give a version such as 535.86, or latest",
         )
     if not re.fullmatch(ACCELERATOR_REGEX, value):
         raise _syntax_error(value, "unexpected or misplaced part")

@@ -153,6 +153,9 @@ def _record_id(value: Any, default_id: str, id_field: str, fields: Mapping[str, 
         return value
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
+    if isinstance(value, JsonNumber) and re.fullmatch(r"-?[0-9]+", value.text):
+        # An integer too long for Python's int-string conversion: its digits, as written.
+        return value.text
     raise RecordFormatError(
         f'"{id_field}" must be a string or an integer, got {fields_json(value)}',
         default_id,

@@ -24,6 +24,20 @@ def check_not_repeated(argv: Sequence[str]) -> None:
             raise ParameterError(f"--{name}: given {counts[name]} times; give it once{hint}")
 
 
+def check_hyphenated(args: Sequence[str]) -> None:
+    """`--onnx-path` for `--onnx_path`: otherwise reported as a parameter not given at all."""
+    for arg in args:
+        if not arg.startswith("--"):
+            continue
+        name = arg[2:].split("=", 1)[0]
+        spelled = name.replace("-", "_")
+        if "-" in name and spelled in PipelineParameters.model_fields:
+            raise ParameterError(
+                f"--{name}: unknown option; did you mean --{spelled}? (parameters are "
+                "written with underscores)"
+            )
+
+
 def parse_pipeline_args(argv: Sequence[str]) -> tuple[PipelineParameters, list[str]]:
     """Split argv into the pipeline's parameters and Beam's own options.
 
@@ -35,4 +49,5 @@ def parse_pipeline_args(argv: Sequence[str]) -> tuple[PipelineParameters, list[s
     for name, field in PipelineParameters.model_fields.items():
         parser.add_argument(f"--{name}", default=None, help=field.description)
     known, beam_args = parser.parse_known_args(list(argv))
+    check_hyphenated(beam_args)
     return PipelineParameters.from_strings(vars(known)), beam_args

@@ -230,6 +230,12 @@ class PipelineParameters(WorkerFields, BatchingFields, ModelFields, OutputFields
         present = {name: value for name, value in values.items() if value not in (None, "")}
         unknown = sorted(set(present) - set(cls.model_fields))
         if unknown:
+            spelled = unknown[0].replace("-", "_")
+            if spelled in cls.model_fields:
+                raise ParameterError(
+                    f"--{unknown[0]}: unknown parameter; did you mean --{spelled}? (parameters "
+                    "are written with underscores)"
+                )
             close = closest(f"--{unknown[0]}", [f"--{name}" for name in cls.model_fields])
             raise ParameterError(
                 f"--{unknown[0]}: unknown parameter; "

@@ -79,8 +79,15 @@ def check_service_regexes(values: Mapping[str, str], mode: JobMode) -> None:
 
 def parse_parameters_file(text: str, path: str) -> dict[str, str]:
     """A JSON object of name -> string, as the launcher receives parameters."""
+    repeated: list[str] = []
+
+    def object_without_repeats(pairs: list[tuple[str, object]]) -> dict[str, object]:
+        names = [name for name, _ in pairs]
+        repeated.extend(name for name in dict.fromkeys(names) if names.count(name) > 1)
+        return dict(pairs)
+
     try:
-        values = json.loads(text)
+        values = json.loads(text, object_pairs_hook=object_without_repeats)
     except json.JSONDecodeError as error:
         raise ParameterError(f"--parameters-file {path}: not JSON: {error}") from None
     except RecursionError:
@@ -92,6 +99,11 @@ def parse_parameters_file(text: str, path: str) -> dict[str, str]:
         raise ParameterError(
             f"--parameters-file {path}: must be a JSON object of strings (or numbers), e.g. "
             '{"input": "gs://my-bucket/reviews/*.txt", "max_batch_size": 64}'
+        )
+    if repeated:
+        raise ParameterError(
+            f"--parameters-file {path}: {repeated[0]!r} is given more than once; give each "
+            "parameter once"
         )
     return {name: v if isinstance(v, str) else json.dumps(v) for name, v in values.items()}
 
@@ -116,7 +128,12 @@ def parse_parameters_flag(text: str) -> dict[str, str]:
         name, equals, value = item.partition("=")
         if not equals:
             raise ParameterError(f"--parameters: {item!r} is not NAME=VALUE")
-        values[name.strip()] = value
+        name = name.strip()
+        if name in values:
+            raise ParameterError(
+                f"--parameters: {name!r} is given more than once; give each parameter once"
+            )
+        values[name] = value
     return values
 
 

@@ -189,6 +189,16 @@ class BatchTokenizer:
         processor = self._counter.post_processor
         return processor.num_special_tokens_to_add(False) if processor is not None else 0
 
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        """The inputs a batch encoding can feed a model (its keys)."""
+        return tuple(_ENCODING_ATTRIBUTES)
+
+    @property
+    def vocabulary_size(self) -> int:
+        """Token ids run from 0 to this (added tokens included)."""
+        return int(self._counter.get_vocab_size(with_added_tokens=True))
+
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Tokens per text as `encode` will give them (special tokens in, truncated), unpadded.
 

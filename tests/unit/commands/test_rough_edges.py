@@ -214,7 +214,10 @@ def test_export_without_the_hub_fails_fast_and_suggests_a_local_directory(
     monkeypatch.setattr(export, "hub_unreachable", lambda: "no network")
     monkeypatch.setattr(tooling, "export_bundle", not_cached)
     args = argparse.Namespace(
-        model="textattack/bert-base-uncased-SST-2", output=str(tmp_path), tolerance=1e-3
+        model="textattack/bert-base-uncased-SST-2",
+        output=str(tmp_path),
+        tolerance=1e-3,
+        overwrite=False,
     )
     assert export._export(args) == 1
     assert calls == [True]
