@@ -6,7 +6,11 @@ A line of an input file gets the id `PATH:LINE`: the file's full path as matched
 
 - Encoding: UTF-8 unless the file starts with a byte-order mark: UTF-8, UTF-16
   (LE/BE) and UTF-32 (LE/BE) marks select that encoding and are removed.
-- Line endings: LF, CRLF and CR alone all end a line (Python's universal newlines).
+- Line endings: chosen per file from its first line ending. In an LF or CRLF file only
+  that ending ends a line: a lone CR inside a line is text (a JSON record's whitespace),
+  never a new line, so ids stay the line numbers `sed -n Np` gives; a CR before the LF
+  of an LF file, and a CR at the very end, are removed. In a file whose first line ends
+  with a lone CR (old Mac), CR, LF and CRLF all end a line.
 - A line that cannot be decoded is returned as `UndecodableLine` (its bytes and
   the reason): the caller dead-letters it, the other lines go on.
 
@@ -65,11 +69,33 @@ def read_lines(handle: BinaryIO) -> Iterator[tuple[int, str | UndecodableLine]]:
     head = handle.read(4)
     encoding = detect_encoding(head)
     stream = io.BufferedReader(_Rejoined(head, handle), buffer_size=1 << 16)
-    text = io.TextIOWrapper(stream, encoding=encoding, errors=ESCAPE_ERRORS, newline=None)
-    for number, line in enumerate(text, start=1):
-        line = line.removesuffix("\n")
+    text = io.TextIOWrapper(stream, encoding=encoding, errors=ESCAPE_ERRORS, newline="")
+    for number, line in enumerate(_joined_lines(text), start=1):
         # ASCII text holds no escaped bytes: skip the check on the common path.
         yield number, line if line.isascii() else check_decoded(line, encoding)
+
+
+def _joined_lines(pieces: Iterator[str]) -> Iterator[str]:
+    """Lines without their endings, the ending chosen by the first piece (see the module).
+
+    `pieces` end at any of CR, LF, CRLF (newline=""); pieces that do not end with the
+    file's line ending are joined to the next.
+    """
+    ending: str | None = None
+    pending: list[str] = []
+    for piece in pieces:
+        if ending is None:
+            ending = "\r\n" if piece.endswith("\r\n") else piece[-1:]
+            if ending not in ("\n", "\r", "\r\n"):
+                ending = "\n"  # the only line, without an ending
+        if ending == "\r" or piece.endswith(ending) or (ending == "\n" and piece.endswith("\r\n")):
+            line = "".join(pending) + piece if pending else piece
+            pending = []
+            yield line.removesuffix("\n").removesuffix("\r")
+        else:
+            pending.append(piece)
+    if pending:
+        yield "".join(pending).removesuffix("\n").removesuffix("\r")
 
 
 class _Rejoined(io.RawIOBase):
