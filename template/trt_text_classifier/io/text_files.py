@@ -19,13 +19,16 @@ Lines are numbered from 1, blank lines included; memory stays flat for any file 
 
 from __future__ import annotations
 
+import bz2
 import codecs
+import gzip
 import io
 from collections.abc import Iterator
 from typing import BinaryIO, NamedTuple
 
 import apache_beam as beam
 from apache_beam.io import fileio
+from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.metrics import Metrics
 
 from trt_text_classifier.errors import one_line
@@ -191,7 +194,7 @@ class ReadLines(beam.DoFn):
         number = 0
         chunk: list[TextRecord] = []
         try:
-            with readable_file.open() as handle:
+            with open_decompressed(readable_file) as handle:
                 for number, line in read_lines(handle):
                     output = self._record(f"{printable}:{number}", line, printable != path)
                     if isinstance(output, TextRecord):
@@ -242,6 +245,21 @@ class ReadLines(beam.DoFn):
             )
         self._records.inc()
         return TextRecord(record_id, line)
+
+
+STRICT_DECOMPRESSORS = {".gz": gzip.GzipFile, ".bz2": bz2.BZ2File}
+"""Python's readers of these formats raise EOFError on a truncated file, where Beam's
+(CompressedFile) ends quietly: gzip with half a line as a record, bz2 with no line at all."""
+
+
+def open_decompressed(readable_file: fileio.ReadableFile) -> BinaryIO:
+    """The file's bytes, decompressed by its extension; a truncated .gz/.bz2 raises EOFError."""
+    path = readable_file.metadata.path
+    for extension, reader in STRICT_DECOMPRESSORS.items():
+        if path.lower().endswith(extension):
+            raw = readable_file.open(compression_type=CompressionTypes.UNCOMPRESSED)
+            return reader(fileobj=raw) if reader is gzip.GzipFile else reader(raw)  # type: ignore[return-value]
+    return readable_file.open()
 
 
 def escape_file_name(path: str) -> str:
