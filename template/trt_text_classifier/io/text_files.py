@@ -7,10 +7,10 @@ A line of an input file gets the id `PATH:LINE`: the file's full path as matched
 - Encoding: UTF-8 unless the file starts with a byte-order mark: UTF-8, UTF-16
   (LE/BE) and UTF-32 (LE/BE) marks select that encoding and are removed.
 - Line endings: chosen per file from its first line ending. In an LF or CRLF file only
-  that ending ends a line: a lone CR inside a line is text (a JSON record's whitespace),
-  never a new line, so ids stay the line numbers `sed -n Np` gives; a CR before the LF
-  of an LF file, and a CR at the very end, are removed. In a file whose first line ends
-  with a lone CR (old Mac), CR, LF and CRLF all end a line.
+  LF ends a line: a lone CR inside a line is text (a JSON record's whitespace), never a
+  new line, so ids stay the line numbers `sed -n Np` gives; the CR of a CRLF, and a CR at
+  the very end, are removed. A file whose first lines end with lone CRs only (old Mac,
+  `CR_LOOKAHEAD`) has its lines ended by CR.
 - A line that cannot be decoded is returned as `UndecodableLine` (its bytes and
   the reason): the caller dead-letters it, the other lines go on.
 
@@ -23,7 +23,7 @@ import bz2
 import codecs
 import gzip
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import BinaryIO, NamedTuple
 
 import apache_beam as beam
@@ -78,27 +78,52 @@ def read_lines(handle: BinaryIO) -> Iterator[tuple[int, str | UndecodableLine]]:
         yield number, line if line.isascii() else check_decoded(line, encoding)
 
 
-def _joined_lines(pieces: Iterator[str]) -> Iterator[str]:
-    """Lines without their endings, the ending chosen by the first piece (see the module).
+CR_LOOKAHEAD = 1000
+"""Lines ending in a lone CR read before the file is taken for an old-Mac (CR) file."""
 
-    `pieces` end at any of CR, LF, CRLF (newline=""); pieces that do not end with the
-    file's line ending are joined to the next.
+
+def _joined_lines(pieces: Iterator[str]) -> Iterator[str]:
+    """Lines without their endings, by the file's line ending (see the module).
+
+    `pieces` end at any of CR, LF, CRLF (newline=""). A file with an LF (alone or in CRLF)
+    among its first `CR_LOOKAHEAD` pieces is an LF file: only LF ends its lines; a file
+    with lone CRs only is a CR file. Pieces that do not end a line join the next.
     """
     ending: str | None = None
+    ahead: list[str] = []
     pending: list[str] = []
     for piece in pieces:
         if ending is None:
-            ending = "\r\n" if piece.endswith("\r\n") else piece[-1:]
-            if ending not in ("\n", "\r", "\r\n"):
-                ending = "\n"  # the only line, without an ending
-        if ending == "\r" or piece.endswith(ending) or (ending == "\n" and piece.endswith("\r\n")):
-            line = "".join(pending) + piece if pending else piece
-            pending = []
-            yield line.removesuffix("\n").removesuffix("\r")
+            ahead.append(piece)
+            if piece.endswith("\n"):
+                ending = "\n"
+            elif len(ahead) >= CR_LOOKAHEAD and piece.endswith("\r"):
+                ending = "\r"
+            else:
+                continue
+            yield from _split(ahead, ending, pending)
+            ahead = []
         else:
-            pending.append(piece)
+            yield from _split((piece,), ending, pending)
+    if ahead:  # no LF anywhere: lone CRs end lines
+        yield from _split(ahead, "\r", pending)
     if pending:
         yield "".join(pending).removesuffix("\n").removesuffix("\r")
+
+
+def _split(pieces: Iterable[str], ending: str, pending: list[str]) -> Iterator[str]:
+    """The lines that `pieces` end (after `pending`, the start of a line), by `ending`.
+
+    A piece that ends no line is kept in `pending`. LF and CRLF files both end lines at LF
+    (as `sed` counts them), never at a lone CR.
+    """
+    for piece in pieces:
+        if not (ending == "\r" or piece.endswith("\n")):
+            pending.append(piece)
+            continue
+        line = "".join(pending) + piece if pending else piece
+        pending.clear()
+        yield line.removesuffix("\n").removesuffix("\r")
 
 
 class _Rejoined(io.RawIOBase):
