@@ -107,7 +107,9 @@ def parse_record(
     document = parse_object(payload, what)
     if _depth_over(document, MAX_DEPTH):
         raise RecordFormatError(
-            f"{what} nests arrays and objects more than {MAX_DEPTH} levels deep; flatten the record"
+            f"{what} nests arrays and objects more than {MAX_DEPTH} levels deep; "
+            "flatten the record",
+            _readable_id(document.get(record_format.id_field)),
         )
     if _SURROGATE_ESCAPE.search(payload) and not _encodable(document):
         record_id = _readable_id(document.get(record_format.id_field))
