@@ -22,8 +22,9 @@ its SHA-256 (`model.onnx@3f2a9c1b7d0e`, see
 fields, unchanged (`{}` for plain text), see `io/json_records.py`. A dead
 letter's `input` is the record's text (or the whole line or message when it
 could not be parsed), with invalid UTF-8 escaped as \\xNN when it could not be
-decoded; `stage` says where it failed (read, decode, parse, inference,
-bigquery).
+decoded; `stage` says where it failed (read, decode, parse, tokenize, inference,
+encode, bigquery). Every step that handles one record at a time runs it through
+`per_record`, so whatever a record holds it ends as one prediction or one dead letter.
 
 `attributes` (the Pub/Sub message attributes of a streaming record) travel
 with a record to the messages published for it, not into the JSON body.
