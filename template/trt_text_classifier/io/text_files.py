@@ -32,7 +32,13 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.metrics import Metrics
 
 from trt_text_classifier.errors import one_line
-from trt_text_classifier.records import DEAD_LETTERS, METRICS_NAMESPACE, DeadLetter, TextRecord
+from trt_text_classifier.records import (
+    DEAD_LETTERS,
+    METRICS_NAMESPACE,
+    DeadLetter,
+    TextRecord,
+    per_record,
+)
 
 SPREAD_CHUNK = 1024
 """Records per element through the batch job's Reshuffle, whose cost is per element (the
@@ -221,7 +227,15 @@ class ReadLines(beam.DoFn):
         try:
             with open_decompressed(readable_file) as handle:
                 for number, line in read_lines(handle):
-                    output = self._record(f"{printable}:{number}", line, printable != path)
+                    record_id = f"{printable}:{number}"
+                    output = per_record(
+                        lambda: self._record(record_id, line, printable != path),  # noqa: B023
+                        record_id=record_id,
+                        record=line.escaped() if isinstance(line, UndecodableLine) else line,
+                        stage="decode",
+                    )
+                    if isinstance(output, DeadLetter):
+                        output = beam.pvalue.TaggedOutput(DEAD_LETTERS, output)
                     if isinstance(output, TextRecord):
                         chunk.append(output)
                         if len(chunk) >= self._chunk_size:
