@@ -2,7 +2,8 @@
 or one dead letter, and the job goes on. Real DirectRunner runs through the CLI's runner.
 
 Before the per-record rule (`records.per_record`) these runs failed or lost records: a low
-surrogate escape (\\udc00) killed the job at the sink (UnicodeEncodeError), a lone CR split a
+surrogate escape (\\udc00) killed the job in the tokenizer ("TextEncodeInput must be
+Union[...]" while running OrderByLength), a lone CR split a
 JSON record into two dead letters and shifted later ids, a truncated .bz2 lost every line with
 exit 0, a truncated .gz gave half a line as a record, `-0` came out as `0`, and zero-width text
 was classified from [CLS][SEP] alone.
