@@ -22,8 +22,9 @@ its SHA-256 (`model.onnx@3f2a9c1b7d0e`, see
 fields, unchanged (`{}` for plain text), see `io/json_records.py`. A dead
 letter's `input` is the record's text (or the whole line or message when it
 could not be parsed), with invalid UTF-8 escaped as \\xNN when it could not be
-decoded; `stage` says where it failed (read, decode, parse, inference,
-bigquery).
+decoded; `stage` says where it failed (read, decode, parse, tokenize, inference,
+encode, bigquery). Every step that handles one record at a time runs it through
+`per_record`, so whatever a record holds it ends as one prediction or one dead letter.
 
 `attributes` (the Pub/Sub message attributes of a streaming record) travel
 with a record to the messages published for it, not into the JSON body.
@@ -32,9 +33,11 @@ with a record to the messages published for it, not into the JSON body.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
+
+from trt_text_classifier.errors import one_line
 
 METRICS_NAMESPACE = "trt_text_classifier"
 """The namespace of every Beam counter and distribution the pipeline reports."""
@@ -91,11 +94,87 @@ class DeadLetter(NamedTuple):
     attributes: Mapping[str, str] = NO_FIELDS
 
     def to_json(self) -> str:
+        """The dead letter as one JSON line, never failing.
+
+        When its text cannot be written as UTF-8 JSON (a lone surrogate, fields nested too
+        deep for the encoder), every string is escaped (`escaped`) and fields that still
+        cannot be written are replaced by `{}`: a dead letter is never lost.
+        """
+        try:
+            line = self._json(self.id, self.input, self.error, self.fields)
+            line.encode("utf-8")
+        except Exception:  # RecursionError, UnicodeEncodeError, ...
+            try:
+                line = self._json(
+                    escaped(self.id), escaped(self.input), escaped(self.error), self.fields
+                )
+                line.encode("utf-8")
+            except Exception:
+                error = f"{escaped(self.error)} (its fields could not be written as JSON)"
+                line = self._json(escaped(self.id), escaped(self.input), error, NO_FIELDS)
+        return line
+
+    def _json(self, record_id: str, input: str, error: str, fields: Mapping[str, Any]) -> str:
         head = json.dumps(
-            {"id": self.id, "input": self.input, "error": self.error, "stage": self.stage},
+            {"id": record_id, "input": input, "error": error, "stage": self.stage},
             ensure_ascii=False,
         )
-        return with_fields(head, self.fields)
+        return with_fields(head, fields)
+
+
+Result = TypeVar("Result")
+
+
+def escaped(value: object) -> str:
+    """`value` as text that any UTF-8 writer takes: lone surrogates (undecodable bytes held
+    as U+DC80..U+DCFF, or unpaired `\\udXXX` JSON escapes) written as `\\xNN`/`\\udXXX`."""
+    text = value if isinstance(value, str) else repr(value)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", errors="backslashreplace").decode("utf-8")
+    return text
+
+
+def per_record(
+    step: Callable[[], Result],
+    *,
+    record_id: str,
+    record: object,
+    stage: str,
+    fields: Mapping[str, Any] = NO_FIELDS,
+    attributes: Mapping[str, str] = NO_FIELDS,
+) -> Result | DeadLetter:
+    """Run one record's `step`; any failure of it becomes that record's `DeadLetter`.
+
+    The one rule of every per-record step (decoding, parsing, field extraction,
+    tokenizing, labelling, encoding): whatever a record holds, it fails alone.
+    Any `Exception` (RecursionError and UnicodeError included) is caught; the dead
+    letter's `input` is the record escaped so that it can always be written
+    (`escaped`), its `error` one line naming the exception, its `stage` the step.
+    A step that has a better dead letter to give raises `RecordFailure`.
+    """
+    try:
+        return step()
+    except RecordFailure as failure:
+        return failure.dead_letter
+    except Exception as error:  # the point: one record never fails the job
+        return DeadLetter(
+            escaped(record_id),
+            escaped(record),
+            one_line(error),
+            stage,
+            fields,
+            attributes,
+        )
+
+
+class RecordFailure(Exception):
+    """Raised inside a `per_record` step to give the record's own dead letter."""
+
+    def __init__(self, dead_letter: DeadLetter) -> None:
+        super().__init__(dead_letter.error)
+        self.dead_letter = dead_letter
 
 
 class JsonNumber(Decimal):

@@ -20,7 +20,14 @@ from trt_text_classifier.io.json_records import (
     RecordFormatError,
     parse_record,
 )
-from trt_text_classifier.records import DEAD_LETTERS, METRICS_NAMESPACE, DeadLetter, TextRecord
+from trt_text_classifier.records import (
+    DEAD_LETTERS,
+    METRICS_NAMESPACE,
+    DeadLetter,
+    RecordFailure,
+    TextRecord,
+    per_record,
+)
 
 PARSE_STAGE = "parse"
 
@@ -40,16 +47,29 @@ class ParseJsonLines(beam.DoFn):
     def process(self, lines: list[TextRecord]) -> Iterator[object]:
         records: list[TextRecord] = []
         for line in lines:
-            try:
-                records.append(parse_record(line.text, "line", line.id, self._record_format))
-            except RecordFormatError as error:
+            record = per_record(
+                lambda line=line: self._parse(line),  # type: ignore[misc]
+                record_id=line.id,
+                record=line.text,
+                stage=PARSE_STAGE,
+            )
+            if isinstance(record, DeadLetter):
                 self._malformed.inc()
-                dead_letter = DeadLetter(
-                    error.record_id or line.id, line.text, str(error), PARSE_STAGE, error.fields
-                )
-                yield beam.pvalue.TaggedOutput(self._dead_letters_tag, dead_letter)
+                yield beam.pvalue.TaggedOutput(self._dead_letters_tag, record)
+            else:
+                records.append(record)
         if records:
             yield records
+
+    def _parse(self, line: TextRecord) -> TextRecord:
+        try:
+            return parse_record(line.text, "line", line.id, self._record_format)
+        except RecordFormatError as error:
+            raise RecordFailure(
+                DeadLetter(
+                    error.record_id or line.id, line.text, str(error), PARSE_STAGE, error.fields
+                )
+            ) from None
 
 
 def parse_json_lines(

@@ -30,8 +30,12 @@ from typing import Any
 from trt_text_classifier.records import NO_FIELDS, JsonNumber, TextRecord, fields_json
 
 _LONGEST_INT_DIGITS = sys.get_int_max_str_digits() or 4300
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abAB]", re.ASCII)
-"""A JSON escape of a UTF-16 surrogate; paired ones decode fine, lone ones do not."""
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]", re.ASCII)
+"""A JSON escape of a UTF-16 surrogate, high (D800-DBFF) or low (DC00-DFFF); paired ones
+decode fine, lone ones do not."""
+MAX_DEPTH = 64
+"""Deepest nesting of arrays and objects a record may have: deeper records are refused, as
+Python's recursive JSON encoder and Beam's coders would fail on them (400+ levels)."""
 
 
 class RecordFormatError(ValueError):
@@ -61,6 +65,9 @@ DEFAULT_RECORD_FORMAT = JsonRecordFormat()
 
 def _parse_int(digits: str) -> int | JsonNumber:
     # Python refuses to convert more than ~4300 digits to an int; JsonNumber has no such limit.
+    # `-0` is no int (int("-0") is 0): as a JsonNumber it is written back as `-0`.
+    if digits == "-0":
+        return JsonNumber(digits)
     return int(digits) if len(digits) < _LONGEST_INT_DIGITS else JsonNumber(digits)
 
 
@@ -81,6 +88,10 @@ def parse_object(payload: str, what: str) -> dict[str, Any]:
         document = loads_exact(payload)
     except ValueError as error:
         raise RecordFormatError(f"{what} is not valid JSON ({error})") from None
+    except RecursionError:
+        raise RecordFormatError(
+            f"{what} is nested too deep to parse; records may nest at most {MAX_DEPTH} levels"
+        ) from None
     if not isinstance(document, dict):
         raise RecordFormatError(
             f"{what} is a JSON {json_type(document)}, not an object; "
@@ -94,6 +105,12 @@ def parse_record(
 ) -> TextRecord:
     """The record a JSON object's text describes, or `RecordFormatError` naming `what`."""
     document = parse_object(payload, what)
+    if _depth_over(document, MAX_DEPTH):
+        raise RecordFormatError(
+            f"{what} nests arrays and objects more than {MAX_DEPTH} levels deep; "
+            "flatten the record",
+            _readable_id(document.get(record_format.id_field)),
+        )
     if _SURROGATE_ESCAPE.search(payload) and not _encodable(document):
         record_id = _readable_id(document.get(record_format.id_field))
         raise RecordFormatError(
@@ -102,6 +119,22 @@ def parse_record(
             record_id,
         )
     return record_from_object(document, default_id, record_format)
+
+
+def _depth_over(document: Any, limit: int) -> bool:
+    """True when `document` nests arrays and objects deeper than `limit` (no recursion)."""
+    pending: list[tuple[Any, int]] = [(document, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > limit:
+            return True
+        if isinstance(value, dict):
+            pending.extend(
+                (item, depth + 1) for item in value.values() if isinstance(item, dict | list)
+            )
+        elif isinstance(value, list):
+            pending.extend((item, depth + 1) for item in value if isinstance(item, dict | list))
+    return False
 
 
 def _encodable(document: dict[str, Any]) -> bool:

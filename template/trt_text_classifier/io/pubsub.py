@@ -33,7 +33,15 @@ from trt_text_classifier.io.json_records import (
     RecordFormatError,
     parse_record,
 )
-from trt_text_classifier.records import METRICS_NAMESPACE, DeadLetter, Prediction, TextRecord
+from trt_text_classifier.records import (
+    METRICS_NAMESPACE,
+    DeadLetter,
+    Prediction,
+    RecordFailure,
+    TextRecord,
+    escaped,
+    per_record,
+)
 
 ID_ATTRIBUTE = "id"
 PIPELINE_ATTRIBUTES = (ID_ATTRIBUTE,)
@@ -100,23 +108,37 @@ class ParseMessages(beam.DoFn):
     def process(self, message: PubsubMessage) -> Iterator[object]:
         default_id = message_id(message)
         attributes = dict(message.attributes or {})
-        try:
-            record = parse_payload(message.data, default_id, self._record_format)
-        except MalformedMessage as error:
+        raw = message.data.decode("utf-8", errors="backslashreplace")
+        record = per_record(
+            lambda: self._parse(message, default_id, raw, attributes),
+            record_id=default_id,
+            record=raw,
+            stage=PARSE_STAGE,
+            attributes=attributes,
+        )
+        if isinstance(record, DeadLetter):
             self._malformed.inc()
-            raw = message.data.decode("utf-8", errors="backslashreplace")
-            dead_letter = DeadLetter(
-                error.record_id or default_id,
-                raw,
-                str(error),
-                PARSE_STAGE,
-                error.fields,
-                attributes,
-            )
-            yield beam.pvalue.TaggedOutput(self._dead_letters_tag, dead_letter)
+            yield beam.pvalue.TaggedOutput(self._dead_letters_tag, record)
             return
         self._records.inc()
         yield record._replace(attributes=attributes)
+
+    def _parse(
+        self, message: PubsubMessage, default_id: str, raw: str, attributes: dict[str, str]
+    ) -> TextRecord:
+        try:
+            return parse_payload(message.data, default_id, self._record_format)
+        except MalformedMessage as error:
+            raise RecordFailure(
+                DeadLetter(
+                    error.record_id or default_id,
+                    raw,
+                    str(error),
+                    PARSE_STAGE,
+                    error.fields,
+                    attributes,
+                )
+            ) from None
 
 
 def read_subscription(
@@ -137,8 +159,25 @@ def read_subscription(
 
 
 def to_message(item: Prediction | DeadLetter) -> PubsubMessage:
-    """A prediction or dead letter as a JSON message: the input's attributes, and its id."""
-    return PubsubMessage(item.to_json().encode("utf-8"), result_attributes(item))
+    """A prediction or dead letter as a JSON message: the input's attributes, and its id.
+
+    A prediction that cannot be encoded is published as its dead letter (stage "encode")
+    instead; a dead letter always encodes (`DeadLetter.to_json` escapes what it must).
+    """
+    encoded = per_record(
+        lambda: PubsubMessage(item.to_json().encode("utf-8"), result_attributes(item)),
+        record_id=item.id,
+        record=item.text if isinstance(item, Prediction) else item.input,
+        stage="encode",
+        fields=item.fields,
+        attributes=item.attributes,
+    )
+    if isinstance(encoded, DeadLetter):
+        return PubsubMessage(
+            encoded.to_json().encode("utf-8"),
+            {name: escaped(value) for name, value in result_attributes(encoded).items()},
+        )
+    return encoded
 
 
 def result_attributes(item: Prediction | DeadLetter) -> dict[str, str]:

@@ -9,7 +9,7 @@ from apache_beam.metrics import Metrics
 
 from trt_text_classifier.io import windowed_files
 from trt_text_classifier.io.output_naming import OUTPUT_SUFFIX
-from trt_text_classifier.records import METRICS_NAMESPACE, DeadLetter, Prediction
+from trt_text_classifier.records import METRICS_NAMESPACE, DeadLetter, Prediction, per_record
 
 Item = TypeVar("Item")
 
@@ -44,12 +44,33 @@ def write_json_lines(
 
 
 def json_line_of(item: Prediction | DeadLetter) -> str:
-    return item.to_json()
+    """The item as one JSON line that UTF-8 can carry, whatever it holds.
+
+    A dead letter always encodes (`DeadLetter.to_json` escapes what it must). A prediction
+    that cannot be encoded (a lone surrogate, nesting too deep) is written as its dead
+    letter (stage "encode") instead of failing the job.
+    """
+    if isinstance(item, DeadLetter):
+        return item.to_json()
+    line = per_record(
+        lambda: _encodable(item.to_json()),
+        record_id=item.id,
+        record=item.text,
+        stage="encode",
+        fields=item.fields,
+        attributes=item.attributes,
+    )
+    return line.to_json() if isinstance(line, DeadLetter) else line
+
+
+def _encodable(line: str) -> str:
+    line.encode("utf-8")
+    return line
 
 
 def json_lines_of(items: list[Prediction | DeadLetter]) -> str:
     """The items as JSON lines in one string (WriteToText adds the last newline)."""
-    return "\n".join([item.to_json() for item in items])
+    return "\n".join([json_line_of(item) for item in items])
 
 
 def counted(pcoll: beam.PCollection, label: str, *, in_lists: bool = False) -> beam.PCollection:

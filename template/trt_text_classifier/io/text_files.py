@@ -6,7 +6,11 @@ A line of an input file gets the id `PATH:LINE`: the file's full path as matched
 
 - Encoding: UTF-8 unless the file starts with a byte-order mark: UTF-8, UTF-16
   (LE/BE) and UTF-32 (LE/BE) marks select that encoding and are removed.
-- Line endings: LF, CRLF and CR alone all end a line (Python's universal newlines).
+- Line endings: chosen per file from its first line ending. In an LF or CRLF file only
+  LF ends a line: a lone CR inside a line is text (a JSON record's whitespace), never a
+  new line, so ids stay the line numbers `sed -n Np` gives; the CR of a CRLF, and a CR at
+  the very end, are removed. A file whose first lines end with lone CRs only (old Mac,
+  `CR_LOOKAHEAD`) has its lines ended by CR.
 - A line that cannot be decoded is returned as `UndecodableLine` (its bytes and
   the reason): the caller dead-letters it, the other lines go on.
 
@@ -15,17 +19,26 @@ Lines are numbered from 1, blank lines included; memory stays flat for any file 
 
 from __future__ import annotations
 
+import bz2
 import codecs
+import gzip
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import BinaryIO, NamedTuple
 
 import apache_beam as beam
 from apache_beam.io import fileio
+from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.metrics import Metrics
 
 from trt_text_classifier.errors import one_line
-from trt_text_classifier.records import DEAD_LETTERS, METRICS_NAMESPACE, DeadLetter, TextRecord
+from trt_text_classifier.records import (
+    DEAD_LETTERS,
+    METRICS_NAMESPACE,
+    DeadLetter,
+    TextRecord,
+    per_record,
+)
 
 SPREAD_CHUNK = 1024
 """Records per element through the batch job's Reshuffle, whose cost is per element (the
@@ -65,11 +78,58 @@ def read_lines(handle: BinaryIO) -> Iterator[tuple[int, str | UndecodableLine]]:
     head = handle.read(4)
     encoding = detect_encoding(head)
     stream = io.BufferedReader(_Rejoined(head, handle), buffer_size=1 << 16)
-    text = io.TextIOWrapper(stream, encoding=encoding, errors=ESCAPE_ERRORS, newline=None)
-    for number, line in enumerate(text, start=1):
-        line = line.removesuffix("\n")
+    text = io.TextIOWrapper(stream, encoding=encoding, errors=ESCAPE_ERRORS, newline="")
+    for number, line in enumerate(_joined_lines(text), start=1):
         # ASCII text holds no escaped bytes: skip the check on the common path.
         yield number, line if line.isascii() else check_decoded(line, encoding)
+
+
+CR_LOOKAHEAD = 1000
+"""Lines ending in a lone CR read before the file is taken for an old-Mac (CR) file."""
+
+
+def _joined_lines(pieces: Iterator[str]) -> Iterator[str]:
+    """Lines without their endings, by the file's line ending (see the module).
+
+    `pieces` end at any of CR, LF, CRLF (newline=""). A file with an LF (alone or in CRLF)
+    among its first `CR_LOOKAHEAD` pieces is an LF file: only LF ends its lines; a file
+    with lone CRs only is a CR file. Pieces that do not end a line join the next.
+    """
+    ending: str | None = None
+    ahead: list[str] = []
+    pending: list[str] = []
+    for piece in pieces:
+        if ending is None:
+            ahead.append(piece)
+            if piece.endswith("\n"):
+                ending = "\n"
+            elif len(ahead) >= CR_LOOKAHEAD and piece.endswith("\r"):
+                ending = "\r"
+            else:
+                continue
+            yield from _split(ahead, ending, pending)
+            ahead = []
+        else:
+            yield from _split((piece,), ending, pending)
+    if ahead:  # no LF anywhere: lone CRs end lines
+        yield from _split(ahead, "\r", pending)
+    if pending:
+        yield "".join(pending).removesuffix("\n").removesuffix("\r")
+
+
+def _split(pieces: Iterable[str], ending: str, pending: list[str]) -> Iterator[str]:
+    """The lines that `pieces` end (after `pending`, the start of a line), by `ending`.
+
+    A piece that ends no line is kept in `pending`. LF and CRLF files both end lines at LF
+    (as `sed` counts them), never at a lone CR.
+    """
+    for piece in pieces:
+        if not (ending == "\r" or piece.endswith("\n")):
+            pending.append(piece)
+            continue
+        line = "".join(pending) + piece if pending else piece
+        pending.clear()
+        yield line.removesuffix("\n").removesuffix("\r")
 
 
 class _Rejoined(io.RawIOBase):
@@ -165,9 +225,17 @@ class ReadLines(beam.DoFn):
         number = 0
         chunk: list[TextRecord] = []
         try:
-            with readable_file.open() as handle:
+            with open_decompressed(readable_file) as handle:
                 for number, line in read_lines(handle):
-                    output = self._record(f"{printable}:{number}", line, printable != path)
+                    record_id = f"{printable}:{number}"
+                    output = per_record(
+                        lambda: self._record(record_id, line, printable != path),  # noqa: B023
+                        record_id=record_id,
+                        record=line.escaped() if isinstance(line, UndecodableLine) else line,
+                        stage="decode",
+                    )
+                    if isinstance(output, DeadLetter):
+                        output = beam.pvalue.TaggedOutput(DEAD_LETTERS, output)
                     if isinstance(output, TextRecord):
                         chunk.append(output)
                         if len(chunk) >= self._chunk_size:
@@ -216,6 +284,21 @@ class ReadLines(beam.DoFn):
             )
         self._records.inc()
         return TextRecord(record_id, line)
+
+
+STRICT_DECOMPRESSORS = {".gz": gzip.GzipFile, ".bz2": bz2.BZ2File}
+"""Python's readers of these formats raise EOFError on a truncated file, where Beam's
+(CompressedFile) ends quietly: gzip with half a line as a record, bz2 with no line at all."""
+
+
+def open_decompressed(readable_file: fileio.ReadableFile) -> BinaryIO:
+    """The file's bytes, decompressed by its extension; a truncated .gz/.bz2 raises EOFError."""
+    path = readable_file.metadata.path
+    for extension, reader in STRICT_DECOMPRESSORS.items():
+        if path.lower().endswith(extension):
+            raw = readable_file.open(compression_type=CompressionTypes.UNCOMPRESSED)
+            return reader(fileobj=raw) if reader is gzip.GzipFile else reader(raw)  # type: ignore[return-value]
+    return readable_file.open()
 
 
 def escape_file_name(path: str) -> str:

@@ -32,6 +32,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+import unicodedata
 import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -70,6 +71,32 @@ def inference_dead_letter(record: TextRecord, error: object) -> DeadLetter:
         record.text,
         f"inference failed: {error!r}",
         "inference",
+        record.fields,
+        record.attributes,
+    )
+
+
+NOTHING_TO_TOKENIZE = frozenset({"Cc", "Cf", "Cs", "Zs", "Zl", "Zp"})
+"""Unicode categories a BERT tokenizer drops (control and format characters such as
+U+200B, whitespace): a text of nothing else tokenizes to [CLS][SEP] alone."""
+
+
+def has_tokens(text: str) -> bool:
+    """False when `text` holds nothing a tokenizer keeps (see `NOTHING_TO_TOKENIZE`)."""
+    return any(
+        char.isalnum()
+        or (unicodedata.category(char) not in NOTHING_TO_TOKENIZE and char != "\ufffd")
+        for char in text
+    )
+
+
+def tokenize_dead_letter(record: TextRecord) -> DeadLetter:
+    """The dead letter of a record whose text tokenizes to no token, as blank text is."""
+    return DeadLetter(
+        record.id,
+        record.text,
+        "text holds nothing to classify (only whitespace, control or zero-width characters)",
+        "tokenize",
         record.fields,
         record.attributes,
     )
@@ -224,13 +251,19 @@ class TextClassificationModelHandler(
         inference_args: dict[str, Any] | None = None,
     ) -> Iterable[Prediction | DeadLetter]:
         model = self._watched(model)
+        empty = [record for record in batch if not has_tokens(record.text)]
+        if empty:
+            batch = [record for record in batch if has_tokens(record.text)]
+        dead: list[Prediction | DeadLetter] = [tokenize_dead_letter(record) for record in empty]
+        if not batch:
+            return dead
         if not self._isolate_failures:
-            return self._classify(batch, model)
+            return [*self._classify(batch, model), *dead]
         try:
-            return self._classify(batch, model)
+            return [*self._classify(batch, model), *dead]
         except Exception:
             self._isolated_batches.inc()
-            return [self._classify_alone(record, model) for record in batch]
+            return [*(self._classify_alone(record, model) for record in batch), *dead]
 
     def _classify(self, batch: Sequence[TextRecord], model: TextClassifier) -> list[Prediction]:
         result = model.classify([record.text for record in batch], threshold=self._threshold)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import threading
@@ -30,6 +31,19 @@ _ENCODING_ATTRIBUTES = {
 REMEMBERED_ENCODINGS = 8192
 """Unpadded encodings `count_tokens` keeps per process for `encode` to reuse: more than
 the records a batch job orders at once (`length_ordering.OrderByLength`'s window)."""
+
+
+CHARACTERS_PER_TOKEN_BOUND = 32
+"""A text is cut to `max_seq_length * CHARACTERS_PER_TOKEN_BOUND` characters before it is
+tokenized: no tokenizer keeps more than `max_seq_length` tokens, so a 50 MB line costs no
+more than a long sentence. (Text that needs more characters for its first tokens, such as
+thousands of spaces, is cut short; it is still classified, and counted as truncated.)"""
+
+
+def cut(texts: Sequence[str], max_seq_length: int) -> list[str]:
+    """`texts`, each cut to what `max_seq_length` tokens can use (see above)."""
+    limit = max_seq_length * CHARACTERS_PER_TOKEN_BOUND
+    return [text if len(text) <= limit else text[:limit] for text in texts]
 
 
 class _EncodingMemo:
@@ -204,11 +218,23 @@ class BatchTokenizer:
 
         The encodings are kept (`_EncodingMemo`) for `encode` to pad later.
         """
-        encodings = self._counter.encode_batch_fast(list(texts))
+        texts = cut(texts, self.max_seq_length)
+        encodings = self._counter.encode_batch_fast(texts)
         _MEMO.put(self._memo_key, texts, encodings)
         return [len(encoding.ids) for encoding in encodings]
 
     def encode(self, texts: Sequence[str], input_names: Sequence[str]) -> TokenizedBatch:
+        was_cut = tuple(
+            len(text) > self.max_seq_length * CHARACTERS_PER_TOKEN_BOUND for text in texts
+        )
+        texts = cut(texts, self.max_seq_length)
+        batch = self._encode(texts, input_names)
+        if any(was_cut):
+            truncated = tuple(a or b for a, b in zip(batch.truncated, was_cut, strict=True))
+            batch = dataclasses.replace(batch, truncated=truncated)
+        return batch
+
+    def _encode(self, texts: Sequence[str], input_names: Sequence[str]) -> TokenizedBatch:
         remembered = _MEMO.take(self._memo_key, texts)
         if remembered:
             return self._pad(remembered, input_names)
