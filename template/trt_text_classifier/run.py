@@ -7,7 +7,11 @@ from dataclasses import dataclass
 
 import apache_beam as beam
 from apache_beam.metrics.metric import MetricsFilter
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import (
+    GoogleCloudOptions,
+    PipelineOptions,
+    StandardOptions,
+)
 from apache_beam.runners.runner import PipelineResult
 
 from trt_text_classifier.errors import ParameterError, one_line
@@ -65,7 +69,7 @@ def run_pipeline(
     build_pipeline(pipeline, params, make_handler(params, loader))
     # Held for the run: a second run to the same or an overlapping prefix is refused. A
     # submitted job (not `wait`) keeps its claims; the claim file names its run.
-    claims = claim_outputs(params)
+    claims = claim_outputs(params, job=pipeline.options.view_as(GoogleCloudOptions).job_name or "")
     try:
         result = pipeline.run()
         if wait:
