@@ -128,6 +128,7 @@ def write_predictions(
             predictions,
             params.output,
             "predictions",
+            run_id=params.run_id,
             window_secs=window_secs(params),
             in_lists=in_lists,
         )
@@ -150,7 +151,13 @@ def write_dead_letters(dead_letters: beam.PCollection, params: PipelineParameter
         pubsub.publish(dead_letters, params.dead_letter_topic, "dead_letters")
     if params.dead_letter_output or not params.dead_letter_topic:
         prefix = params.resolved_dead_letter_output
-        write_json_lines(dead_letters, prefix, "dead_letters", window_secs=window_secs(params))
+        write_json_lines(
+            dead_letters,
+            prefix,
+            "dead_letters",
+            run_id=params.run_id,
+            window_secs=window_secs(params),
+        )
 
 
 def build_pipeline(

@@ -7,7 +7,11 @@ from dataclasses import dataclass
 
 import apache_beam as beam
 from apache_beam.metrics.metric import MetricsFilter
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import (
+    GoogleCloudOptions,
+    PipelineOptions,
+    StandardOptions,
+)
 from apache_beam.runners.runner import PipelineResult
 
 from trt_text_classifier.errors import ParameterError, one_line
@@ -19,7 +23,11 @@ from trt_text_classifier.launch.options import (
     runner_name,
     with_environment_machine_type,
 )
-from trt_text_classifier.launch.output_locations import remove_temp_directories
+from trt_text_classifier.launch.output_locations import (
+    claim_outputs,
+    release_claims,
+    remove_temp_directories,
+)
 from trt_text_classifier.launch.parameters import PipelineParameters
 from trt_text_classifier.launch.preflight import check_parameters
 from trt_text_classifier.pipeline import build_pipeline, make_handler
@@ -59,6 +67,12 @@ def run_pipeline(
     worker = check_parameters(params, runner=runner_name(beam_args))
     pipeline = create_pipeline(make_pipeline_options(params, beam_args, worker))
     build_pipeline(pipeline, params, make_handler(params, loader))
+    # A run that this process sees to its end holds a claim on its prefixes: a second run to
+    # the same or an overlapping prefix is refused meanwhile. A submitted job (the template
+    # launcher does not wait) takes none, since nothing would release it: its run id in every
+    # shard and staging name is what keeps two jobs from touching each other's files.
+    job = pipeline.options.view_as(GoogleCloudOptions).job_name or ""
+    claims = claim_outputs(params, job=job) if wait else []
     try:
         result = pipeline.run()
         if wait:
@@ -69,6 +83,9 @@ def run_pipeline(
         ) from error
     except KeyboardInterrupt:
         raise PipelineFailedError(f"interrupted{cleaned_up(params, wait)}") from None
+    finally:
+        if wait:
+            release_claims(claims)
     return params, result
 
 
@@ -130,9 +147,10 @@ def summarize(result: PipelineResult) -> RunSummary:
 def describe(params: PipelineParameters, summary: RunSummary) -> str:
     return "\n".join(
         [
+            f"run: {params.run_id}",
             f"predictions:  {summary.predictions} -> {prediction_destinations(params)}",
             f"dead letters: {summary.dead_letters} -> "
-            f"{params.dead_letter_topic or shard_glob(params.resolved_dead_letter_output)}",
+            f"{params.dead_letter_topic or shard_glob(params.resolved_dead_letter_output, params.run_id)}",
             f"blank lines skipped: {summary.blank_lines}; "
             f"truncated records: {summary.truncated_records}; "
             f"padding efficiency: {summary.padding_efficiency:.1%}",
@@ -143,7 +161,7 @@ def describe(params: PipelineParameters, summary: RunSummary) -> str:
 def prediction_destinations(params: PipelineParameters) -> str:
     destinations = []
     if params.output:
-        destinations.append(shard_glob(params.output))
+        destinations.append(shard_glob(params.output, params.run_id))
     if params.output_topic:
         destinations.append(params.output_topic)
     if params.output_table:

@@ -35,7 +35,7 @@ WINDOW_SECS = 3
 MESSAGES_PER_PHASE = 4
 FILES_DEADLINE_SECS = 120.0
 WINDOWED_NAME = re.compile(
-    r"/(?P<name>predictions)-(?P<start>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)-"
+    r"/(?P<name>predictions)-\d{8}T\d{6}-[0-9a-f]{6}-(?P<start>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)-"
     r"(?P<end>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)-\d{5}-of-\d{5}\.jsonl$"
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -38,9 +39,13 @@ def test_installed_command_runs_the_examples(demo_onnx: str, tmp_path: Path) -> 
         f"--onnx_path={demo_onnx}",
     )
     assert completed.returncode == 0, completed.stderr
-    assert completed.stdout.splitlines()[:2] == [
-        f"predictions:  11 -> {tmp_path / 'predictions'}-?????-of-?????.jsonl",
-        f"dead letters: 1 -> {tmp_path / 'dead_letters' / 'predictions'}-?????-of-?????.jsonl",
+    first, *lines = completed.stdout.splitlines()
+    run_id = first.removeprefix("run: ")
+    assert re.fullmatch(r"\d{8}T\d{6}-[0-9a-f]{6}", run_id), first
+    assert lines[:2] == [
+        f"predictions:  11 -> {tmp_path / 'predictions'}-{run_id}-?????-of-?????.jsonl",
+        f"dead letters: 1 -> {tmp_path / 'dead_letters' / 'predictions'}-{run_id}"
+        "-?????-of-?????.jsonl",
     ]
 
 

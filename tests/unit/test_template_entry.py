@@ -17,7 +17,8 @@ def test_main_py_validates_and_runs_the_pipeline(demo_onnx: str, tmp_path: Path)
         f"--onnx_path={demo_onnx}",
     )
     assert completed.returncode == 0, completed.stderr
-    lines = (tmp_path / "predictions-00000-of-00001.jsonl").read_text().splitlines()
+    (shard,) = tmp_path.glob("predictions-*-00000-of-00001.jsonl")
+    lines = shard.read_text().splitlines()
     assert len(lines) == 11
 
 

@@ -8,7 +8,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from trt_text_classifier.io import windowed_files
-from trt_text_classifier.io.output_naming import OUTPUT_SUFFIX
+from trt_text_classifier.io.output_naming import OUTPUT_SUFFIX, run_prefix
 from trt_text_classifier.records import METRICS_NAMESPACE, DeadLetter, Prediction, per_record
 
 Item = TypeVar("Item")
@@ -24,22 +24,28 @@ def write_json_lines(
     prefix: str,
     label: str,
     *,
+    run_id: str,
     window_secs: int | None = None,
     in_lists: bool = False,
 ) -> None:
     """Batch: one set of shards at the end. Streaming (`window_secs`): one set per window.
 
+    Files are named PREFIX-RUNID-...: Beam's sink deletes and stages only names
+    that carry `run_id`, so a run never touches another run's files.
     With `in_lists`, each element is a non-empty list of items, written as one
     string of lines: one JSON object per line (JSON escapes newlines in strings).
     """
     if window_secs is not None:
-        windowed_files.write_windowed_json_lines(pcoll, prefix, window_secs, label, OUTPUT_SUFFIX)
+        windowed_files.write_windowed_json_lines(
+            pcoll, run_prefix(prefix, run_id), window_secs, label, OUTPUT_SUFFIX
+        )
         return
     to_json = json_lines_of if in_lists else json_line_of
     _ = (
         pcoll
         | f"{label}ToJson" >> beam.Map(to_json)
-        | f"Write{label}" >> beam.io.WriteToText(prefix, file_name_suffix=OUTPUT_SUFFIX)
+        | f"Write{label}"
+        >> beam.io.WriteToText(run_prefix(prefix, run_id), file_name_suffix=OUTPUT_SUFFIX)
     )
 
 
@@ -76,6 +82,8 @@ def json_lines_of(items: list[Prediction | DeadLetter]) -> str:
 def counted(pcoll: beam.PCollection, label: str, *, in_lists: bool = False) -> beam.PCollection:
     """`pcoll` unchanged, counted once as `LABEL_written` whatever the number of sinks.
 
+    Files are named PREFIX-RUNID-...: Beam's sink deletes and stages only names
+    that carry `run_id`, so a run never touches another run's files.
     With `in_lists`, each element is a list and every item of it counts.
     """
     counter = Metrics.counter(METRICS_NAMESPACE, f"{label}_written")

@@ -5,10 +5,10 @@ batch job's are. Each result is stamped with the time it reaches the sink
 (processing time) and windowed into fixed windows of `window_secs`; when a
 window closes, its records are written as
 
-    PREFIX-WINDOWSTART-WINDOWEND-SSSSS-of-NNNNN.jsonl
+    PREFIX-RUNID-WINDOWSTART-WINDOWEND-SSSSS-of-NNNNN.jsonl
 
 (window bounds in UTC, ISO 8601, e.g.
-`predictions-2026-11-25T18:01:00-2026-11-25T18:02:00-00000-of-00002.jsonl`),
+`predictions-20261125T180000-a1b2c3-2026-11-25T18:01:00-2026-11-25T18:02:00-00000-of-00002.jsonl`),
 through a temporary directory, so a file appears whole or not at all.
 
 Why processing time and not the messages' publish time: a window's files are

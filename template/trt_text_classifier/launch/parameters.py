@@ -20,11 +20,11 @@ import posixpath
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pydantic import ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import ConfigDict, PrivateAttr, ValidationError, field_validator, model_validator
 
 from trt_text_classifier.dataflow.accelerator_syntax import parse_accelerator
 from trt_text_classifier.errors import ParameterError, summarize_validation_error
-from trt_text_classifier.io.output_naming import OUTPUT_WILDCARDS, prefixes_overlap
+from trt_text_classifier.io.output_naming import OUTPUT_WILDCARDS, new_run_id, prefixes_overlap
 from trt_text_classifier.launch.console_form import PATTERN_FORMS, ConsoleForm, JobMode
 from trt_text_classifier.launch.record_fields import (
     DEFAULT_WINDOW_SECS,
@@ -49,6 +49,14 @@ class PipelineParameters(WorkerFields, BatchingFields, ModelFields, OutputFields
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    _run_id: str = PrivateAttr(default_factory=new_run_id)
+    """Not a parameter: the token this run's output files carry (PREFIX-RUNID-...)."""
+
+    @property
+    def run_id(self) -> str:
+        """The token unique to this run, in its output names and its claims on prefixes."""
+        return self._run_id
 
     @field_validator("accelerator")
     @classmethod
@@ -164,7 +172,7 @@ class PipelineParameters(WorkerFields, BatchingFields, ModelFields, OutputFields
         self._check_output_prefixes()
 
     def _check_output_prefixes(self) -> None:
-        """Beam's file sink deletes PREFIX-*-of-NNNNN.jsonl before it writes: no wildcards, no overlap."""
+        """Beam's file sink expands globs and writes PREFIX-RUNID-...: no wildcards, no overlap."""
         prefixes = {"output": self.output, "dead_letter_output": self.resolved_dead_letter_output}
         for name, prefix in prefixes.items():
             wildcard = next((char for char in OUTPUT_WILDCARDS if char in (prefix or "")), None)
@@ -173,11 +181,17 @@ class PipelineParameters(WorkerFields, BatchingFields, ModelFields, OutputFields
                     f"--{name}={prefix!r}: contains the wildcard {wildcard!r}; an output is a "
                     "plain prefix such as gs://bucket/out/predictions"
                 )
+            if prefix and prefix.endswith("/"):
+                raise ValueError(
+                    f"--{name}={prefix!r}: ends with '/', a folder; an output is a prefix that "
+                    f"names the files, such as {prefix}predictions"
+                )
         if self.output and prefixes_overlap(self.output, self.resolved_dead_letter_output):
             raise ValueError(
                 f"--dead_letter_output={self.resolved_dead_letter_output!r}: overlaps "
-                f"--output={self.output!r} (writing one would delete the other's files); "
-                "give prefixes where neither is the other followed by '-'"
+                f"--output={self.output!r} (both would write the same files); "
+                "give prefixes where neither is the other followed by '-' (compared after "
+                "resolving ./, // and relative paths)"
             )
 
     @property

@@ -137,9 +137,10 @@ class OutputFields(BaseModel):
         Field(
             title="Output prefix",
             description=(
-                "Prefix of the JSON Lines prediction files; batch jobs write "
-                "PREFIX-SSSSS-of-NNNNN.jsonl, streaming jobs one set of shards per window: "
-                "PREFIX-WINDOWSTART-WINDOWEND-SSSSS-of-NNNNN.jsonl (see window_secs)."
+                "Prefix of the JSON Lines prediction files (not a folder: no trailing /); "
+                "batch jobs write PREFIX-RUNID-SSSSS-of-NNNNN.jsonl, streaming jobs one set of "
+                "shards per window: PREFIX-RUNID-WINDOWSTART-WINDOWEND-SSSSS-of-NNNNN.jsonl "
+                "(see window_secs). RUNID is unique to the run and printed at its end."
             ),
             examples=["gs://my-bucket/results/predictions"],
         ),

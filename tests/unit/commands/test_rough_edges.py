@@ -14,7 +14,6 @@ import pytest
 from support.repository import REPOSITORY
 from trt_text_classifier.commands import build_engine, demo_model, doctor, export, metadata, run
 from trt_text_classifier.errors import ParameterError
-from trt_text_classifier.launch import output_locations
 from trt_text_classifier.launch.console_form import JobMode
 from trt_text_classifier.launch.metadata import TEMPLATES
 from trt_text_classifier.launch.parameters import PipelineParameters
@@ -51,19 +50,6 @@ def test_run_help_shows_defaults_and_how_to_list_beam_options(
     beam = capsys.readouterr().out
     for option in ("--runner", "--project", "--region", "--temp_location"):
         assert f"\n  {option} " in beam
-
-
-def test_a_refused_output_names_every_conflicting_file_or_counts_them(tmp_path: Path) -> None:
-    shards = [tmp_path / f"pred-{index:05d}-of-00007.jsonl" for index in range(7)]
-    for shard in shards:
-        shard.write_text("{}\n")
-    with pytest.raises(ParameterError) as refused:
-        output_locations.check_output_location("output", f"{tmp_path}/pred")
-    message = str(refused.value)
-    assert "already matches 7 files" in message
-    assert all(str(shard) in message for shard in shards[:5])
-    assert str(shards[5]) not in message
-    assert "and 2 more" in message
 
 
 def test_a_missing_builder_names_the_extra_to_install(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,8 +1,9 @@
-"""Outputs never delete other data: overlapping or wildcard prefixes and existing files are refused.
+"""Outputs never delete other data: overlapping or wildcard prefixes are refused, files kept.
 
-Beam's file sink removes everything matching `PREFIX-*-of-NNNNN.jsonl` before it
-writes, so two outputs whose patterns overlap, or an earlier run's shards under
-the same prefix, would be deleted. Each case runs the real `run` command.
+Beam's file sink removes everything matching its shard glob before it writes; a run's
+shards are PREFIX-RUNID-SSSSS-of-NNNNN.jsonl, so that glob matches this run's files
+only, and an earlier run's shards under the same prefix are kept. Each case runs the
+real `run` command (more in tests/pipeline/test_run_owned_outputs.py).
 """
 
 from __future__ import annotations
@@ -39,19 +40,17 @@ def test_dead_letter_output_equal_to_output_is_refused(
     assert os.listdir(tmp_path) == []
 
 
-def test_existing_files_under_the_output_prefix_are_refused_and_kept(
+def test_existing_files_under_the_output_prefix_are_kept(
     tmp_path: Path, demo_onnx: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     earlier = tmp_path / "pred-v2-00000-of-00001.jsonl"
     earlier.write_text('{"id": "earlier run"}\n')
+    same_prefix = tmp_path / "pred-20260101T000000-abcdef-00000-of-00001.jsonl"
+    same_prefix.write_text('{"id": "earlier run"}\n')
     status, _, err = run(capsys, f"--output={tmp_path}/pred", f"--onnx_path={demo_onnx}")
-    assert status == 2
-    assert err.startswith(
-        f"error: --output='{tmp_path}/pred': {tmp_path}/pred-*-of-*.jsonl already matches 1 file "
-        f"({earlier})"
-    )
-    assert "choose another prefix or delete" in err
+    assert status == 0, err
     assert earlier.read_text() == '{"id": "earlier run"}\n'
+    assert same_prefix.read_text() == '{"id": "earlier run"}\n'
 
 
 def test_wildcards_in_output_prefixes_are_refused(
@@ -76,25 +75,25 @@ def test_printed_globs_match_exactly_this_runs_files(
     printed = re.search(r"predictions: +\d+ -> (\S+)", out)
     assert printed is not None, out
     matched = glob.glob(printed.group(1))
-    assert matched and all(re.search(r"pred-\d{5}-of-\d{5}\.jsonl$", path) for path in matched)
+    assert matched and all(
+        re.search(r"pred-\d{8}T\d{6}-[0-9a-f]{6}-\d{5}-of-\d{5}\.jsonl$", path) for path in matched
+    )
     assert neighbour.read_text() == "unrelated\n"
     dead = re.search(r"dead letters: +\d+ -> (\S+)", out)
     assert dead is not None
     assert str(neighbour) not in glob.glob(dead.group(1))
 
 
-def test_a_staging_folder_left_by_an_interrupted_run_is_named_at_launch(
+def test_a_staging_folder_left_by_another_run_is_kept(
     tmp_path: Path, demo_onnx: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    leftover = tmp_path / "beam-temp-pred-0123456789abcdef"
+    """Staging folders carry their run's id: another run's is neither used nor removed."""
+    leftover = tmp_path / "beam-temp-pred-20260101T000000-abcdef-0123456789abcdef"
     leftover.mkdir()
     (leftover / "part").write_text("half-written shard")
     status, _, err = run(capsys, f"--output={tmp_path}/pred", f"--onnx_path={demo_onnx}")
-    assert status == 2
-    assert err == (
-        f"error: --output='{tmp_path}/pred': an interrupted run to this prefix left 1 staging "
-        f"folder ({leftover}); delete them (if no other job is writing here) and run again\n"
-    )
+    assert status == 0, err
+    assert (leftover / "part").read_text() == "half-written shard"
 
 
 def interrupting_loader(*_: object) -> None:
