@@ -78,7 +78,11 @@ setup(
     package_dir={"": "template"},
     packages=find_packages("template"),
     package_data={
-        "trt_text_classifier": ["model_tooling/demo/*.txt", "dataflow/image_runtime.json"]
+        "trt_text_classifier": [
+            "model_tooling/demo/*.txt",
+            "dataflow/image_runtime.json",
+            "dataflow/prices.json",
+        ]
     },
     install_requires=RUNTIME,
     extras_require=EXTRAS,

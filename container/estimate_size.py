@@ -12,7 +12,7 @@ With --pin, only the named packages are sized (e.g. CUDA libraries a base image
 carries, to see what a smaller base would leave out).
 
 Needs access to pypi.org and files.pythonhosted.org. The NGC base image and
-Beam's boot files are not on PyPI: see the README ("Image size") for those.
+Beam's boot files are not on PyPI: see docs/operations.md ("Image size") for those.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import apache_beam as beam
@@ -19,6 +20,7 @@ from trt_text_classifier.io.output_naming import shard_glob
 from trt_text_classifier.launch.command_line import parse_pipeline_args
 from trt_text_classifier.launch.options import (
     check_beam_args,
+    is_local_runner,
     make_pipeline_options,
     runner_name,
     with_environment_machine_type,
@@ -30,6 +32,7 @@ from trt_text_classifier.launch.output_locations import (
 )
 from trt_text_classifier.launch.parameters import PipelineParameters
 from trt_text_classifier.launch.preflight import check_parameters
+from trt_text_classifier.launch.progress import Progress
 from trt_text_classifier.pipeline import build_pipeline, make_handler
 from trt_text_classifier.records import METRICS_NAMESPACE
 from trt_text_classifier.serving.shared_backend import ClassifierLoader
@@ -53,20 +56,28 @@ class RunSummary:
 
 
 def run_pipeline(
-    argv: Sequence[str], *, wait: bool, loader: ClassifierLoader | None = None
+    argv: Sequence[str],
+    *,
+    wait: bool,
+    loader: ClassifierLoader | None = None,
+    progress: Progress | None = None,
 ) -> tuple[PipelineParameters, PipelineResult]:
     """Validate, build and start the pipeline; with `wait`, block until it ends.
 
     The Flex Template entry point passes wait=False: the launcher must return
     once the job is submitted. `loader` replaces how workers load the model
-    (the benchmark wraps the backend to time it).
+    (the benchmark wraps the backend to time it). With `progress`, a local run that waits
+    counts its results into it and shows them while it runs (launch/progress.py).
     """
     params, beam_args = parse_pipeline_args(argv)
     check_beam_args(beam_args)
     params = with_environment_machine_type(params, beam_args)
     worker = check_parameters(params, runner=runner_name(beam_args))
     pipeline = create_pipeline(make_pipeline_options(params, beam_args, worker))
-    build_pipeline(pipeline, params, make_handler(params, loader))
+    outputs = build_pipeline(pipeline, params, make_handler(params, loader))
+    if progress is not None and wait and is_local_runner(runner_name(beam_args)):
+        progress.params = params
+        progress.attach(outputs.predictions, outputs.dead_letters)
     # A run that this process sees to its end holds a claim on its prefixes: a second run to
     # the same or an overlapping prefix is refused meanwhile. A submitted job (the template
     # launcher does not wait) takes none, since nothing would release it: its run id in every
@@ -74,9 +85,10 @@ def run_pipeline(
     job = pipeline.options.view_as(GoogleCloudOptions).job_name or ""
     claims = claim_outputs(params, job=job) if wait else []
     try:
-        result = pipeline.run()
-        if wait:
-            result.wait_until_finish()
+        with progress.shown() if progress and progress.params else nullcontext():
+            result = pipeline.run()  # a local batch run may finish here already
+            if wait:
+                result.wait_until_finish()
     except Exception as error:
         raise PipelineFailedError(
             f"the pipeline failed: {last_line(error)}{cleaned_up(params, wait)}"

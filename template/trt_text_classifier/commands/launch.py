@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from trt_text_classifier.commands.errors import report_errors
 from trt_text_classifier.commands.validate import (
@@ -14,6 +15,9 @@ from trt_text_classifier.commands.validate import (
     read_parameters,
     warn_about_driver,
 )
+
+if TYPE_CHECKING:
+    from trt_text_classifier.dataflow.accelerator import WorkerGpu
 
 HELP = "validate, then launch the template (LaunchFlexTemplate); --dry-run prints the request"
 
@@ -32,7 +36,10 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument(
         "--dry-run",
         action="store_true",
-        help="print the request and the equivalent gcloud command; launch nothing",
+        help=(
+            "print the request and the equivalent gcloud command, and on stderr the worker's "
+            "hourly price; launch nothing"
+        ),
     )
     add_parameter_arguments(parser)
     args = parser.parse_args(list(argv))
@@ -60,7 +67,24 @@ def _launch(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(dataflow_v1beta3.LaunchFlexTemplateRequest.to_json(request))
         print(gcloud_command(target, values))
+        print_cost(values, worker)
         return 0
     job = with_time_limit("template", args.template, lambda: launch(request)).job
     print(f"launched job {job.id} ({job.name}) in {args.region}", file=sys.stdout)
     return 0
+
+
+def print_cost(values: Mapping[str, str], worker: WorkerGpu | None) -> None:
+    """The worker shape's hourly price and the estimate per million sentences, on stderr
+    (stdout stays the request and the gcloud command)."""
+    from trt_text_classifier.dataflow.prices import cost_lines
+
+    streaming = bool(values.get("input_subscription"))
+    if worker is not None:
+        gpu = worker.accelerator
+        lines = cost_lines(worker.machine_type, gpu.gpu_type, gpu.count, streaming=streaming)
+    elif values.get("machine_type"):
+        lines = cost_lines(values["machine_type"], None, 0, streaming=streaming)
+    else:
+        lines = ["cost: no accelerator and no machine_type: Dataflow picks the machine; not priced"]
+    print("\n".join(lines), file=sys.stderr)

@@ -1,4 +1,4 @@
-"""`trt-text-classifier metadata`: print a template spec's metadata (or the README table).
+"""`trt-text-classifier metadata`: print a template spec's metadata (or the parameter table of docs/parameters.md).
 
 The batch template's metadata.json is the default; `--streaming` gives
 metadata-streaming.json. Both come from the one parameter model.
@@ -67,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument(
         "--markdown",
         action="store_true",
-        help="print the README's parameter table (both templates) instead",
+        help="print the parameter table of docs/parameters.md (both templates) instead",
     )
     parser.add_argument(
         "--check",

@@ -34,10 +34,17 @@ def _submit(argv: Sequence[str]) -> int:
 
 
 def _run_and_report(argv: Sequence[str]) -> int:
+    from trt_text_classifier.launch.progress import Progress
     from trt_text_classifier.run import describe, run_pipeline, summarize
 
-    params, result = run_pipeline(argv, wait=True)
-    print(describe(params, summarize(result)), file=sys.stdout)
+    progress = Progress()
+    try:
+        params, result = run_pipeline(argv, wait=True, progress=progress)
+        print(describe(params, summarize(result)), file=sys.stdout)
+        if progress.params is not None:  # a local run: it counted its results
+            print(progress.summary(), file=sys.stdout)
+    finally:
+        progress.remove()
     return 0
 
 

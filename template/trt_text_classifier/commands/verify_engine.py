@@ -43,7 +43,7 @@ class Thresholds:
 
 DEFAULT_THRESHOLDS = Thresholds(min_label_agreement=0.99, max_abs_error=0.25)
 """fp16 engines of BERT-base: measured on the converted ONNX, ONNX Runtime vs fp32 (see
-the README's "Build an engine"); an engine outside these is broken, not merely rounded."""
+docs/engines.md, "Build an engine"); an engine outside these is broken, not merely rounded."""
 
 
 @dataclass(frozen=True)

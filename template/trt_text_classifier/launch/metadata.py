@@ -1,4 +1,4 @@
-"""The two Flex Template specs and the README's parameter table, generated from `PipelineParameters`.
+"""The two Flex Template specs and the parameter table of docs/parameters.md, generated from `PipelineParameters`.
 
 Dataflow's `streaming` flag is a static property of a template spec, so the
 pipeline is published as two templates from the same image: metadata.json
@@ -221,7 +221,7 @@ def _console_form(name: str, field: FieldInfo) -> ConsoleForm:
 
 
 def markdown_table(model: type[BaseModel] = PipelineParameters) -> str:
-    """The README's parameter table: each parameter once, with the templates that list it."""
+    """The parameter table of docs/parameters.md: each parameter once, with the templates that list it."""
     rows = [
         "| Parameter | Templates | Group | Type | Required in | Default | Description |",
         "|---|---|---|---|---|---|---|",

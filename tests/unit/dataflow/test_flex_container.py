@@ -2,7 +2,7 @@
 
 No Docker engine or registry here: hadolint, dockerfile-parse and the Cloud Build
 protobuf are the checks; what only a real build can show is listed in
-the README (Running on Dataflow).
+docs/development.md ("What is checked without a registry").
 """
 
 from __future__ import annotations

@@ -233,8 +233,10 @@ def test_environment_machine_type_is_checked_against_the_gpu() -> None:
         check_workers(params, on_dataflow=True)
 
 
-def test_every_gpu_the_readme_names_is_in_the_catalog() -> None:
-    readme = (REPOSITORY / "README.md").read_text()
+def test_every_gpu_the_docs_name_is_in_the_catalog() -> None:
+    readme = (REPOSITORY / "docs" / "engines.md").read_text() + (
+        REPOSITORY / "docs" / "operations.md"
+    ).read_text()
     named = set(re.findall(r"`(nvidia-[a-z0-9-]+)`", readme))
     assert named and named <= set(GPU_TYPES)
     assert "nvidia-rtx-pro-6000" in named

@@ -422,11 +422,11 @@ def test_generation_derives_types_from_annotations() -> None:
 
 
 def test_documented_parameter_table_is_the_generated_one() -> None:
-    document = (ROOT / "README.md").read_text(encoding="utf-8")
+    document = (ROOT / "docs" / "parameters.md").read_text(encoding="utf-8")
     match = re.search(
         r"<!-- parameters:begin .*?-->\n(.*?)<!-- parameters:end -->", document, re.DOTALL
     )
-    assert match, "README.md lacks the parameters:begin/end markers"
+    assert match, "docs/parameters.md lacks the parameters:begin/end markers"
     assert match.group(1) == markdown_table()
 
 
