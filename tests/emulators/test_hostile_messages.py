@@ -48,8 +48,8 @@ KINDS = [
 def hostile_message(kind: str, message: str, rng: random.Random) -> tuple[bytes, str]:
     """(payload, the id its one outcome carries) for a message whose `id` attribute is `message`."""
     low = f"\\udc{rng.randrange(256):02x}"
-    if kind == "surrogate-id":  # the JSON id wins over the attribute, written escaped
-        return f'{{"id": "{message}{low}", "text": "x"}}'.encode(), f"{message}{low}"
+    if kind == "surrogate-id":  # an id that cannot be read: the message's id attribute
+        return f'{{"id": "{message}{low}", "text": "x"}}'.encode(), message
     payloads = {
         "good": f"a warm and funny film {message}".encode(),
         "good-json": json.dumps({"text": f"a dull film {message}", "n": -0}).encode(),

@@ -152,7 +152,8 @@ def test_a_truncated_archive_keeps_whole_lines_and_names_where_it_stopped(
     assert "could not be read after line" in dead["error"]
     read = [key for key in files_run["predictions"] if key.startswith(path + ":")]
     stopped = int(dead["error"].split("after line ")[1].split(" ")[0])
-    assert 0 < stopped < len(GOOD)
+    assert stopped < len(GOOD)
+    assert stopped > 0 or name.endswith(".bz2")  # bz2's one 900 kB block holds every line
     assert sorted(int(key.rsplit(":", 1)[1]) for key in read) == list(range(1, stopped + 1))
     for key in read:  # nothing from a partial line
         number = int(key.rsplit(":", 1)[1])
