@@ -8,7 +8,8 @@ Batch (--input):
     files -> ReadLines -> Reshuffle [-> ParseJsonLines] -> OrderByLength -> RunInference
                |                          |                                   |
                |                          |               JSON -> output, BigQuery
-               +-- undecodable lines --+--+-- malformed JSON records    failed records
+               +-- undecodable lines --+--+-- malformed JSON records    failed records,
+                                       |                              unencodable predictions
                                        v                                      v
                                  dead letters (JSON) -> dead_letter_output <--+
 
@@ -23,7 +24,8 @@ Streaming (--input_subscription):
     Pub/Sub -> ParseMessages -> RunInference (stateful batching, length-bucketed,
                   |              max_batch_duration_secs) -> output_topic / BigQuery
                   |                                          / windowed files (output)
-                  +-- malformed messages, failed batches, rejected rows
+                  +-- malformed messages, failed batches, unencodable predictions,
+                      rejected rows
                         -> dead_letter_topic, or windowed files
 
 Invariant: every non-blank input line (every message) ends as exactly one prediction or
@@ -116,24 +118,31 @@ def read_input(
 def write_predictions(
     predictions: beam.PCollection, params: PipelineParameters, *, in_lists: bool = False
 ) -> list[beam.PCollection]:
-    """Write to every output given; return dead letters of rows an output rejected.
+    """Write to every output given; return dead letters of predictions an output could not
+    take: those that could not be encoded as JSON, and rows BigQuery rejected.
 
     With `in_lists` (batch jobs, see `forms_batches`) each element is a list of
     predictions; only the sinks that need one element per prediction get them.
+    The files and the topic encode the same JSON, so the same predictions fail in both:
+    their dead letters are taken from one of them, once.
     """
     predictions = counted(predictions, "predictions", in_lists=in_lists)
     rejected: list[beam.PCollection] = []
+    unencodable: list[beam.PCollection] = []
     if params.output:
-        write_json_lines(
-            predictions,
-            params.output,
-            "predictions",
-            run_id=params.run_id,
-            window_secs=window_secs(params),
-            in_lists=in_lists,
+        unencodable.append(
+            write_json_lines(
+                predictions,
+                params.output,
+                "predictions",
+                run_id=params.run_id,
+                window_secs=window_secs(params),
+                in_lists=in_lists,
+            )
         )
     if params.output_topic:
-        pubsub.publish(predictions, params.output_topic, "predictions")
+        unencodable.append(pubsub.publish(predictions, params.output_topic, "predictions"))
+    rejected.extend(unencodable[:1])
     if params.output_table:
         if in_lists:
             predictions = predictions | "OnePredictionPerElement" >> beam.FlatMap(each_item)
@@ -146,12 +155,14 @@ def write_predictions(
 
 
 def write_dead_letters(dead_letters: beam.PCollection, params: PipelineParameters) -> None:
+    """Dead letters always encode (`DeadLetter.to_json`): the sinks' own dead-letter
+    outputs stay empty."""
     dead_letters = counted(dead_letters, "dead_letters")
     if params.dead_letter_topic:
-        pubsub.publish(dead_letters, params.dead_letter_topic, "dead_letters")
+        _ = pubsub.publish(dead_letters, params.dead_letter_topic, "dead_letters")
     if params.dead_letter_output or not params.dead_letter_topic:
         prefix = params.resolved_dead_letter_output
-        write_json_lines(
+        _ = write_json_lines(
             dead_letters,
             prefix,
             "dead_letters",

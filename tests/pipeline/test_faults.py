@@ -14,8 +14,10 @@ import pytest
 from support.emulators import GcsEmulator
 from support.fault_injection import (
     POISON,
+    UNENCODABLE,
     UNTOKENIZABLE,
     load_classifier_with_faulty_tokenizer,
+    load_classifier_with_unencodable_predictions,
     load_faulty_classifier,
 )
 from support.pipeline_outputs import assert_each_record_once, read_json_lines
@@ -197,3 +199,21 @@ def test_output_to_a_missing_bucket_is_refused_at_launch(
 )
 def test_job_failure_is_summarized_in_one_line(error: Exception, summary: str) -> None:
     assert last_line(error) == summary
+
+
+@pytest.mark.parametrize("max_batch_size", [1, 8])
+def test_a_prediction_that_cannot_be_encoded_is_a_dead_letter_not_a_prediction(
+    tmp_path: Path, demo_onnx: str, max_batch_size: int
+) -> None:
+    lines = [sentence for _, sentence in read_corpus()[:12]]
+    lines[4] = f"a {UNENCODABLE} review"
+    ids = write_lines(tmp_path / "in.txt", lines)
+    params = batch_params(tmp_path, demo_onnx, max_batch_size)
+    handler = make_handler(params, loader=load_classifier_with_unencodable_predictions)
+
+    predictions, dead_letters = run_with_handler(params, handler)
+
+    assert_each_record_once(ids, predictions, dead_letters)
+    assert [(row["id"], row["stage"]) for row in dead_letters] == [(ids[4], "encode")]
+    assert "set is not JSON serializable" in dead_letters[0]["error"]
+    assert all("stage" not in row for row in predictions)

@@ -5,7 +5,7 @@ Before the per-record rule (`records.per_record`) these runs failed or lost reco
 surrogate escape (\\udc00) killed the job in the tokenizer ("TextEncodeInput must be
 Union[...]" while running OrderByLength), a lone CR split a
 JSON record into two dead letters and shifted later ids, a truncated .bz2 lost every line with
-exit 0, a truncated .gz gave half a line as a record, `-0` came out as `0`, and zero-width text
+exit 0 (and so did a truncated .zst), a truncated .gz gave half a line as a record, `-0` came out as `0`, and zero-width text
 was classified from [CLS][SEP] alone.
 """
 
@@ -18,6 +18,7 @@ import random
 from pathlib import Path
 
 import pytest
+import zstandard
 
 from support.pipeline_outputs import assert_each_record_once, read_json_lines
 from trt_text_classifier.run import run_pipeline, summarize
@@ -97,6 +98,16 @@ def test_minus_zero_travels_exactly(jsonl_run: dict) -> None:
 LF_LINES = [b"first line", b"a lone \r inside", b"third", b'{"text": "x"}\r', b"fifth"]
 
 
+def _zstd_in_blocks(data: bytes, size: int) -> bytes:
+    """One zstd frame of many blocks, so that a cut in the middle follows whole lines."""
+    compressor = zstandard.ZstdCompressor().compressobj()
+    pieces = []
+    for start in range(0, len(data), size):
+        pieces.append(compressor.compress(data[start : start + size]))
+        pieces.append(compressor.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK))
+    return b"".join([*pieces, compressor.flush()])
+
+
 @pytest.fixture(scope="module")
 def files_run(tmp_path_factory: pytest.TempPathFactory, demo_onnx: str) -> dict:
     directory = tmp_path_factory.mktemp("hostile_files")
@@ -107,6 +118,8 @@ def files_run(tmp_path_factory: pytest.TempPathFactory, demo_onnx: str) -> dict:
     lines = b"".join(f"{text}\n".encode() for text in GOOD)
     (inputs / "cut.txt.gz").write_bytes(gzip.compress(lines)[: len(gzip.compress(lines)) // 2])
     (inputs / "cut.txt.bz2").write_bytes(bz2.compress(lines)[: len(bz2.compress(lines)) // 2])
+    zst = _zstd_in_blocks(lines, 4096)
+    (inputs / "cut.txt.zst").write_bytes(zst[: len(zst) // 2])
     (inputs / "long.txt").write_bytes(b"word " * 2_000_000 + b"\n")
     run = _run(directory, f"{inputs}/*", demo_onnx)
     run["inputs"] = inputs
@@ -129,7 +142,7 @@ def test_text_with_nothing_to_tokenize_is_a_dead_letter(files_run: dict) -> None
     assert f"{path}:3" in files_run["predictions"]
 
 
-@pytest.mark.parametrize("name", ["cut.txt.gz", "cut.txt.bz2"])
+@pytest.mark.parametrize("name", ["cut.txt.gz", "cut.txt.bz2", "cut.txt.zst"])
 def test_a_truncated_archive_keeps_whole_lines_and_names_where_it_stopped(
     files_run: dict, name: str
 ) -> None:
@@ -139,6 +152,8 @@ def test_a_truncated_archive_keeps_whole_lines_and_names_where_it_stopped(
     assert "could not be read after line" in dead["error"]
     read = [key for key in files_run["predictions"] if key.startswith(path + ":")]
     stopped = int(dead["error"].split("after line ")[1].split(" ")[0])
+    assert stopped < len(GOOD)
+    assert stopped > 0 or name.endswith(".bz2")  # bz2's one 900 kB block holds every line
     assert sorted(int(key.rsplit(":", 1)[1]) for key in read) == list(range(1, stopped + 1))
     for key in read:  # nothing from a partial line
         number = int(key.rsplit(":", 1)[1])

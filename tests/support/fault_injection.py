@@ -8,10 +8,15 @@ records, so a test decides exactly which records fail.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 import numpy as np
 
-from trt_text_classifier.serving.classifier import TextClassifier
+from trt_text_classifier.serving.classifier import (
+    DEFAULT_THRESHOLD,
+    ClassifiedBatch,
+    TextClassifier,
+)
 from trt_text_classifier.serving.loading import load_classifier
 from trt_text_classifier.serving.tokenization import BatchTokenizer, TokenizedBatch
 
@@ -73,3 +78,31 @@ def load_classifier_with_faulty_tokenizer(
 ) -> TextClassifier:
     real = load_classifier(model, tokenizer, max_seq_length)
     return TextClassifier(FaultyTokenizer(real.tokenizer), real.backend, real.labels, real.identity)
+
+
+UNENCODABLE = "¤"
+"""A text holding it is classified, but its prediction cannot be written as JSON."""
+
+
+class UnencodableClassifier(TextClassifier):
+    """The real classifier, except that predictions of texts holding `UNENCODABLE` carry a
+    probability JSON cannot encode (a set)."""
+
+    def classify(
+        self, texts: Sequence[str], *, threshold: float = DEFAULT_THRESHOLD
+    ) -> ClassifiedBatch:
+        batch = super().classify(texts, threshold=threshold)
+        classifications = [
+            replace(found, probabilities={**found.probabilities, "unencodable": {1.0}})
+            if UNENCODABLE in text
+            else found
+            for text, found in zip(texts, batch.classifications, strict=True)
+        ]
+        return replace(batch, classifications=classifications)
+
+
+def load_classifier_with_unencodable_predictions(
+    model: str, tokenizer: str | None, max_seq_length: int
+) -> TextClassifier:
+    real = load_classifier(model, tokenizer, max_seq_length)
+    return UnencodableClassifier(real.tokenizer, real.backend, real.labels, real.identity)

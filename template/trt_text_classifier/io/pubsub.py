@@ -33,6 +33,7 @@ from trt_text_classifier.io.json_records import (
     RecordFormatError,
     parse_record,
 )
+from trt_text_classifier.io.sinks import encode_each
 from trt_text_classifier.records import (
     METRICS_NAMESPACE,
     DeadLetter,
@@ -161,23 +162,16 @@ def read_subscription(
 def to_message(item: Prediction | DeadLetter) -> PubsubMessage:
     """A prediction or dead letter as a JSON message: the input's attributes, and its id.
 
-    A prediction that cannot be encoded is published as its dead letter (stage "encode")
-    instead; a dead letter always encodes (`DeadLetter.to_json` escapes what it must).
+    A dead letter always encodes (`DeadLetter.to_json` escapes what it must, and so are its
+    attributes). A prediction that cannot be encoded raises: `publish` (through
+    `sinks.encode_each`) sends its dead letter (stage "encode") to the dead-letter output.
     """
-    encoded = per_record(
-        lambda: PubsubMessage(item.to_json().encode("utf-8"), result_attributes(item)),
-        record_id=item.id,
-        record=item.text if isinstance(item, Prediction) else item.input,
-        stage="encode",
-        fields=item.fields,
-        attributes=item.attributes,
-    )
-    if isinstance(encoded, DeadLetter):
+    if isinstance(item, DeadLetter):
         return PubsubMessage(
-            encoded.to_json().encode("utf-8"),
-            {name: escaped(value) for name, value in result_attributes(encoded).items()},
+            item.to_json().encode("utf-8"),
+            {name: escaped(value) for name, value in result_attributes(item).items()},
         )
-    return encoded
+    return PubsubMessage(item.to_json().encode("utf-8"), result_attributes(item))
 
 
 def result_attributes(item: Prediction | DeadLetter) -> dict[str, str]:
@@ -194,9 +188,9 @@ def result_attributes(item: Prediction | DeadLetter) -> dict[str, str]:
     return attributes
 
 
-def publish(pcoll: beam.PCollection, topic: str, label: str) -> None:
-    _ = (
-        pcoll
-        | f"{label}ToMessage" >> beam.Map(to_message)
-        | f"Publish{label}" >> WriteToPubSub(topic, with_attributes=True)
-    )
+def publish(pcoll: beam.PCollection, topic: str, label: str) -> beam.PCollection:
+    """Publish each prediction or dead letter; return the dead letters of the predictions
+    that could not be encoded (`sinks.encode_each`)."""
+    messages, unencodable = encode_each(pcoll, f"{label}ToMessage", to_message)
+    _ = messages | f"Publish{label}" >> WriteToPubSub(topic, with_attributes=True)
+    return unencodable

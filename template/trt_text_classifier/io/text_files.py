@@ -23,10 +23,11 @@ import bz2
 import codecs
 import gzip
 import io
-from collections.abc import Iterable, Iterator
-from typing import BinaryIO, NamedTuple
+from collections.abc import Callable, Iterable, Iterator
+from typing import BinaryIO, NamedTuple, cast
 
 import apache_beam as beam
+import zstandard
 from apache_beam.io import fileio
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.metrics import Metrics
@@ -286,18 +287,84 @@ class ReadLines(beam.DoFn):
         return TextRecord(record_id, line)
 
 
-STRICT_DECOMPRESSORS = {".gz": gzip.GzipFile, ".bz2": bz2.BZ2File}
-"""Python's readers of these formats raise EOFError on a truncated file, where Beam's
-(CompressedFile) ends quietly: gzip with half a line as a record, bz2 with no line at all."""
+class ZstdReader(io.RawIOBase):
+    """A .zst file's decompressed bytes (one frame or several, back to back), raising
+    EOFError where the file ends inside a frame. (zstandard's `stream_reader` ends quietly
+    there: a truncated file cut inside its first block reads as empty.)"""
+
+    READ_SIZE = 1 << 16
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self._decompressor = zstandard.ZstdDecompressor()
+        self._frame = self._decompressor.decompressobj()
+        self._in_frame = False
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        while not self._pending:
+            compressed = self._raw.read(self.READ_SIZE)
+            if not compressed:
+                if self._in_frame:
+                    raise EOFError(
+                        "Compressed file ended before the end-of-stream marker was reached"
+                    )
+                return 0
+            self._pending = self._decompress(compressed)
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+    def _decompress(self, compressed: bytes) -> bytes:
+        output = []
+        while compressed:
+            self._in_frame = True
+            output.append(self._frame.decompress(compressed))
+            if not self._frame.eof:
+                break
+            self._in_frame = False
+            compressed = self._frame.unused_data
+            self._frame = self._decompressor.decompressobj()
+        return b"".join(output)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def _zstd_reader(raw: BinaryIO) -> BinaryIO:
+    return cast(BinaryIO, io.BufferedReader(ZstdReader(raw)))
+
+
+def _gzip_reader(raw: BinaryIO) -> BinaryIO:
+    return cast(BinaryIO, gzip.GzipFile(fileobj=raw))
+
+
+def _bz2_reader(raw: BinaryIO) -> BinaryIO:
+    return cast(BinaryIO, bz2.BZ2File(raw))
+
+
+STRICT_DECOMPRESSORS: dict[str, Callable[[BinaryIO], BinaryIO]] = {
+    ".gz": _gzip_reader,
+    ".bz2": _bz2_reader,
+    ".zst": _zstd_reader,
+}
+"""Readers of these formats that raise EOFError on a truncated file, where Beam's
+(CompressedFile) ends quietly: gzip with half a line as a record, bz2 and zstd with no
+line at all."""
 
 
 def open_decompressed(readable_file: fileio.ReadableFile) -> BinaryIO:
-    """The file's bytes, decompressed by its extension; a truncated .gz/.bz2 raises EOFError."""
+    """The file's bytes, decompressed by its extension; a truncated .gz/.bz2/.zst raises
+    EOFError."""
     path = readable_file.metadata.path
     for extension, reader in STRICT_DECOMPRESSORS.items():
         if path.lower().endswith(extension):
-            raw = readable_file.open(compression_type=CompressionTypes.UNCOMPRESSED)
-            return reader(fileobj=raw) if reader is gzip.GzipFile else reader(raw)  # type: ignore[return-value]
+            return reader(readable_file.open(compression_type=CompressionTypes.UNCOMPRESSED))
     return readable_file.open()
 
 

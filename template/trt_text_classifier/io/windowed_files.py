@@ -28,8 +28,6 @@ import apache_beam as beam
 from apache_beam.io import fileio
 from apache_beam.transforms.window import FixedWindows, TimestampedValue
 
-from trt_text_classifier.records import DeadLetter, Prediction
-
 
 def stamp_now(line: str) -> TimestampedValue:
     return TimestampedValue(line, time.time())
@@ -42,15 +40,11 @@ def write_windowed_json_lines(
     label: str,
     suffix: str,
 ) -> None:
-    """Write `pcoll` (Predictions or DeadLetters) under `prefix`, one set of files per window."""
+    """Write `pcoll` (JSON lines, see `sinks.encode_each`) under `prefix`, one set of files
+    per window."""
     directory, name = posixpath.split(prefix)
-
-    def to_json(item: Prediction | DeadLetter) -> str:
-        return item.to_json()
-
     _ = (
         pcoll
-        | f"{label}ToJson" >> beam.Map(to_json)
         | f"{label}ArrivalTime" >> beam.Map(stamp_now)
         | f"{label}Windows" >> beam.WindowInto(FixedWindows(window_secs))
         | f"Write{label}"

@@ -9,6 +9,7 @@ import json
 
 import pytest
 from apache_beam.io.gcp.pubsub import PubsubMessage
+from apache_beam.pvalue import TaggedOutput
 
 from trt_text_classifier.io import pubsub
 from trt_text_classifier.io.json_lines import ParseJsonLines
@@ -17,7 +18,7 @@ from trt_text_classifier.io.json_records import (
     RecordFormatError,
     parse_record,
 )
-from trt_text_classifier.io.sinks import json_line_of, json_lines_of
+from trt_text_classifier.io.sinks import EncodeEach, json_line_of, json_lines_of
 from trt_text_classifier.io.text_files import read_lines
 from trt_text_classifier.records import (
     DEAD_LETTERS,
@@ -128,16 +129,36 @@ def test_a_dead_letter_that_cannot_be_encoded_is_escaped_not_lost() -> None:
     assert (row["id"], row["input"], row["fields"]) == ("id\\udc00", "in \\udc80", {})
 
 
-def test_a_prediction_that_cannot_be_encoded_becomes_its_dead_letter() -> None:
+@pytest.mark.parametrize("in_lists", [False, True])
+def test_the_encode_step_sends_unencodable_predictions_to_the_dead_letter_output(
+    in_lists: bool,
+) -> None:
     bad = Prediction("p\udc00", "t", "a", 1.0, {"a": 1.0}, "m", {"k": "\udc00"})
     good = Prediction("q", "t", "a", 1.0, {"a": 1.0}, "m")
-    rows = [json.loads(line) for line in json_lines_of([bad, good]).encode("utf-8").splitlines()]
-    assert rows[0]["stage"] == "encode" and rows[0]["id"] == "p\\udc00"
-    assert rows[1]["id"] == "q"
+    letter = DeadLetter("d", "in", "error", "parse")
+    step = EncodeEach(json_line_of, "\n".join if in_lists else None)
+    elements = [[bad, good, letter], [bad]] if in_lists else [bad, good, letter]
+    outputs = [output for element in elements for output in step.process(element)]
+    dead = [output.value for output in outputs if isinstance(output, TaggedOutput)]
+    lines = [output for output in outputs if not isinstance(output, TaggedOutput)]
+    assert [(letter.id, letter.stage) for letter in dead] == [("p\\udc00", "encode")] * (
+        2 if in_lists else 1
+    )
+    assert dead[0].attributes == {} and dead[0].fields == {"k": "\udc00"}
+    rows = [json.loads(line) for text in lines for line in text.splitlines()]
+    assert [row["id"] for row in rows] == ["q", "d"]
+    assert len(lines) == (1 if in_lists else 2)  # an all-failed list writes no empty line
+    with pytest.raises(UnicodeEncodeError):
+        json_lines_of([bad, good])
 
 
-def test_pubsub_messages_always_encode_and_parse_never_raises() -> None:
-    message = pubsub.to_message(Prediction("p", "t", "a", 1.0, {"a": 1.0}, "m", {"k": "\udc00"}))
+def test_pubsub_messages_of_unencodable_predictions_raise_and_parse_never_raises() -> None:
+    with pytest.raises(UnicodeEncodeError):
+        pubsub.to_message(Prediction("p", "t", "a", 1.0, {"a": 1.0}, "m", {"k": "\udc00"}))
+    step = EncodeEach(pubsub.to_message)
+    (dead,) = step.process(Prediction("p", "t", "a", 1.0, {"a": 1.0}, "m", {"k": "\udc00"}))
+    assert dead.tag == DEAD_LETTERS and dead.value.stage == "encode"  # type: ignore[union-attr]
+    message = pubsub.to_message(dead.value)  # type: ignore[union-attr]
     assert json.loads(message.data)["stage"] == "encode"
     parse = pubsub.ParseMessages(DEAD_LETTERS, DEFAULT_RECORD_FORMAT)
     for data in (
