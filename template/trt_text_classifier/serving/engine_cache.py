@@ -54,6 +54,7 @@ from trt_text_classifier.sidecar import (
     EngineSidecar,
     GpuTarget,
     Precision,
+    ProfileRange,
     sha256_of,
     sidecar_path_for,
 )
@@ -765,3 +766,30 @@ def _local_bundle_onnx(onnx_path: str) -> str:
         return onnx_path
     directory = model_files.cache_directory(_bundle_directory(onnx_path))
     return os.path.join(directory, onnx_path.rsplit("/", 1)[1])
+
+
+WORKER_PRECISION: Precision = "fp16"
+"""What workers build: fp16 (BERT's usual serving precision; T4 in TensorRT-RTX needs it)."""
+WORKER_WORKSPACE_MIB = 4096
+
+
+def worker_build_settings(max_batch_size: int, max_seq_length: int) -> BuildSettings:
+    """The engine a job's workers build: its batches (1..max_batch_size, tuned at half) and
+    its records (1..max_seq_length tokens, tuned at the maximum), fp16, 4 GiB workspace.
+    The launch computes the same settings to say whether the cache holds the engine."""
+    return BuildSettings(
+        precision=WORKER_PRECISION,
+        batch=ProfileRange(min=1, opt=max(1, max_batch_size // 2), max=max_batch_size),
+        sequence=ProfileRange(min=1, opt=max_seq_length, max=max_seq_length),
+        workspace_mib=WORKER_WORKSPACE_MIB,
+    )
+
+
+def describe_entry(record: dict[str, Any]) -> str:
+    """`engine for NVIDIA L4, TensorRT 10.11.0.33, built 2026-...`."""
+    key = record.get("key", {})
+    library = "TensorRT-RTX" if key.get("builder") == "tensorrt-rtx" else "TensorRT"
+    return (
+        f"engine for {key.get('gpu_name')}, {library} {key.get('builder_version')}, "
+        f"built {record.get('built_at')} by {record.get('built_by')}"
+    )
