@@ -27,14 +27,9 @@ from trt_text_classifier.sidecar import Builder, GpuTarget, sha256_of
 class ImageBuilder:
     """What the workers' builder will be: the image's full TensorRT (nothing is built here)."""
 
-    library: Builder = "tensorrt"
-    has_timing_cache = True
-
-    def __init__(self, version: str | None = None) -> None:
+    def __init__(self, version: str | None = None, library: Builder = "tensorrt") -> None:
+        self.library: Builder = library
         self.version = version or image_runtime().tensorrt
-
-    def build(self, *args: object) -> object:
-        raise NotImplementedError("the launch never builds")
 
 
 def check_engine_cache_writable(params: PipelineParameters) -> None:

@@ -101,14 +101,18 @@ def local_gpu() -> GpuTarget:
     return GpuTarget(name, device_compute_capability(device))
 
 
-class EntryBuilder(Protocol):
-    """Builds one engine; injected (the model tooling's `CacheBuilder` in a pipeline)."""
+class BuilderIdentity(Protocol):
+    """The builder library and its exact version: part of the key."""
 
     @property
     def library(self) -> Builder: ...
 
     @property
     def version(self) -> str: ...
+
+
+class EntryBuilder(BuilderIdentity, Protocol):
+    """Builds one engine; injected (the model tooling's `CacheBuilder` in a pipeline)."""
 
     @property
     def has_timing_cache(self) -> bool: ...
@@ -167,7 +171,7 @@ class CacheKey:
 
 
 def make_key(
-    onnx_sha256: str, builder: EntryBuilder, gpu: GpuTarget, settings: BuildSettings
+    onnx_sha256: str, builder: BuilderIdentity, gpu: GpuTarget, settings: BuildSettings
 ) -> CacheKey:
     return CacheKey(
         onnx_sha256=onnx_sha256,
@@ -282,7 +286,7 @@ class LocalStore:
         os.rename(self._path(folder), self._path(target))
 
     def names(self) -> list[str]:
-        found = []
+        found: list[str] = []
         if not os.path.isdir(self.root):
             return found
         for folder in sorted(os.listdir(self.root)):
