@@ -2,6 +2,7 @@
 
     python -m support.engine_cache_worker CACHE ONNX START_AT [--stale-after S]
         [--slow-build S] [--version V] [--gpu NAME=X.Y] [--batch 1,2,4] [--seq 1,8,16]
+        [--precision fp32] [--workspace-mib 256]
 
 Waits until the wall clock reaches START_AT (so several processes start at the same
 moment), obtains the engine for the declared GPU with a real TensorRT-RTX build, and
@@ -38,6 +39,8 @@ def main() -> int:
     parser.add_argument("--gpu", default="NVIDIA L4=8.9")
     parser.add_argument("--batch", default="1,2,4")
     parser.add_argument("--seq", default="1,8,16")
+    parser.add_argument("--precision", default="fp32")
+    parser.add_argument("--workspace-mib", type=int, default=256)
     args = parser.parse_args()
     try:
         from apache_beam.internal.gcp import auth
@@ -71,7 +74,9 @@ def main() -> int:
         return ProfileRange(min=low, opt=opt, max=high)
 
     name, capability = args.gpu.split("=")
-    settings = BuildSettings("fp32", profile(args.batch), profile(args.seq), 256)
+    settings = BuildSettings(
+        args.precision, profile(args.batch), profile(args.seq), args.workspace_mib
+    )
     builder = TestBuilder("tensorrt-rtx", args.slow_build, args.version)
     cache = EngineCache(args.cache, stale_after_s=args.stale_after, poll_interval_s=0.2)
     _ = builder.version  # import the builder library before the start line
