@@ -24,8 +24,11 @@ def main(argv: Sequence[str]) -> int:
 
 
 def _list(folder: str) -> int:
+    from trt_text_classifier import model_files
     from trt_text_classifier.serving.engine_cache import EngineCache, EngineCacheError
 
+    if model_files.is_local(folder) and not model_files.is_directory(folder):
+        raise ParameterError(f"engine-cache list {folder}: no such folder")
     cache = EngineCache(folder)
     try:
         entries = cache.entries()

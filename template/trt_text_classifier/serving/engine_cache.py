@@ -73,12 +73,14 @@ ENGINE_FILE = "engine.plan"
 WAIT_LOG_INTERVAL_S = 30.0
 POLL_INTERVAL_S = 2.0
 STALE_AFTER_S = 1200.0
-"""A claim older than this (20 min) is taken over. Chosen from build times with a margin:
-TensorRT-RTX builds the demo model here in about 1 s and a BERT-base-sized model in tens of
-seconds on a CPU; full TensorRT builds of BERT-base on a T4/L4 take minutes (tactic timing),
-plus a cold worker's download of the ONNX bundle. 20 min is several times the slowest such
-build, short beside the hours of a batch job: a dead builder costs the others at most
-20 min of waiting, a live but slow one is never overtaken."""
+"""A claim older than this (20 min) is taken over. Derived from measured build times with a
+wide margin: TensorRT-RTX 1.7 built a BERT-base-sized model (fp16, batch 1..64, sequence
+1..128, for an L4) in 8.9 s on this 2-core CPU, 16.8 s with three other workers polling
+beside it; full TensorRT builds of BERT-base on a T4/L4 time tactics and take minutes (not
+measurable here: no TensorRT GPU build machine), and a cold worker first downloads the ONNX
+bundle (345 MB fp32 for BERT-base). 20 min is several times the slowest of these, short
+beside the hours of a batch job: a dead builder costs the others at most 20 min of waiting,
+and a slow but live one is not overtaken. A claim is taken over, never deleted by others."""
 
 
 class EngineCacheError(RuntimeError):
@@ -680,7 +682,13 @@ class EngineCache:
                     with open(timing_cache, "wb") as stream:
                         stream.write(previous[0])
             engine_path = os.path.join(scratch, ENGINE_FILE)
-            sidecar = builder.build(local_onnx, engine_path, gpu, settings, timing_cache)
+            try:
+                sidecar = builder.build(local_onnx, engine_path, gpu, settings, timing_cache)
+            except BaseException:
+                # A build that fails here fails alike on the next worker: give the claim
+                # back so that the others do not wait for a stale limit, and say why.
+                self.store.delete(f"{folder}/{CLAIM_FILE}", generation)
+                raise
             seconds = time.monotonic() - started
             sidecar = sidecar.model_copy(
                 update={"onnx_path": onnx_path, "tokenizer": _bundle_directory(onnx_path)}

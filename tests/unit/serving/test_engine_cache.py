@@ -247,3 +247,34 @@ def test_a_missing_or_unwritable_cache_is_refused_in_one_line(tmp_path: Path) ->
         locked = str(tmp_path / "locked")
     with pytest.raises(EngineCacheError, match="not writable"):
         EngineCache(locked).check_writable()
+
+
+def test_a_build_that_fails_gives_its_claim_back(demo_onnx: str, tmp_path: Path) -> None:
+    class FailingBuilder(CacheBuilder):
+        def build(self, *args: Any) -> Any:
+            raise RuntimeError("the builder ran out of memory")
+
+    cache = EngineCache(str(tmp_path))
+    with pytest.raises(RuntimeError, match="out of memory"):
+        cache.obtain(demo_onnx, L4, SETTINGS, FailingBuilder("tensorrt-rtx"))
+    key = make_key(sha256_of(demo_onnx), RTX, L4, SETTINGS)
+    assert not (tmp_path / key.folder / CLAIM_FILE).exists()  # nobody waits for a dead claim
+    engine, _ = EngineCache(str(tmp_path)).obtain(demo_onnx, L4, SETTINGS, RTX)
+    assert engine.outcome == "built"
+
+
+def test_engine_cache_list_prints_one_line_per_entry(
+    demo_onnx: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from trt_text_classifier.commands import engine_cache as command
+
+    EngineCache(str(tmp_path)).obtain(demo_onnx, L4, SETTINGS, RTX)
+    pro = GpuTarget("NVIDIA RTX PRO 6000 Blackwell Server Edition", "12.0")
+    EngineCache(str(tmp_path)).obtain(demo_onnx, pro, SETTINGS, RTX)
+    assert command.main(["list", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2
+    assert any("NVIDIA L4 (compute capability 8.9)  tensorrt-rtx" in line for line in lines)
+    assert any("Server Edition (compute capability 12.0)" in line for line in lines)
+    assert command.main(["list", str(tmp_path / "missing")]) == 2
+    assert "no such folder" in capsys.readouterr().err
