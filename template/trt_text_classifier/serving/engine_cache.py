@@ -285,7 +285,8 @@ class LocalStore:
         return self._path(name)
 
     def move_folder(self, folder: str, target: str) -> None:
-        os.rename(self._path(folder), self._path(target))
+        with contextlib.suppress(FileNotFoundError):  # another worker moved it first
+            os.rename(self._path(folder), self._path(target))
 
     def names(self) -> list[str]:
         found: list[str] = []
@@ -507,6 +508,8 @@ class EngineCache:
         self.worker = worker or worker_name()
         self.clock = clock
         self.metrics = CacheMetrics()
+        self._suspect: str | None = None
+        """The engine file of the entry found bad: moved aside only while still the entry's."""
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -567,7 +570,11 @@ class EngineCache:
                     return engine, (load(engine) if load else None)
                 except EngineRefused as error:
                     problem = f"the runtime refused the engine ({one_line(error)})"
+                    self._suspect = engine.entry_record.get("engine_file")
             assert problem is not None
+            current = self.store.read(f"{key.folder}/{ENTRY_FILE}")
+            if current is None or json.loads(current[0]).get("engine_file") != self._suspect:
+                continue  # another worker already moved that entry aside (and maybe rebuilt)
             failures.append(problem)
             moved = self._move_aside(key.folder)
             self.metrics.count("bad_entries")
@@ -727,6 +734,7 @@ class EngineCache:
 
     def _verify(self, key: CacheKey, entry: dict[str, Any], outcome: str) -> CachedEngine | str:
         """Download the entry's engine and check it against the entry; a reason when bad."""
+        self._suspect = entry.get("engine_file")
         if entry.get("key") != key.as_dict():
             return f"its key {entry.get('key')} is not the wanted {key.as_dict()}"
         try:

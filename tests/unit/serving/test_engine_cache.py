@@ -278,3 +278,23 @@ def test_engine_cache_list_prints_one_line_per_entry(
     assert any("Server Edition (compute capability 12.0)" in line for line in lines)
     assert command.main(["list", str(tmp_path / "missing")]) == 2
     assert "no such folder" in capsys.readouterr().err
+
+
+def test_workers_that_find_one_bad_entry_together_leave_one_complete_entry(
+    demo_onnx: str, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    first, _ = EngineCache(str(cache)).obtain(demo_onnx, L4, SETTINGS, RTX)
+    engine = cache / first.entry / first.entry_record["engine_file"]
+    engine.write_bytes(engine.read_bytes()[:-100] + b"\0" * 100)
+
+    reports = [report for report, _ in run_workers(str(cache), demo_onnx, 3)]
+
+    record = json.loads((cache / first.entry / ENTRY_FILE).read_text())
+    assert record["engine_file"] != first.entry_record["engine_file"]
+    assert {report["engine_sha256"] for report in reports} == {record["engine_sha256"]}
+    assert sum(report["metrics"]["bad_entries"] for report in reports) >= 1
+    assert [path.name.startswith(first.entry + ".bad-") for path in cache.iterdir()].count(
+        True
+    ) >= 1
