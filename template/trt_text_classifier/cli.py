@@ -23,6 +23,7 @@ COMMANDS = {
     "validate": "trt_text_classifier.commands.validate",
     "launch": "trt_text_classifier.commands.launch",
     "doctor": "trt_text_classifier.commands.doctor",
+    "engine-cache": "trt_text_classifier.commands.engine_cache",
 }
 
 

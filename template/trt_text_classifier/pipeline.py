@@ -34,6 +34,7 @@ exactly one dead letter.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import apache_beam as beam
@@ -67,6 +68,9 @@ def make_handler(
     params: PipelineParameters, loader: ClassifierLoader | None = None
 ) -> TextClassificationModelHandler:
     """The handler the parameters describe; `loader` replaces how the model loads (tests)."""
+    tensorrt = params.engine_path is not None or params.engine_cache is not None
+    if loader is None and params.engine_cache is not None:
+        loader = engine_cache_loader(params)
     return TextClassificationModelHandler(
         params.model_path,
         tokenizer=params.tokenizer,
@@ -76,12 +80,29 @@ def make_handler(
         max_batch_duration_secs=params.batch_duration_secs,
         # One engine per worker VM serves all its SDK processes; with use_nvidia_mps each
         # process loads its own and MPS shares the GPU between them (launch checks they fit).
-        share_across_processes=params.engine_path is not None
-        and not uses_nvidia_mps(params.accelerator),
+        share_across_processes=tensorrt and not uses_nvidia_mps(params.accelerator),
         backend="onnxruntime" if params.onnx_path else "tensorrt",
         loader=loader,
         isolate_failures=True,
         threshold=params.threshold,
+    )
+
+
+def engine_cache_loader(params: PipelineParameters) -> ClassifierLoader:
+    """--onnx_path + --engine_cache: the worker gets the engine for its GPU from the cache
+    (building it when it is the first) and serves it with TensorRT.
+
+    The builder is the model tooling's, handed to serving here: serving never imports it.
+    """
+    from trt_text_classifier.model_tooling.engine_build import CacheBuilder
+    from trt_text_classifier.serving.engine_cache import worker_build_settings
+    from trt_text_classifier.serving.loading import load_cached_engine_classifier
+
+    return functools.partial(
+        load_cached_engine_classifier,
+        engine_cache=params.engine_cache or "",
+        settings=worker_build_settings(params.max_batch_size, params.max_seq_length),
+        builder=CacheBuilder(),
     )
 
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
+import re
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -152,6 +154,36 @@ class EngineSidecar(BaseModel):
             return None
         rebuild = self.rebuild_command(engine_path, compute_capability)
         return f"{built}, but {present}; rebuild it where it will run: {rebuild}"
+
+
+# --- what the engine cache builds for (shared by serving and the model tooling) ---
+
+
+@dataclass(frozen=True)
+class GpuTarget:
+    """The GPU an engine is for: CUDA's device name and its compute capability "X.Y"."""
+
+    device_name: str
+    compute_capability: str
+
+    @property
+    def short_name(self) -> str:
+        """`NVIDIA L4` -> `L4`, for log lines."""
+        return re.sub(r"^NVIDIA\s+", "", self.device_name).strip() or self.device_name
+
+    @property
+    def slug(self) -> str:
+        return re.sub(r"[^a-z0-9.]+", "-", self.short_name.lower()).strip("-")
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """Every build setting that changes the engine, besides the model, builder and GPU."""
+
+    precision: Precision
+    batch: ProfileRange
+    sequence: ProfileRange
+    workspace_mib: int
 
 
 def same_version(built: str, present: str) -> bool:

@@ -16,7 +16,7 @@ from trt_text_classifier.errors import ParameterError
 
 if TYPE_CHECKING:
     from trt_text_classifier.model_tooling.engine_build import BuildRequest
-    from trt_text_classifier.sidecar import ProfileRange
+    from trt_text_classifier.sidecar import GpuTarget, ProfileRange
 
 HELP = "build a TensorRT engine (.plan + .plan.json sidecar) from a model.onnx bundle"
 
@@ -32,7 +32,27 @@ def make_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--onnx", required=True, help="model.onnx of an export/demo-model bundle")
-    parser.add_argument("--output", required=True, help="engine file to write, e.g. sst2.plan")
+    parser.add_argument(
+        "--output", help="engine file to write, e.g. sst2.plan (or give --engine_cache)"
+    )
+    parser.add_argument(
+        "--engine_cache",
+        "--engine-cache",
+        metavar="FOLDER",
+        help=(
+            "fill this engine cache (gs:// or local folder) instead of writing --output: the "
+            "entry for the GPU built for, through the workers' claim protocol"
+        ),
+    )
+    parser.add_argument(
+        "--gpu",
+        metavar="ACCELERATOR_TYPE",
+        help=(
+            "with --engine_cache and tensorrt-rtx: the Dataflow accelerator type the engine is "
+            "for, e.g. nvidia-l4 (its CUDA name and compute capability key the entry); "
+            "tensorrt builds for this machine's GPU"
+        ),
+    )
     parser.add_argument(
         "--builder",
         choices=list(build.BUILDER_MODULES),
@@ -106,6 +126,8 @@ def make_request(args: argparse.Namespace) -> BuildRequest:
             raise ParameterError(f"--compute-capability: {error}") from None
     if args.workspace_mib < 1:
         raise ParameterError(f"--workspace-mib={args.workspace_mib}: must be at least 1")
+    if args.output is None:
+        raise ParameterError("--output: required (or --engine_cache to fill a cache)")
     directory = os.path.dirname(os.path.abspath(args.output))
     if not os.path.isdir(directory):
         raise ParameterError(f"--output={args.output}: folder {directory} does not exist")
@@ -141,10 +163,72 @@ def main(argv: Sequence[str]) -> int:
     return report_errors(lambda: _build(args))
 
 
+def cache_gpu(args: argparse.Namespace, library: str) -> GpuTarget:
+    """The GPU a cache entry is built for: --gpu's catalog entry, or this machine's GPU."""
+    from trt_text_classifier.dataflow.gpu_catalog import GPU_TYPES, cuda_device_name
+    from trt_text_classifier.sidecar import GpuTarget
+
+    if args.gpu is None:
+        if library == "tensorrt-rtx":
+            raise ParameterError(
+                "--gpu: required with --engine_cache and tensorrt-rtx (which GPU the entry is "
+                f"for), one of {', '.join(GPU_TYPES)}"
+            )
+        from trt_text_classifier.serving.engine_cache import local_gpu
+
+        return local_gpu()
+    gpu = GPU_TYPES.get(args.gpu)
+    if gpu is None:
+        raise ParameterError(f"--gpu={args.gpu!r}: unknown; one of {', '.join(GPU_TYPES)}")
+    if args.compute_capability and args.compute_capability != gpu.compute_capability_text:
+        raise ParameterError(
+            f"--compute-capability={args.compute_capability}: {args.gpu} has "
+            f"{gpu.compute_capability_text}; drop --compute-capability"
+        )
+    return GpuTarget(cuda_device_name(gpu), gpu.compute_capability_text)
+
+
+def _fill_cache(args: argparse.Namespace) -> int:
+    from trt_text_classifier.model_tooling.engine_build import CacheBuilder, available_builder
+    from trt_text_classifier.serving.engine_cache import (
+        EngineCache,
+        EngineCacheError,
+        describe_entry,
+    )
+    from trt_text_classifier.sidecar import BuildSettings
+
+    if args.output is not None:
+        raise ParameterError("--output / --engine_cache: give one (where the engine goes)")
+    if args.workspace_mib < 1:
+        raise ParameterError(f"--workspace-mib={args.workspace_mib}: must be at least 1")
+    builder = CacheBuilder(args.builder or available_builder())
+    gpu = cache_gpu(args, builder.library)
+    settings = BuildSettings(
+        precision=args.precision,
+        batch=parse_range("--batch", args.batch),
+        sequence=parse_range("--seq", args.seq),
+        workspace_mib=args.workspace_mib,
+    )
+    cache = EngineCache(args.engine_cache)
+    try:
+        cache.check_writable()
+        engine, _ = cache.obtain(args.onnx, gpu, settings, builder)
+    except EngineCacheError as error:
+        raise ParameterError(f"--engine_cache={args.engine_cache!r}: {error}") from None
+    print(
+        f"engine cache: {engine.outcome}: {args.engine_cache.rstrip('/')}/{engine.entry} "
+        f"({describe_entry(engine.entry_record)})",
+        flush=True,
+    )
+    return 0
+
+
 def _build(args: argparse.Namespace) -> int:
     from trt_text_classifier.model_tooling.engine_build import build_engine
     from trt_text_classifier.sidecar import sidecar_path_for
 
+    if args.engine_cache is not None:
+        return _fill_cache(args)
     sidecar = build_engine(make_request(args))
     if args.timing_cache and sidecar.builder == "tensorrt-rtx":
         print(

@@ -11,6 +11,7 @@ from trt_text_classifier.commands.errors import report_errors
 from trt_text_classifier.commands.validate import (
     add_parameter_arguments,
     check_template_parameters,
+    print_engine_cache_line,
     quiet_unless_verbose,
     read_parameters,
     warn_about_driver,
@@ -59,9 +60,11 @@ def _launch(args: argparse.Namespace) -> int:
     from trt_text_classifier.launch.remote_checks import with_time_limit
 
     values = read_parameters(args)
-    _, worker = check_template_parameters(values, io=not args.no_io)
+    params, worker = check_template_parameters(values, io=not args.no_io)
     if worker is not None:
         warn_about_driver(worker)
+    if not args.no_io:
+        print_engine_cache_line(params, worker)
     target = LaunchTarget(args.project, args.region, args.job_name, args.template)
     request = launch_request(target, values)
     if args.dry_run:

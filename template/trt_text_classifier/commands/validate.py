@@ -121,10 +121,21 @@ def check_template_parameters(
     return params, check_parameters(params, runner="DataflowRunner", io=io)
 
 
+def print_engine_cache_line(params: PipelineParameters, worker: WorkerGpu | None) -> None:
+    """`engine cache: hit: ...` / `engine cache: miss: ...` for --engine_cache jobs."""
+    from trt_text_classifier.launch.engine_cache_check import engine_cache_line
+
+    line = engine_cache_line(params, worker)
+    if line is not None:
+        print(line)
+
+
 def _validate(args: argparse.Namespace) -> int:
-    _, worker = check_template_parameters(read_parameters(args), io=not args.no_io)
+    params, worker = check_template_parameters(read_parameters(args), io=not args.no_io)
     if worker is not None:
         print(f"workers: {worker.machine_type} with {worker.accelerator.service_option()}")
         warn_about_driver(worker)
+    if not args.no_io:
+        print_engine_cache_line(params, worker)
     print("parameters are valid")
     return 0

@@ -164,3 +164,26 @@ def n1_vcpus(machine_type: str) -> int | None:
     if not match:
         return None
     return int(match.group(1) or match.group(2))
+
+
+CUDA_DEVICE_NAMES: dict[str, str] = {
+    "nvidia-tesla-t4": "Tesla T4",
+    "nvidia-tesla-v100": "Tesla V100-SXM2-16GB",
+    "nvidia-tesla-p100": "Tesla P100-PCIE-16GB",
+    "nvidia-tesla-p4": "Tesla P4",
+    "nvidia-l4": "NVIDIA L4",
+    "nvidia-tesla-a100": "NVIDIA A100-SXM4-40GB",
+    "nvidia-a100-80gb": "NVIDIA A100-SXM4-80GB",
+    "nvidia-h100-80gb": "NVIDIA H100 80GB HBM3",
+    "nvidia-h100-mega-80gb": "NVIDIA H100 80GB HBM3",
+    "nvidia-rtx-pro-6000": "NVIDIA RTX PRO 6000 Blackwell Server Edition",
+}
+"""The name CUDA reports (`cudaGetDeviceProperties().name`, `nvidia-smi`) for each accelerator
+type: the engine cache keys entries by it, and the launch uses it to say whether the cache
+holds an engine for the chosen accelerator. From NVIDIA's and Google's published `nvidia-smi`
+outputs; where a name is wrong the launch reports a miss and the workers still key by what
+their GPU reports."""
+
+
+def cuda_device_name(gpu: GpuType) -> str:
+    return CUDA_DEVICE_NAMES.get(gpu.name, gpu.name)

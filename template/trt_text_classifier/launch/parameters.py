@@ -74,6 +74,7 @@ class PipelineParameters(WorkerFields, BatchingFields, ModelFields, OutputFields
                 "--onnx_path serves with ONNX Runtime, --engine_path with TensorRT"
             )
         self._check_input_and_outputs()
+        self._check_engine_cache()
         self._check_model_watch()
         if self.text_field == self.id_field:
             raise ValueError(
@@ -86,6 +87,25 @@ class PipelineParameters(WorkerFields, BatchingFields, ModelFields, OutputFields
                 f"--max_batch_size={self.max_batch_size}; lower the minimum or raise the maximum"
             )
         return self
+
+    def _check_engine_cache(self) -> None:
+        if self.engine_cache is None:
+            return
+        if self.onnx_path is None:
+            raise ValueError(
+                "--engine_cache: needs --onnx_path (the model the workers build engines from); "
+                "with --engine_path the engine is given, drop --engine_cache"
+            )
+        if self.accelerator is None:
+            raise ValueError(
+                "--engine_cache: needs --accelerator (the workers build the engine for their "
+                "GPU); without a GPU --onnx_path serves with ONNX Runtime, drop --engine_cache"
+            )
+        if self.model_watch_pattern is not None:
+            raise ValueError(
+                "--engine_cache: model swaps (--model_watch_pattern) are not supported with "
+                "the engine cache yet; launch a new job with the new model"
+            )
 
     def _check_model_watch(self) -> None:
         pattern = self.model_watch_pattern

@@ -69,6 +69,10 @@ def check_parameters(
         )
     if engine_path:
         _check_engine(params, engine_path, runner, worker)
+    if params.engine_cache:
+        from trt_text_classifier.launch.engine_cache_check import check_engine_cache_writable
+
+        check_engine_cache_writable(params)
     name, value = ("tokenizer", params.tokenizer) if params.tokenizer else model_parameter(params)
     tokenizer = with_time_limit(name, value, lambda: check_tokenizer(params))
     if onnx_path and graph is not None:

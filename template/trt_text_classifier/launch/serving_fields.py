@@ -64,6 +64,21 @@ class ModelFields(BaseModel):
         ConsoleForm(group=MODEL_GROUP, param_type="GCS_READ_FILE", regexes=(GCS_PATH,)),
     ] = None
 
+    engine_cache: Annotated[
+        str | None,
+        Field(
+            title="Engine cache",
+            description=(
+                "With onnx_path and an accelerator: serve with TensorRT. Each GPU type's "
+                "engine is built once, by the first worker that needs it, and shared with every "
+                "other worker and job through this folder (gs:// or, for local runs, a local "
+                "folder). The launch says whether the cache already holds a usable engine."
+            ),
+            examples=["gs://my-bucket/engine-cache/"],
+        ),
+        ConsoleForm(group=MODEL_GROUP, param_type="GCS_WRITE_FOLDER", regexes=(GCS_PATH,)),
+    ] = None
+
     tokenizer: Annotated[
         str | None,
         Field(

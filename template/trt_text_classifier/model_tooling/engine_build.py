@@ -40,7 +40,9 @@ from trt_text_classifier.model_tooling.precision import convert_to_float16
 from trt_text_classifier.sidecar import (
     BUILDER_MODULES,
     Builder,
+    BuildSettings,
     EngineSidecar,
+    GpuTarget,
     Precision,
     ProfileRange,
     TensorSpec,
@@ -366,3 +368,49 @@ def _build(
         )
     library.save_timing_cache(config, request.timing_cache)
     return bytes(memoryview(serialized)), targets, inputs, outputs
+
+
+@dataclass(frozen=True)
+class CacheBuilder:
+    """The engine cache's builder (`serving.engine_cache.EntryBuilder`): builds for one GPU.
+
+    The cache lives in serving, which never imports the model tooling; the pipeline and
+    the build-engine command hand it this object. `tensorrt-rtx` builds for the declared
+    GPU's compute capability on any machine; `tensorrt` only on that GPU itself.
+    """
+
+    builder: Builder | None = None
+
+    @property
+    def library(self) -> Builder:
+        return self.builder or available_builder()
+
+    @property
+    def version(self) -> str:
+        return BuilderLibrary(self.library).version
+
+    @property
+    def has_timing_cache(self) -> bool:
+        return self.library != "tensorrt-rtx"
+
+    def build(
+        self,
+        onnx_path: str,
+        engine_path: str,
+        gpu: GpuTarget,
+        settings: BuildSettings,
+        timing_cache: str | None,
+    ) -> EngineSidecar:
+        return build_engine(
+            BuildRequest(
+                onnx_path=onnx_path,
+                engine_path=engine_path,
+                builder=self.library,
+                precision=settings.precision,
+                batch=settings.batch,
+                sequence=settings.sequence,
+                compute_capabilities=(gpu.compute_capability,),
+                timing_cache=timing_cache,
+                workspace_mib=settings.workspace_mib,
+            )
+        )

@@ -14,12 +14,16 @@ local copy the backend loads (and checked against its bundle's onnx_sha256).
 from __future__ import annotations
 
 import posixpath
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from trt_text_classifier import model_files
 from trt_text_classifier.bundle import BundleManifest, manifest_path_for, model_directory
 from trt_text_classifier.serving.classifier import TextClassifier
 from trt_text_classifier.serving.tokenization import BatchTokenizer
+
+if TYPE_CHECKING:
+    from trt_text_classifier.serving.engine_cache import CachedEngine, EntryBuilder
+    from trt_text_classifier.sidecar import BuildSettings, GpuTarget
 
 Backend = Literal["onnxruntime", "tensorrt"]
 
@@ -131,3 +135,38 @@ def load_engine_classifier(
     return TextClassifier(
         batch_tokenizer, backend, sidecar.labels, identity, problem_type=sidecar.problem_type
     )
+
+
+def load_cached_engine_classifier(
+    onnx_path: str,
+    tokenizer: str | None,
+    max_seq_length: int,
+    *,
+    engine_cache: str,
+    settings: BuildSettings,
+    builder: EntryBuilder,
+    gpu: GpuTarget | None = None,
+) -> TextClassifier:
+    """A TensorRT classifier for `onnx_path` on this worker's GPU, through the engine cache.
+
+    The engine for this GPU (`gpu`, default: the one CUDA reports) comes from the shared
+    cache, built here first when nobody has built it (`builder`, injected: serving never
+    imports the model tooling). An engine the runtime refuses to deserialize is moved aside
+    and rebuilt once. The tokenizer is the bundle's (or `tokenizer`).
+    """
+    from trt_text_classifier.backends.base import BackendError
+    from trt_text_classifier.serving.engine_cache import EngineCache, EngineRefused, local_gpu
+
+    bundle_tokenizer = tokenizer or model_directory(onnx_path)
+
+    def load(engine: CachedEngine) -> TextClassifier:
+        try:
+            return load_engine_classifier(engine.engine_path, bundle_tokenizer, max_seq_length)
+        except BackendError as error:
+            if "could not deserialize" in str(error):
+                raise EngineRefused(str(error)) from None
+            raise
+
+    cache = EngineCache(engine_cache)
+    _, classifier = cache.obtain(onnx_path, gpu or local_gpu(), settings, builder, load=load)
+    return classifier

@@ -45,13 +45,13 @@ PARAMETERS = list(
 
 BATCH_PARAMETERS = [
     "input", "input_format", "text_field", "id_field", "output", "dead_letter_output", "output_table", "onnx_path", "engine_path",
-    "tokenizer", "threshold", "max_seq_length", "min_batch_size", "max_batch_size",
+    "engine_cache", "tokenizer", "threshold", "max_seq_length", "min_batch_size", "max_batch_size",
     "max_batch_duration_secs", "accelerator", "machine_type", "sdk_container_image",
 ]  # fmt: skip
 STREAMING_PARAMETERS = [
     "input_subscription", "text_field", "id_field", "output", "dead_letter_output",
     "output_topic", "output_table", "dead_letter_topic", "window_secs", "onnx_path",
-    "engine_path", "tokenizer", "threshold", "model_watch_pattern",
+    "engine_path", "engine_cache", "tokenizer", "threshold", "model_watch_pattern",
     "model_watch_interval_secs", "max_seq_length", "min_batch_size", "max_batch_size",
     "max_batch_duration_secs", "accelerator", "machine_type", "sdk_container_image",
 ]  # fmt: skip

@@ -1,0 +1,815 @@
+"""A shared cache of TensorRT engines: each GPU type's engine is built once and shared.
+
+    obtain(onnx, gpu, settings)
+      key = ONNX SHA-256 + builder + exact version + GPU name + compute capability
+            + precision + profile + workspace (+ format)          -> one entry folder
+      entry.json present?  -> hit: download engine + entry.json (model_files' verified cache),
+                              check SHA-256 and key                 -> engine path
+      claim.json absent?   -> create it (create-only: gs:// if_generation_match=0, local link())
+                              -> build -> upload engine-TOKEN.plan -> create entry.json -> drop claim
+      claim.json present   -> wait (one log line every 30 s) until entry.json appears;
+                              a claim older than `stale_after_s` is taken over with a
+                              generation-matched write (local: a create-only takeover marker)
+
+An entry is visible only through `entry.json`, written last and create-only: it names the
+engine file (unique per claim, so a slow builder that lost its claim never overwrites the
+engine an entry points to) and carries its SHA-256, the full key, the engine's sidecar,
+who built it and when. Two builders can never both finish into one entry, and a reader
+never sees a half-written entry: the engine is checked against the SHA-256 before use.
+
+Bad entries (SHA-256 mismatch, a key that is not the one wanted, an engine the runtime
+refuses) are moved aside to `FOLDER.bad-TIME/` (never deleted), counted and rebuilt once;
+a second failure raises `EngineCacheError` naming the entry.
+
+The module needs no Beam and no GPU: a GPU is *declared* (`GpuTarget`), the builder is
+injected (`EntryBuilder`; the pipeline passes the model tooling's, which serving may not
+import), and local folders need no Cloud Storage. Metrics go to Beam's `Metrics` where Beam
+is importable, and always to `CacheMetrics` on the cache object (what the tests read).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import socket
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from trt_text_classifier import model_files
+from trt_text_classifier.errors import one_line
+from trt_text_classifier.records import METRICS_NAMESPACE
+from trt_text_classifier.sidecar import (
+    Builder,
+    BuildSettings,
+    EngineSidecar,
+    GpuTarget,
+    Precision,
+    ProfileRange,
+    sha256_of,
+    sidecar_path_for,
+)
+
+__all__ = ["BuildSettings", "GpuTarget"]
+
+LOG = logging.getLogger(__name__)
+
+KEY_FORMAT = 1
+"""Bumped when the key's meaning changes: old entries are then simply not found."""
+ENTRY_FILE = "entry.json"
+CLAIM_FILE = "claim.json"
+TIMING_CACHE_FILE = "timing.cache"
+ENGINE_FILE = "engine.plan"
+"""Name of the engine in a worker's local copy (next to `engine.plan.json`, its sidecar)."""
+WAIT_LOG_INTERVAL_S = 30.0
+POLL_INTERVAL_S = 2.0
+STALE_AFTER_S = 1200.0
+"""A claim older than this (20 min) is taken over. Derived from measured build times with a
+wide margin: TensorRT-RTX 1.7 built a BERT-base-sized model (fp16, batch 1..64, sequence
+1..128, for an L4) in 8.9 s on this 2-core CPU, 16.8 s with three other workers polling
+beside it; full TensorRT builds of BERT-base on a T4/L4 time tactics and take minutes (not
+measurable here: no TensorRT GPU build machine), and a cold worker first downloads the ONNX
+bundle (345 MB fp32 for BERT-base). 20 min is several times the slowest of these, short
+beside the hours of a batch job: a dead builder costs the others at most 20 min of waiting,
+and a slow but live one is not overtaken. A claim is taken over, never deleted by others."""
+
+
+class EngineCacheError(RuntimeError):
+    """The cache cannot give an engine; one line naming the entry and the reason."""
+
+
+class EngineRefused(RuntimeError):
+    """Raised by a loader when the runtime refuses to deserialize a cached engine."""
+
+
+def local_gpu() -> GpuTarget:
+    """The GPU of this machine (device 0 of this process), through the CUDA runtime."""
+    from trt_text_classifier.backends.cuda_memory import _runtime, check, device_compute_capability
+
+    rt = _runtime()
+    device = check(rt.cudaGetDevice(), "cudaGetDevice")
+    properties = check(rt.cudaGetDeviceProperties(device), "cudaGetDeviceProperties")
+    name = properties.name
+    name = name.split(b"\0", 1)[0].decode() if isinstance(name, bytes) else str(name)
+    return GpuTarget(name, device_compute_capability(device))
+
+
+class BuilderIdentity(Protocol):
+    """The builder library and its exact version: part of the key."""
+
+    @property
+    def library(self) -> Builder: ...
+
+    @property
+    def version(self) -> str: ...
+
+
+class EntryBuilder(BuilderIdentity, Protocol):
+    """Builds one engine; injected (the model tooling's `CacheBuilder` in a pipeline)."""
+
+    @property
+    def has_timing_cache(self) -> bool: ...
+
+    def build(
+        self,
+        onnx_path: str,
+        engine_path: str,
+        gpu: GpuTarget,
+        settings: BuildSettings,
+        timing_cache: str | None,
+    ) -> EngineSidecar:
+        """Build a local `onnx_path` (bundle beside it) into `engine_path` + its sidecar."""
+        ...
+
+
+@dataclass(frozen=True)
+class CacheKey:
+    """Everything that decides whether an engine is valid; equal keys share one entry."""
+
+    onnx_sha256: str
+    builder: Builder
+    builder_version: str
+    gpu_name: str
+    compute_capability: str
+    precision: Precision
+    batch: str
+    sequence: str
+    workspace_mib: int
+    key_format: int = KEY_FORMAT
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def digest(self) -> str:
+        text = json.dumps(self.as_dict(), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    @property
+    def folder(self) -> str:
+        """Readable, unique: `3f2a9c1b7d0e-l4-sm89-tensorrt-rtx-1.7.0.10-fp16-b1.4.16-s8.32.64-w512-HASH`."""
+        parts = [
+            self.onnx_sha256[:12],
+            _slug(re.sub(r"^NVIDIA\s+", "", self.gpu_name)),
+            "sm" + self.compute_capability.replace(".", ""),
+            self.builder,
+            self.builder_version,
+            self.precision,
+            "b" + self.batch.replace(",", "."),
+            "s" + self.sequence.replace(",", "."),
+            f"w{self.workspace_mib}",
+            self.digest[:8],
+        ]
+        return "-".join(_slug(part) for part in parts)
+
+
+def make_key(
+    onnx_sha256: str, builder: BuilderIdentity, gpu: GpuTarget, settings: BuildSettings
+) -> CacheKey:
+    return CacheKey(
+        onnx_sha256=onnx_sha256,
+        builder=builder.library,
+        builder_version=builder.version,
+        gpu_name=gpu.device_name,
+        compute_capability=gpu.compute_capability,
+        precision=settings.precision,
+        batch=settings.batch.as_flag(),
+        sequence=settings.sequence.as_flag(),
+        workspace_mib=settings.workspace_mib,
+    )
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9.]+", "-", text.lower()).strip("-")
+
+
+def worker_name() -> str:
+    """Who builds: the host name (a Dataflow worker VM's name) and the process id."""
+    return f"{socket.gethostname()}/{os.getpid()}"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+# --- the store: a local folder or a gs:// prefix --------------------------------------------
+
+
+class EntryStore(Protocol):
+    """Objects named `FOLDER/FILE` under the cache root; generations are opaque tokens."""
+
+    location: str
+
+    def read(self, name: str) -> tuple[bytes, str] | None: ...
+    def create(self, name: str, data: bytes) -> str | None: ...
+    def replace(self, name: str, data: bytes, generation: str) -> str | None: ...
+    def delete(self, name: str, generation: str) -> None: ...
+    def upload(self, name: str, local_path: str) -> None: ...
+    def local_copy(self, name: str) -> str: ...
+    def move_folder(self, folder: str, target: str) -> None: ...
+    def names(self) -> list[str]: ...
+    def size(self, name: str) -> int: ...
+    def check_writable(self) -> None: ...
+
+
+class LocalStore:
+    """A local (or mounted) folder. Create-only is `link(2)` of a fully written temporary
+    file (atomic, and no reader sees a half-written claim; `O_CREAT|O_EXCL` would expose an
+    empty one); a takeover first creates `claim.json.takeover-GEN` create-only, so only one
+    taker per stale generation wins, then renames its claim over the stale one."""
+
+    def __init__(self, root: str) -> None:
+        self.root = os.path.abspath(root)
+        self.location = self.root
+
+    def _path(self, name: str) -> str:
+        return os.path.join(self.root, name)
+
+    def _temporary(self, name: str, data: bytes) -> str:
+        folder = os.path.dirname(self._path(name))
+        os.makedirs(folder, exist_ok=True)
+        handle, path = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+        os.fchmod(handle, 0o644)
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        return path
+
+    def read(self, name: str) -> tuple[bytes, str] | None:
+        try:
+            with open(self._path(name), "rb") as stream:
+                data = stream.read()
+        except FileNotFoundError:
+            return None
+        return data, hashlib.sha256(data).hexdigest()[:16]
+
+    def create(self, name: str, data: bytes) -> str | None:
+        temporary = self._temporary(name, data)
+        try:
+            os.link(temporary, self._path(name))
+        except FileExistsError:
+            return None
+        finally:
+            os.unlink(temporary)
+        return hashlib.sha256(data).hexdigest()[:16]
+
+    def replace(self, name: str, data: bytes, generation: str) -> str | None:
+        current = self.read(name)
+        if current is None or current[1] != generation:
+            return None
+        if self.create(f"{name}.takeover-{generation}", data) is None:
+            return None
+        os.replace(self._temporary(name, data), self._path(name))
+        return hashlib.sha256(data).hexdigest()[:16]
+
+    def delete(self, name: str, generation: str) -> None:
+        current = self.read(name)
+        if current is not None and current[1] == generation:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._path(name))
+
+    def upload(self, name: str, local_path: str) -> None:
+        temporary = self._temporary(name, b"")
+        shutil.copyfile(local_path, temporary)
+        os.replace(temporary, self._path(name))
+
+    def local_copy(self, name: str) -> str:
+        return self._path(name)
+
+    def move_folder(self, folder: str, target: str) -> None:
+        with contextlib.suppress(FileNotFoundError):  # another worker moved it first
+            os.rename(self._path(folder), self._path(target))
+
+    def names(self) -> list[str]:
+        found: list[str] = []
+        if not os.path.isdir(self.root):
+            return found
+        for folder in sorted(os.listdir(self.root)):
+            path = self._path(folder)
+            if os.path.isdir(path):
+                found.extend(f"{folder}/{name}" for name in sorted(os.listdir(path)))
+        return found
+
+    def size(self, name: str) -> int:
+        return os.path.getsize(self._path(name))
+
+    def check_writable(self) -> None:
+        if not os.path.isdir(self.root):
+            raise EngineCacheError(f"{self.root}: no such folder; create it first")
+        probe = f".write-check-{uuid.uuid4().hex}"
+        try:
+            with open(self._path(probe), "wb") as stream:
+                stream.write(b"")
+            os.unlink(self._path(probe))
+        except OSError as error:
+            raise EngineCacheError(f"{self.root}: not writable ({error.strerror})") from None
+
+
+class GcsStore:
+    """A gs://BUCKET/PREFIX/ location through google-cloud-storage (preconditions on
+    generations: `if_generation_match=0` creates only, `=G` replaces only generation G)."""
+
+    def __init__(self, location: str) -> None:
+        match = re.match(r"^gs://([^/]+)/?(.*)$", location)
+        if not match:
+            raise EngineCacheError(f"{location}: expected gs://BUCKET/FOLDER/")
+        self.location = location.rstrip("/") + "/"
+        self.bucket_name = match.group(1)
+        self.prefix = match.group(2).strip("/")
+        self.prefix = self.prefix + "/" if self.prefix else ""
+        self._bucket: Any = None
+
+    @property
+    def bucket(self) -> Any:
+        if self._bucket is None:
+            from google.cloud import storage
+
+            if os.environ.get("STORAGE_EMULATOR_HOST"):
+                from google.auth.credentials import AnonymousCredentials
+
+                client = storage.Client(project="emulator", credentials=AnonymousCredentials())
+            else:
+                client = storage.Client()
+            self._bucket = client.bucket(self.bucket_name)
+        return self._bucket
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_bucket": None}
+
+    def _failed(self) -> tuple[type[BaseException], ...]:
+        from google.api_core import exceptions
+
+        return (exceptions.PreconditionFailed, exceptions.NotFound)
+
+    def read(self, name: str) -> tuple[bytes, str] | None:
+        blob = self.bucket.get_blob(self.prefix + name)
+        if blob is None:
+            return None
+        try:
+            data = blob.download_as_bytes(if_generation_match=blob.generation)
+        except self._failed():
+            return self.read(name)
+        return data, str(blob.generation)
+
+    def _write(self, name: str, data: bytes, generation: int) -> str | None:
+        blob = self.bucket.blob(self.prefix + name)
+        try:
+            blob.upload_from_string(data, if_generation_match=generation)
+        except self._failed():
+            return None
+        return str(blob.generation)
+
+    def create(self, name: str, data: bytes) -> str | None:
+        return self._write(name, data, 0)
+
+    def replace(self, name: str, data: bytes, generation: str) -> str | None:
+        return self._write(name, data, int(generation))
+
+    def delete(self, name: str, generation: str) -> None:
+        with contextlib.suppress(*self._failed()):
+            self.bucket.blob(self.prefix + name).delete(if_generation_match=int(generation))
+
+    def upload(self, name: str, local_path: str) -> None:
+        self.bucket.blob(self.prefix + name).upload_from_filename(local_path)
+
+    def local_copy(self, name: str) -> str:
+        return model_files.cache_file(self.location + name)
+
+    def move_folder(self, folder: str, target: str) -> None:
+        for blob in list(self.bucket.list_blobs(prefix=f"{self.prefix}{folder}/")):
+            rest = blob.name[len(f"{self.prefix}{folder}/") :]
+            self.bucket.copy_blob(blob, self.bucket, f"{self.prefix}{target}/{rest}")
+            blob.delete()
+
+    def names(self) -> list[str]:
+        return sorted(
+            blob.name[len(self.prefix) :] for blob in self.bucket.list_blobs(prefix=self.prefix)
+        )
+
+    def size(self, name: str) -> int:
+        blob = self.bucket.get_blob(self.prefix + name)
+        return 0 if blob is None else int(blob.size)
+
+    def check_writable(self) -> None:
+        from google.api_core import exceptions
+
+        probe = self.bucket.blob(f"{self.prefix}.write-check-{uuid.uuid4().hex}")
+        try:
+            probe.upload_from_string(b"", if_generation_match=0)
+            probe.delete()
+        except exceptions.NotFound:
+            raise EngineCacheError(
+                f"{self.location}: bucket {self.bucket_name} does not exist"
+            ) from None
+        except exceptions.GoogleAPICallError as error:
+            raise EngineCacheError(f"{self.location}: not writable ({one_line(error)})") from None
+
+
+def open_store(location: str) -> EntryStore:
+    return GcsStore(location) if location.startswith("gs://") else LocalStore(location)
+
+
+# --- metrics ----------------------------------------------------------------------------------
+
+
+@dataclass
+class CacheMetrics:
+    """What this cache object did; mirrored to Beam's Metrics where Beam is importable."""
+
+    hits: int = 0
+    builds: int = 0
+    build_seconds: list[float] = field(default_factory=list)
+    wait_seconds: list[float] = field(default_factory=list)
+    bad_entries: int = 0
+    takeovers: int = 0
+
+    def count(self, name: str) -> None:
+        setattr(self, name, getattr(self, name) + 1)
+        _beam_metric("counter", f"engine_cache_{name}", 1)
+
+    def seconds(self, name: str, value: float) -> None:
+        getattr(self, name).append(value)
+        # Beam distributions hold integers: milliseconds (engine_cache_build_ms, ..._wait_ms).
+        metric = name.replace("_seconds", "_ms")
+        _beam_metric("distribution", f"engine_cache_{metric}", round(value * 1000))
+
+
+def _beam_metric(kind: str, name: str, value: int) -> None:
+    try:
+        from apache_beam.metrics import Metrics
+    except ImportError:
+        return
+    if kind == "counter":
+        Metrics.counter(METRICS_NAMESPACE, name).inc(value)
+    else:
+        Metrics.distribution(METRICS_NAMESPACE, name).update(value)
+
+
+# --- entries ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CachedEngine:
+    """A verified engine on local disk, its sidecar beside it, and how it was obtained."""
+
+    engine_path: str
+    sidecar: EngineSidecar
+    entry: str
+    outcome: str
+    """"built", "found" or "waited"."""
+    entry_record: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class EntryInfo:
+    """One entry as `engine-cache list` prints it."""
+
+    folder: str
+    key: dict[str, Any]
+    size: int
+    built_at: str
+    built_by: str
+
+    def line(self) -> str:
+        key = self.key
+        return (
+            f"{self.folder}  {key.get('gpu_name')} (compute capability "
+            f"{key.get('compute_capability')})  {key.get('builder')} {key.get('builder_version')}"
+            f"  {self.size / (1 << 20):.1f} MiB  built {self.built_at} by {self.built_by}"
+        )
+
+
+class EngineCache:
+    """The shared cache at `location` (gs://BUCKET/FOLDER/ or a local folder)."""
+
+    def __init__(
+        self,
+        location: str,
+        *,
+        stale_after_s: float = STALE_AFTER_S,
+        poll_interval_s: float = POLL_INTERVAL_S,
+        wait_log_interval_s: float = WAIT_LOG_INTERVAL_S,
+        worker: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.location = location
+        self.store = open_store(location)
+        self.stale_after_s = stale_after_s
+        self.poll_interval_s = poll_interval_s
+        self.wait_log_interval_s = wait_log_interval_s
+        self.worker = worker or worker_name()
+        self.clock = clock
+        self.metrics = CacheMetrics()
+        self._suspect: str | None = None
+        """The engine file of the entry found bad: moved aside only while still the entry's."""
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def lookup(self, key: CacheKey) -> dict[str, Any] | None:
+        """The entry record for `key` when the cache holds one (no download, no check)."""
+        found = self.store.read(f"{key.folder}/{ENTRY_FILE}")
+        return None if found is None else json.loads(found[0])
+
+    def entries(self) -> list[EntryInfo]:
+        names = self.store.names()
+        infos = []
+        for name in names:
+            folder, _, file = name.partition("/")
+            if file != ENTRY_FILE:
+                continue
+            found = self.store.read(name)
+            if found is None:
+                continue
+            record = json.loads(found[0])
+            infos.append(
+                EntryInfo(
+                    folder,
+                    record.get("key", {}),
+                    self.store.size(f"{folder}/{record.get('engine_file', '')}"),
+                    record.get("built_at", "?"),
+                    record.get("built_by", "?"),
+                )
+            )
+        return infos
+
+    def check_writable(self) -> None:
+        self.store.check_writable()
+
+    # -- obtaining ----------------------------------------------------------------------------
+
+    def obtain(
+        self,
+        onnx_path: str,
+        gpu: GpuTarget,
+        settings: BuildSettings,
+        builder: EntryBuilder,
+        *,
+        load: Callable[[CachedEngine], Any] | None = None,
+    ) -> tuple[CachedEngine, Any]:
+        """A verified engine for `gpu` (built here if nobody has), and `load(engine)`'s result.
+
+        `load` (the runtime's deserialization, on a GPU) may raise `EngineRefused`: the
+        entry is then moved aside and rebuilt once, like an entry whose bytes do not match.
+        """
+        local_onnx = _local_bundle_onnx(onnx_path)
+        key = make_key(sha256_of(local_onnx), builder, gpu, settings)
+        failures: list[str] = []
+        while True:
+            engine = self._hit_or_build(key, local_onnx, onnx_path, gpu, settings, builder)
+            problem = engine if isinstance(engine, str) else None
+            if isinstance(engine, CachedEngine):
+                try:
+                    return engine, (load(engine) if load else None)
+                except EngineRefused as error:
+                    problem = f"the runtime refused the engine ({one_line(error)})"
+                    self._suspect = engine.entry_record.get("engine_file")
+            assert problem is not None
+            current = self.store.read(f"{key.folder}/{ENTRY_FILE}")
+            if current is None or json.loads(current[0]).get("engine_file") != self._suspect:
+                continue  # another worker already moved that entry aside (and maybe rebuilt)
+            failures.append(problem)
+            moved = self._move_aside(key.folder)
+            self.metrics.count("bad_entries")
+            LOG.warning("engine cache entry %s: %s; moved to %s", key.folder, problem, moved)
+            if len(failures) > 1:
+                raise EngineCacheError(
+                    f"engine cache entry {self.store.location}{key.folder}: bad twice "
+                    f"({failures[0]}; then {failures[1]}); the bad copies are in "
+                    f"{self.store.location}{key.folder}.bad-*"
+                )
+
+    def _hit_or_build(
+        self,
+        key: CacheKey,
+        local_onnx: str,
+        onnx_path: str,
+        gpu: GpuTarget,
+        settings: BuildSettings,
+        builder: EntryBuilder,
+    ) -> CachedEngine | str:
+        """The engine, or a string saying why the entry that exists is bad."""
+        started = self.clock()
+        waited = False
+        last_log: float | None = None
+        while True:
+            found = self.store.read(f"{key.folder}/{ENTRY_FILE}")
+            if found is not None:
+                engine = self._verify(key, json.loads(found[0]), "waited" if waited else "found")
+                if isinstance(engine, CachedEngine):
+                    if waited:
+                        self.metrics.seconds("wait_seconds", self.clock() - started)
+                    self.metrics.count("hits")
+                return engine
+            claim = self._claim(key)
+            if claim is not None:
+                return self._build(key, claim, local_onnx, onnx_path, gpu, settings, builder)
+            waited = True
+            current = self.store.read(f"{key.folder}/{CLAIM_FILE}")
+            if current is None:
+                continue
+            holder = json.loads(current[0])
+            if self.clock() - holder["since_epoch"] > self.stale_after_s:
+                claim = self._take_over(key, holder, current[1])
+                if claim is not None:
+                    return self._build(key, claim, local_onnx, onnx_path, gpu, settings, builder)
+            if last_log is None or self.clock() - last_log >= self.wait_log_interval_s:
+                last_log = self.clock()
+                LOG.info(
+                    "waiting for the %s engine built by %s since %s",
+                    gpu.short_name,
+                    holder["worker"],
+                    holder["since"],
+                )
+            time.sleep(self.poll_interval_s)
+
+    def _claim_record(self, takeover_of: dict[str, Any] | None = None) -> dict[str, Any]:
+        record: dict[str, Any] = {
+            "worker": self.worker,
+            "since": _now(),
+            "since_epoch": self.clock(),
+            "token": uuid.uuid4().hex[:16],
+            "takes_over": None,
+        }
+        if takeover_of is not None:
+            record["takes_over"] = {key: takeover_of[key] for key in ("worker", "since", "token")}
+        return record
+
+    def _claim(self, key: CacheKey) -> tuple[dict[str, Any], str] | None:
+        record = self._claim_record()
+        generation = self.store.create(f"{key.folder}/{CLAIM_FILE}", _json(record))
+        return None if generation is None else (record, generation)
+
+    def _take_over(
+        self, key: CacheKey, stale: dict[str, Any], generation: str
+    ) -> tuple[dict[str, Any], str] | None:
+        record = self._claim_record(stale)
+        new = self.store.replace(f"{key.folder}/{CLAIM_FILE}", _json(record), generation)
+        if new is None:
+            return None
+        self.metrics.count("takeovers")
+        LOG.warning(
+            "engine cache entry %s: the claim of %s since %s is older than %.0f s; "
+            "%s takes over the build",
+            key.folder,
+            stale["worker"],
+            stale["since"],
+            self.stale_after_s,
+            self.worker,
+        )
+        return record, new
+
+    def _build(
+        self,
+        key: CacheKey,
+        claim: tuple[dict[str, Any], str],
+        local_onnx: str,
+        onnx_path: str,
+        gpu: GpuTarget,
+        settings: BuildSettings,
+        builder: EntryBuilder,
+    ) -> CachedEngine | str:
+        record, generation = claim
+        folder = key.folder
+        started = time.monotonic()
+        scratch = tempfile.mkdtemp(prefix="engine-cache-build-")
+        try:
+            timing_cache = None
+            if builder.has_timing_cache:
+                timing_cache = os.path.join(scratch, TIMING_CACHE_FILE)
+                previous = self.store.read(f"{folder}/{TIMING_CACHE_FILE}")
+                if previous is not None:
+                    with open(timing_cache, "wb") as stream:
+                        stream.write(previous[0])
+            engine_path = os.path.join(scratch, ENGINE_FILE)
+            try:
+                sidecar = builder.build(local_onnx, engine_path, gpu, settings, timing_cache)
+            except BaseException:
+                # A build that fails here fails alike on the next worker: give the claim
+                # back so that the others do not wait for a stale limit, and say why.
+                self.store.delete(f"{folder}/{CLAIM_FILE}", generation)
+                raise
+            seconds = time.monotonic() - started
+            sidecar = sidecar.model_copy(
+                update={"onnx_path": onnx_path, "tokenizer": _bundle_directory(onnx_path)}
+            )
+            engine_file = f"engine-{record['token']}.plan"
+            self.store.upload(f"{folder}/{engine_file}", engine_path)
+            if timing_cache is not None and os.path.exists(timing_cache):
+                self.store.upload(f"{folder}/{TIMING_CACHE_FILE}", timing_cache)
+            entry = {
+                "key": key.as_dict(),
+                "key_digest": key.digest,
+                "engine_file": engine_file,
+                "engine_sha256": sidecar.engine_sha256,
+                "engine_size": os.path.getsize(engine_path),
+                "built_by": self.worker,
+                "built_at": _now(),
+                "build_seconds": round(seconds, 3),
+                "claim": {k: record[k] for k in ("worker", "since", "token", "takes_over")},
+                "sidecar": json.loads(sidecar.model_dump_json()),
+            }
+            published = self.store.create(f"{folder}/{ENTRY_FILE}", _json(entry))
+            if published is None:
+                # Someone else's (a takeover's) entry is already there: ours is not used.
+                self.store.delete(f"{folder}/{CLAIM_FILE}", generation)
+                found = self.store.read(f"{folder}/{ENTRY_FILE}")
+                assert found is not None
+                return self._verify(key, json.loads(found[0]), "waited")
+            self.metrics.count("builds")
+            self.metrics.seconds("build_seconds", seconds)
+            self.store.delete(f"{folder}/{CLAIM_FILE}", generation)
+            local = os.path.join(self._local_folder(key), ENGINE_FILE)
+            shutil.copyfile(engine_path, local)
+            return self._finish(local, sidecar, folder, "built", entry)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    def _verify(self, key: CacheKey, entry: dict[str, Any], outcome: str) -> CachedEngine | str:
+        """Download the entry's engine and check it against the entry; a reason when bad."""
+        self._suspect = entry.get("engine_file")
+        if entry.get("key") != key.as_dict():
+            return f"its key {entry.get('key')} is not the wanted {key.as_dict()}"
+        try:
+            sidecar = EngineSidecar.model_validate(entry["sidecar"])
+            copied = self.store.local_copy(f"{key.folder}/{entry['engine_file']}")
+        except Exception as error:
+            return f"unreadable ({one_line(error)})"
+        digest = sha256_of(copied)
+        if digest != entry["engine_sha256"] or digest != sidecar.engine_sha256:
+            return f"engine SHA-256 {digest[:12]} is not the recorded {entry['engine_sha256'][:12]}"
+        local = os.path.join(self._local_folder(key), ENGINE_FILE)
+        shutil.copyfile(copied, local)
+        if sha256_of(local) != digest:
+            return "the local copy changed while copied"
+        return self._finish(local, sidecar, key.folder, outcome, entry)
+
+    def _local_folder(self, key: CacheKey) -> str:
+        folder = os.path.join(model_files.cache_root(), "engines", key.folder)
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        return folder
+
+    def _finish(
+        self, local: str, sidecar: EngineSidecar, folder: str, outcome: str, entry: dict[str, Any]
+    ) -> CachedEngine:
+        with open(sidecar_path_for(local), "w", encoding="utf-8") as stream:
+            stream.write(sidecar.model_dump_json(indent=2) + "\n")
+        return CachedEngine(local, sidecar, folder, outcome, entry)
+
+    def _move_aside(self, folder: str) -> str:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + f"-{uuid.uuid4().hex[:6]}"
+        target = f"{folder}.bad-{stamp}"
+        self.store.move_folder(folder, target)
+        return self.store.location.rstrip("/") + "/" + target
+
+
+def _json(record: dict[str, Any]) -> bytes:
+    return (json.dumps(record, indent=2, sort_keys=True) + "\n").encode()
+
+
+def _bundle_directory(onnx_path: str) -> str:
+    if onnx_path.startswith("gs://"):
+        return onnx_path.rsplit("/", 1)[0] + "/"
+    return os.path.dirname(os.path.abspath(onnx_path))
+
+
+def _local_bundle_onnx(onnx_path: str) -> str:
+    """A local path of the ONNX file with its bundle (bundle.json, tokenizer) beside it."""
+    if model_files.is_local(onnx_path):
+        return onnx_path
+    directory = model_files.cache_directory(_bundle_directory(onnx_path))
+    return os.path.join(directory, onnx_path.rsplit("/", 1)[1])
+
+
+WORKER_PRECISION: Precision = "fp16"
+"""What workers build: fp16 (BERT's usual serving precision; T4 in TensorRT-RTX needs it)."""
+WORKER_WORKSPACE_MIB = 4096
+
+
+def worker_build_settings(max_batch_size: int, max_seq_length: int) -> BuildSettings:
+    """The engine a job's workers build: its batches (1..max_batch_size, tuned at half) and
+    its records (1..max_seq_length tokens, tuned at the maximum), fp16, 4 GiB workspace.
+    The launch computes the same settings to say whether the cache holds the engine."""
+    return BuildSettings(
+        precision=WORKER_PRECISION,
+        batch=ProfileRange(min=1, opt=max(1, max_batch_size // 2), max=max_batch_size),
+        sequence=ProfileRange(min=1, opt=max_seq_length, max=max_seq_length),
+        workspace_mib=WORKER_WORKSPACE_MIB,
+    )
+
+
+def describe_entry(record: dict[str, Any]) -> str:
+    """`engine for NVIDIA L4, TensorRT 10.11.0.33, built 2026-...`."""
+    key = record.get("key", {})
+    library = "TensorRT-RTX" if key.get("builder") == "tensorrt-rtx" else "TensorRT"
+    return (
+        f"engine for {key.get('gpu_name')}, {library} {key.get('builder_version')}, "
+        f"built {record.get('built_at')} by {record.get('built_by')}"
+    )
