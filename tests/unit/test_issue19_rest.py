@@ -206,3 +206,32 @@ def test_every_value_of_the_printed_command_is_a_value() -> None:
     words = shlex.split(gcloud_command(TARGET, {"input": "--x y"}))
     assert words[4] == "job-1"
     assert all(word.startswith("--") and "=" in word for word in words[5:])
+
+
+# 5. A pipeline failure: one line naming the log file that holds the traceback.
+
+
+def test_a_pipeline_failure_is_one_line_naming_the_log_with_the_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import logging
+
+    from trt_text_classifier import run as run_module
+    from trt_text_classifier.commands import run as run_command
+
+    def failing(argv: object, **_: object) -> object:
+        try:
+            raise OSError("disk full [while running 'WritePredictions']")
+        except OSError as error:
+            logging.getLogger("apache_beam.runners.worker").exception("Error processing")
+            raise run_module.PipelineFailedError("the pipeline failed: disk full") from error
+
+    monkeypatch.setattr(run_module, "run_pipeline", failing)
+    monkeypatch.setattr(run_command, "LOG_DIRECTORY", tmp_path)
+    assert cli.main(["run", "--input=x"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: the pipeline failed: disk full") and err.count("\n") == 1, err
+    (log,) = tmp_path.glob("run-*.log")
+    assert str(log) in err
+    text = log.read_text()
+    assert "Error processing" in text and "Traceback" in text and "disk full" in text
