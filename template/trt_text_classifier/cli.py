@@ -36,7 +36,20 @@ def usage() -> str:
     return "\n".join(lines)
 
 
+EXIT_INTERRUPTED = 130
+"""128 + SIGINT, what a shell reports for a command stopped by Ctrl-C."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; Ctrl-C at any point (importing Beam, checks, the run) is one line."""
+    try:
+        return _dispatch(argv)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _dispatch(argv: Sequence[str] | None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("-h", "--help"):
         print(usage())

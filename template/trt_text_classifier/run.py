@@ -70,7 +70,9 @@ def run_pipeline(
     counts its results into it and shows them while it runs (launch/progress.py).
     """
     params, beam_args = parse_pipeline_args(argv)
-    check_beam_args(beam_args)
+    # The Flex Template launcher (wait=False) builds its own command line; only a command
+    # line someone typed has its repeated Beam options refused.
+    check_beam_args(beam_args, refuse_repeated=wait)
     params = with_environment_machine_type(params, beam_args)
     worker = check_parameters(params, runner=runner_name(beam_args))
     pipeline = create_pipeline(make_pipeline_options(params, beam_args, worker))

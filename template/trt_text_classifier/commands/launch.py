@@ -53,12 +53,14 @@ def _launch(args: argparse.Namespace) -> int:
 
     from trt_text_classifier.launch.gcloud_command import (
         LaunchTarget,
+        check_job_name,
         gcloud_command,
         launch,
         launch_request,
     )
     from trt_text_classifier.launch.remote_checks import with_time_limit
 
+    check_job_name(args.job_name)
     values = read_parameters(args)
     params, worker = check_template_parameters(values, io=not args.no_io)
     if worker is not None:
@@ -69,7 +71,7 @@ def _launch(args: argparse.Namespace) -> int:
     request = launch_request(target, values)
     if args.dry_run:
         print(dataflow_v1beta3.LaunchFlexTemplateRequest.to_json(request))
-        print(gcloud_command(target, values))
+        print(gcloud_command(target, values, args.parameters_file))
         print_cost(values, worker)
         return 0
     job = with_time_limit("template", args.template, lambda: launch(request)).job

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
 import sys
-from collections.abc import Sequence
+import tempfile
+import time
+import traceback
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 from trt_text_classifier.commands.errors import report_errors
 
@@ -33,7 +40,67 @@ def _submit(argv: Sequence[str]) -> int:
     return 0
 
 
+LOG_DIRECTORY = Path(tempfile.gettempdir()) / "trt-text-classifier"
+"""Where a run keeps Beam's log and the traceback of a failure (one file per run)."""
+
+
+def log_path() -> Path:
+    return LOG_DIRECTORY / f"run-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+
+
+class _NotBeamErrors(logging.Filter):
+    """Keeps Beam's errors and tracebacks off the terminal: they are in the run's log file."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from_beam = record.name.startswith("apache_beam")
+        return not (from_beam and (record.exc_info or record.levelno >= logging.ERROR))
+
+
+@contextlib.contextmanager
+def run_log(path: Path) -> Iterator[None]:
+    """While a run lasts, everything logged also goes to `path` (created on the first
+    record), and Beam's errors and tracebacks go only there."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    to_file = logging.FileHandler(path, delay=True, encoding="utf-8")
+    to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    terminal = list(root.handlers)
+    added: logging.Handler | None = None
+    if not terminal:  # what Python's last-resort handler would have printed
+        added = logging.StreamHandler(sys.stderr)
+        added.setLevel(logging.WARNING)
+        terminal = [added]
+        root.addHandler(added)
+    quiet = _NotBeamErrors()
+    for handler in terminal:
+        handler.addFilter(quiet)
+    root.addHandler(to_file)
+    try:
+        yield
+    finally:
+        root.removeHandler(to_file)
+        to_file.close()
+        for handler in terminal:
+            handler.removeFilter(quiet)
+        if added is not None:
+            root.removeHandler(added)
+
+
 def _run_and_report(argv: Sequence[str]) -> int:
+    from trt_text_classifier.run import PipelineFailedError
+
+    path = log_path()
+    with run_log(path):
+        try:
+            return _run_and_print(argv)
+        except PipelineFailedError as error:
+            cause = error.__cause__ or error
+            with path.open("a", encoding="utf-8") as log:
+                log.write("".join(traceback.format_exception(cause)))
+            raise PipelineFailedError(f"{error} (traceback and Beam's log: {path})") from None
+
+
+def _run_and_print(argv: Sequence[str]) -> int:
     from trt_text_classifier.launch.progress import Progress
     from trt_text_classifier.run import describe, run_pipeline, summarize
 

@@ -41,6 +41,13 @@ def check_engines_fit(worker: WorkerGpu, engine_bytes: int, workspace_mib: int) 
     if need_mib <= have_mib:
         return
     fitting = max(have_mib // per_engine_mib, 0)
+    if fitting == 0:  # not even one engine fits: fewer processes (or no MPS) cannot help
+        raise ParameterError(
+            f"--accelerator: one engine needs ~{per_engine_mib} MiB (engine, workspace, CUDA "
+            f"context), more than a {worker.gpu.name} holds ({worker.gpu.memory_gib} GiB); "
+            "pick a GPU type with more memory, or build the engine with a smaller workspace "
+            "or batch size"
+        )
     raise ParameterError(
         f"--accelerator: with use_nvidia_mps, {worker.machine_type} runs {per_gpu} SDK processes "
         f"per {worker.gpu.name} ({worker.gpu.memory_gib} GiB), each with its own engine "

@@ -23,6 +23,9 @@ import bz2
 import codecs
 import gzip
 import io
+import os
+import stat
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import BinaryIO, NamedTuple, cast
 
@@ -32,6 +35,7 @@ from apache_beam.io import fileio
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.metrics import Metrics
 
+from trt_text_classifier import model_files
 from trt_text_classifier.errors import one_line
 from trt_text_classifier.records import (
     DEAD_LETTERS,
@@ -204,8 +208,11 @@ class ReadLines(beam.DoFn):
     (the rest at its end): the Reshuffle that spreads them over workers, and
     every step after it, then moves a thousand times fewer elements.
 
-    Compressed files (.gz, .bz2, .zst, ...) are decompressed by Beam, chosen by
-    the file's extension. Blank lines are counted and skipped. A line that
+    Compressed files (.gz, .bz2, .zst, .deflate) are decompressed, chosen by
+    the file's extension. A file whose first bytes are not text (a .zip archive, UTF-16/32
+    without a byte-order mark: see `not_text`) gives one dead letter (stage "read") and no
+    record. Anything but a regular file (a FIFO, a device such as /dev/urandom) is not
+    opened: it gives one dead letter and counts in `not_regular_files`. Blank lines are counted and skipped. A line that
     cannot be decoded goes to the `dead_letters` output (stage "decode"). A
     file that fails part-way (a corrupt archive) gives one dead letter (id
     PATH, stage "read") after the lines read so far; the other files go on. A
@@ -219,15 +226,40 @@ class ReadLines(beam.DoFn):
         self._blank_lines = Metrics.counter(METRICS_NAMESPACE, "blank_lines")
         self._undecodable = Metrics.counter(METRICS_NAMESPACE, "undecodable_lines")
         self._unreadable = Metrics.counter(METRICS_NAMESPACE, "unreadable_files")
+        self._not_regular = Metrics.counter(METRICS_NAMESPACE, "not_regular_files")
 
     def process(self, readable_file: fileio.ReadableFile) -> Iterator[object]:
         path = readable_file.metadata.path
         printable = escape_file_name(path)
+        not_regular = not_regular_file(path)
+        if not_regular is not None:
+            self._not_regular.inc()
+            yield beam.pvalue.TaggedOutput(
+                DEAD_LETTERS,
+                DeadLetter(
+                    printable,
+                    "",
+                    f"{not_regular}, not a regular file: it was not read (only regular files "
+                    "are); leave it out of the input pattern",
+                    "read",
+                ),
+            )
+            return
         number = 0
         chunk: list[TextRecord] = []
         try:
             with open_decompressed(readable_file) as handle:
-                for number, line in read_lines(handle):
+                head = handle.read(SNIFF_BYTES)
+                refused = not_text(head)
+                if refused is not None:
+                    self._unreadable.inc()
+                    yield beam.pvalue.TaggedOutput(
+                        DEAD_LETTERS,
+                        DeadLetter(printable, "", f"{refused}; no line of it was read", "read"),
+                    )
+                    return
+                rejoined = cast(BinaryIO, io.BufferedReader(_Rejoined(head, handle)))
+                for number, line in read_lines(rejoined):
                     record_id = f"{printable}:{number}"
                     output = per_record(
                         lambda: self._record(record_id, line, printable != path),  # noqa: B023
@@ -336,6 +368,57 @@ class ZstdReader(io.RawIOBase):
         super().close()
 
 
+class DeflateReader(io.RawIOBase):
+    """A .deflate file's decompressed bytes (zlib streams, as Beam's DEFLATE reads them),
+    raising EOFError where the file ends inside a stream (Beam's reader ends quietly)."""
+
+    READ_SIZE = 1 << 16
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self._stream = zlib.decompressobj()
+        self._in_stream = False
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        while not self._pending:
+            compressed = self._raw.read(self.READ_SIZE)
+            if not compressed:
+                if self._in_stream:
+                    raise EOFError(
+                        "Compressed file ended before the end-of-stream marker was reached"
+                    )
+                return 0
+            self._pending = self._decompress(compressed)
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+    def _decompress(self, compressed: bytes) -> bytes:
+        output = []
+        while compressed:
+            self._in_stream = True
+            output.append(self._stream.decompress(compressed))
+            if not self._stream.eof:
+                break
+            self._in_stream = False
+            compressed = self._stream.unused_data
+            self._stream = zlib.decompressobj()
+        return b"".join(output)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def _deflate_reader(raw: BinaryIO) -> BinaryIO:
+    return cast(BinaryIO, io.BufferedReader(DeflateReader(raw)))
+
+
 def _zstd_reader(raw: BinaryIO) -> BinaryIO:
     return cast(BinaryIO, io.BufferedReader(ZstdReader(raw)))
 
@@ -352,20 +435,90 @@ STRICT_DECOMPRESSORS: dict[str, Callable[[BinaryIO], BinaryIO]] = {
     ".gz": _gzip_reader,
     ".bz2": _bz2_reader,
     ".zst": _zstd_reader,
+    ".deflate": _deflate_reader,
 }
 """Readers of these formats that raise EOFError on a truncated file, where Beam's
-(CompressedFile) ends quietly: gzip with half a line as a record, bz2 and zstd with no
-line at all."""
+(CompressedFile) ends quietly: gzip and deflate with half a line as a record, bz2 and zstd
+with no line at all."""
 
 
 def open_decompressed(readable_file: fileio.ReadableFile) -> BinaryIO:
-    """The file's bytes, decompressed by its extension; a truncated .gz/.bz2/.zst raises
-    EOFError."""
+    """The file's bytes, decompressed by its extension; a truncated .gz/.bz2/.zst/.deflate
+    raises EOFError."""
     path = readable_file.metadata.path
     for extension, reader in STRICT_DECOMPRESSORS.items():
         if path.lower().endswith(extension):
             return reader(readable_file.open(compression_type=CompressionTypes.UNCOMPRESSED))
     return readable_file.open()
+
+
+SNIFF_BYTES = 4096
+"""Bytes (after decompression) looked at to tell text from what is not (`not_text`)."""
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
+"""A zip archive's first bytes (a local file header; an empty archive; a spanned one)."""
+
+
+def not_text(head: bytes) -> str | None:
+    """Why a file starting with `head` (its first decompressed bytes) is not read as text.
+
+    A .zip archive (Beam decompresses .gz/.bz2/.zst/.deflate, never .zip) would give
+    predictions on its compressed bytes. Text without a byte-order mark is read as UTF-8,
+    in which a NUL byte never appears in text: a file whose first bytes are a quarter NULs or
+    more is UTF-16/32 without a mark (every ASCII character followed by NULs) or binary, and
+    would give predictions on NUL-filled lines. Files with a byte-order mark are decoded by it.
+    """
+    if head.startswith(ZIP_MAGIC):
+        return (
+            "the file is a zip archive, which is not read (Beam decompresses .gz, .bz2, .zst "
+            "and .deflate files); unzip it, or compress it with gzip"
+        )
+    if detect_encoding(head[:4]) == "utf-8":
+        nuls = head.count(0)
+        if nuls and nuls * 4 >= len(head):
+            return (
+                f"the file is not text: {nuls} of its first {len(head)} bytes are NUL (UTF-16 "
+                "or UTF-32 without a byte-order mark, or a binary file); re-encode it as UTF-8"
+            )
+    return None
+
+
+def not_regular_file(path: str) -> str | None:
+    """What a local `path` is when it is not a regular file (a FIFO would block the reader
+    forever, a device such as /dev/urandom never ends), else None. Remote files always
+    are regular."""
+    if not model_files.is_local(path):
+        return None
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None  # opening it reports the error
+    if stat.S_ISREG(mode):
+        return None
+    return f"{path} is {file_kind(mode)}"
+
+
+def file_kind(mode: int) -> str:
+    kinds = (
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISDIR, "a directory"),
+    )
+    return next((name for test, name in kinds if test(mode)), "a special file")
+
+
+def matchable_pattern(pattern: str) -> str:
+    """`pattern`, with `./` before a local wildcard that names no directory: Beam lists the
+    directory part of a pattern, and `*.txt` has none, so it would match nothing even where
+    files exist in the working directory."""
+    if (
+        model_files.is_local(pattern)
+        and not os.path.dirname(pattern)
+        and any(char in pattern for char in "*?[")
+    ):
+        return "./" + pattern
+    return pattern
 
 
 def escape_file_name(path: str) -> str:
@@ -383,7 +536,7 @@ def read_files(pipeline: beam.Pipeline, pattern: str) -> tuple[beam.PCollection,
     """(lists of records, undecodable lines as dead letters) from the files matching `pattern`."""
     read = (
         pipeline
-        | "MatchInput" >> fileio.MatchFiles(pattern)
+        | "MatchInput" >> fileio.MatchFiles(matchable_pattern(pattern))
         | "OpenFiles" >> fileio.ReadMatches()
         | "ReadLines" >> beam.ParDo(ReadLines()).with_outputs(DEAD_LETTERS, main="records")
     )

@@ -80,14 +80,17 @@ def is_dataflow(beam_args: Sequence[str]) -> bool:
     return is_dataflow_runner(runner_name(beam_args))
 
 
-def check_beam_args(beam_args: Sequence[str]) -> None:
-    """Refuse what neither the parameter model nor any Beam options class knows.
+def check_beam_args(beam_args: Sequence[str], *, refuse_repeated: bool = True) -> None:
+    """Refuse what neither the parameter model nor any Beam options class knows, and (with
+    `refuse_repeated`) a Beam option given twice.
 
     Beam itself only logs "Discarding unparseable args", so a misspelled
     parameter would run with its default.
     """
     parsers: list[argparse.ArgumentParser] = []
     PipelineOptions([]).get_all_options(add_extra_args_fn=parsers.append)
+    if refuse_repeated:
+        check_beam_not_repeated(beam_args, parsers[0])
     _, unknown = parsers[0].parse_known_args(list(beam_args))
     if not unknown:
         check_worker_counts(beam_args)
@@ -104,6 +107,29 @@ def check_beam_args(beam_args: Sequence[str]) -> None:
         else f"{name}: unknown option (neither a parameter of this pipeline nor a Beam option); "
         "`trt-text-classifier run --help` lists the parameters"
     )
+
+
+def check_beam_not_repeated(beam_args: Sequence[str], parser: argparse.ArgumentParser) -> None:
+    """A Beam option that takes one value, given twice (`--runner X --runner Y`), keeps the
+    last one without a word: refuse it. Options that collect their values (`--experiments`,
+    `--dataflow_service_options`, ...) and flags without a value may repeat."""
+    single = {
+        option: action
+        for action in parser._actions
+        for option in action.option_strings
+        if isinstance(action, argparse._StoreAction)
+    }
+    given: dict[str, list[str]] = {}
+    for arg in beam_args:
+        name = arg.split("=", 1)[0]
+        if name in single:
+            given.setdefault(single[name].dest, []).append(name)
+    for names in given.values():
+        if len(names) > 1:
+            raise ParameterError(
+                f"{names[0]}: given {len(names)} times; give it once (Beam would keep only "
+                "the last value)"
+            )
 
 
 def check_worker_counts(beam_args: Sequence[str]) -> None:

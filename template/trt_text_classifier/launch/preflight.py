@@ -197,10 +197,12 @@ def check_local_engine_runtime(engine_path: str, sidecar: EngineSidecar) -> None
 def check_input_matches(pattern: str | None) -> None:
     from apache_beam.io.filesystems import FileSystems
 
+    from trt_text_classifier.io.text_files import matchable_pattern, not_regular_file
+
     if pattern is None:
         return
     try:
-        matched = FileSystems.match([pattern])[0].metadata_list
+        matched = FileSystems.match([matchable_pattern(pattern)])[0].metadata_list
     except Exception as error:
         raise ParameterError(f"--input={pattern!r}: cannot list files: {error}") from None
     directories = [match.path for match in matched if model_files.is_directory(match.path)]
@@ -214,6 +216,12 @@ def check_input_matches(pattern: str | None) -> None:
         raise ParameterError(
             f"--input={pattern!r}: matches no file; check the path and the wildcard "
             "(e.g. gs://bucket/dir/*.txt)"
+        )
+    special = next(filter(None, (not_regular_file(match.path) for match in matched)), None)
+    if special is not None:
+        raise ParameterError(
+            f"--input={pattern!r}: {special}, not a regular file (only regular files are "
+            "read: a FIFO never ends, nor does a device); leave it out of the pattern"
         )
     unreadable = [
         match.path

@@ -141,14 +141,23 @@ GCLOUD_DELIMITERS = ",~|#@;!$%&*+"
 """Tried in order: the first one no value contains separates the values (`^D^k=v...`)."""
 
 
-def gcloud_parameters_flag(values: Mapping[str, str]) -> str:
-    """The inverse of `parse_parameters_flag`, choosing a delimiter no value contains."""
+def gcloud_parameters_flag(values: Mapping[str, str], parameters_file: str | None = None) -> str:
+    """The inverse of `parse_parameters_flag`, choosing a delimiter no value contains.
+
+    `parameters_file`: the file the values came from (the advice then cannot be to use one).
+    """
     joined = "".join(f"{name}={value}" for name, value in values.items())
     delimiter = next((d for d in GCLOUD_DELIMITERS if d not in joined), None)
     if delimiter is None:
+        fix = (
+            f"launch without --dry-run, which sends the values of {parameters_file} as they are"
+            if parameters_file
+            else "pass them with --parameters-file instead"
+        )
+        where = f"--parameters-file {parameters_file}" if parameters_file else "--parameters"
         raise ParameterError(
-            f"--parameters: the values use every delimiter gcloud could split on "
-            f"({GCLOUD_DELIMITERS}); pass them with --parameters-file instead"
+            f"{where}: the values use every delimiter gcloud could split on "
+            f"({GCLOUD_DELIMITERS}), so no gcloud command can carry them; {fix}"
         )
     body = delimiter.join(f"{name}={value}" for name, value in values.items())
     return body if delimiter == "," else f"^{delimiter}^{body}"
