@@ -47,6 +47,7 @@ from trt_text_classifier.launch.options import is_local_runner
 from trt_text_classifier.launch.parameters import PipelineParameters
 from trt_text_classifier.launch.record_fields import InputFormat
 from trt_text_classifier.records import DEAD_LETTERS
+from trt_text_classifier.serving.batch_sizes import CPU_MAX_BATCH_SIZE, default_max_batch_size
 from trt_text_classifier.serving.handler import TextClassificationModelHandler
 from trt_text_classifier.serving.inference import classify, run_inference
 from trt_text_classifier.serving.shared_backend import ClassifierLoader
@@ -70,7 +71,7 @@ def make_handler(
         tokenizer=params.tokenizer,
         max_seq_length=params.max_seq_length,
         min_batch_size=params.min_batch_size,
-        max_batch_size=params.max_batch_size,
+        max_batch_size=max_batch_size(params),
         max_batch_duration_secs=params.batch_duration_secs,
         # One engine per worker VM serves all its SDK processes; with use_nvidia_mps each
         # process loads its own and MPS shares the GPU between them (launch checks they fit).
@@ -81,6 +82,42 @@ def make_handler(
         isolate_failures=True,
         threshold=params.threshold,
     )
+
+
+def max_batch_size(params: PipelineParameters) -> int:
+    """`--max_batch_size`, or the default for the device that serves the model (`batch_sizes`)."""
+    if params.max_batch_size is not None:
+        return params.max_batch_size
+    default = default_max_batch_size(
+        on_gpu=serves_on_gpu(params),
+        streaming=params.streaming,
+        profile_max=engine_profile_max_batch(params.engine_path),
+    )
+    return max(default, params.min_batch_size)
+
+
+def serves_on_gpu(params: PipelineParameters) -> bool:
+    """TensorRT engines, jobs with an accelerator, and local ONNX jobs where CUDA is available."""
+    if params.engine_path is not None or params.accelerator is not None:
+        return True
+    from trt_text_classifier.backends.onnxruntime_backend import choose_providers
+
+    return choose_providers()[0] == "CUDAExecutionProvider"
+
+
+def engine_profile_max_batch(engine_path: str | None) -> int | None:
+    """The engine profile's maximum batch from its sidecar; None without an engine.
+
+    An unreadable sidecar gives the CPU default: launch's checks name the missing file.
+    """
+    if engine_path is None:
+        return None
+    from trt_text_classifier.sidecar import read_sidecar
+
+    try:
+        return read_sidecar(engine_path).batch.max
+    except Exception:
+        return CPU_MAX_BATCH_SIZE
 
 
 def forms_batches(params: PipelineParameters) -> bool:
