@@ -61,9 +61,10 @@ def comparison_table(name: str, label: str) -> list[str]:
 
 
 def gpu_worker_lines() -> list[str]:
+    """The headline GPU run beside the backend at its best and every measured run."""
     results = json.loads((RESULTS / "gpu-throughput.json").read_text())
-    alone = results["backend_alone"]
-    return [
+    best = results["backend_best"]
+    lines = [
         f"**One GPU worker's layout** ([results/gpu-throughput.json]"
         f"(../benchmarks/results/gpu-throughput.json), {results['date']}; "
         f"{results['machine']['gpu']}, {results['backend']}, {results['model']}, "
@@ -73,13 +74,35 @@ def gpu_worker_lines() -> list[str]:
         "| measure | value |",
         "|---|---:|",
         f"| pipeline, steady state | {results['pipeline_sentences_per_s']:,.1f} sentences/s |",
-        f"| pipeline, wall time (start-up included) "
+        f"| pipeline, whole job (start-up and shutdown included) "
         f"| {results['pipeline_wall_sentences_per_s']:,.1f} sentences/s |",
-        f"| backend alone, same batches | {alone['sentences_per_s']:,.1f} sentences/s |",
-        f"| pipeline / backend alone | {results['ratio']:.3f} |",
-        f"| GPU busy | {results['gpu_busy_fraction']:.1%} |",
+        f"| backend alone at its best ({best['callers']} callers, sorted batches of "
+        f"{best['batch_size']}) | {results['backend_best_sentences_per_s']:,.1f} sentences/s |",
+        f"| backend alone, the pipeline's own batches "
+        f"| {results['backend_same_batches_sentences_per_s']:,.1f} sentences/s |",
+        f"| steady pipeline / best backend | {results['ratio_to_best']:.3f} |",
+        f"| steady pipeline / same batches | {results['ratio_to_same_batches']:.3f} |",
+        f"| whole job / best backend | {results['wall_ratio_to_best']:.3f} |",
+        f"| GPU utilization (NVML samples) | {results['gpu_utilization_percent']:.1f}% |",
+        f"| padding efficiency | {results['padding_efficiency']:.1%} |",
+        f"| host ceiling (a backend that computes nothing) "
+        f"| {results['host_ceiling_sentences_per_s']:,.1f} sentences/s |",
         "",
+        "Every run (steady and whole-job figures side by side):",
+        "",
+        "| layout | processes | sentences | steady /s | whole job /s | before first batch s "
+        "| after last batch s | GPU % |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    for run in results["runs"]:
+        gpu = run.get("gpu_utilization_percent")
+        lines.append(
+            f"| {run['layout']} | {run['sdk_processes']} | {run['sentences']:,} "
+            f"| {run['pipeline_sentences_per_s']:,.1f} | {run['pipeline_wall_sentences_per_s']:,.1f} "
+            f"| {run['seconds_to_first_batch']:.1f} | {run['seconds_after_last_batch']:.1f} "
+            f"| {'' if gpu is None else f'{gpu:.0f}'} |"
+        )
+    return [*lines, ""]
 
 
 def figures() -> str:

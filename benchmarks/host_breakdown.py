@@ -35,6 +35,7 @@ import apache_beam as beam  # noqa: E402
 import report  # noqa: E402
 import workloads  # noqa: E402
 from trt_text_classifier.io.text_files import ReadLines  # noqa: E402
+from trt_text_classifier.launch.batch_size import effective_max_batch_size  # noqa: E402
 from trt_text_classifier.launch.command_line import parse_pipeline_args  # noqa: E402
 from trt_text_classifier.launch.options import make_pipeline_options  # noqa: E402
 from trt_text_classifier.pipeline import build_pipeline  # noqa: E402
@@ -101,7 +102,7 @@ def profile_run(workload: workloads.Workload, work: Path, count: int, shared: bo
     handler = TextClassificationModelHandler(
         params.model_path,
         max_seq_length=params.max_seq_length,
-        max_batch_size=params.max_batch_size,
+        max_batch_size=effective_max_batch_size(params),
         share_across_processes=shared,
         isolate_failures=True,
     )

@@ -141,9 +141,26 @@ class BusyLogBackend(WrappedBackend):
 def load_busy_logging_classifier(
     model_path: str, tokenizer: str | None, max_seq_length: int, *, log: str
 ) -> TextClassifier:
+    started = time.monotonic()
     loaded = load_classifier(model_path, tokenizer, max_seq_length)
     backend = BusyLogBackend(loaded.backend, Path(log))
+    log_load(Path(log), started)
     return TextClassifier(loaded.tokenizer, backend, loaded.labels, loaded.identity)
+
+
+def log_load(log: Path, started: float) -> None:
+    """One `load START END` line: when the backend's loading (session creation) began and ended."""
+    with open(log, "a", encoding="utf-8") as file:
+        file.write(f"load {started:.6f} {time.monotonic():.6f}\n")
+
+
+def load_interval(log: Path) -> tuple[float, float] | None:
+    """(start, end) of the first backend load logged, if any."""
+    for line in log.read_text().splitlines():
+        if line.startswith("load "):
+            _, start, end = line.split()
+            return float(start), float(end)
+    return None
 
 
 class SavingBackend(WrappedBackend):
@@ -164,19 +181,23 @@ class SavingBackend(WrappedBackend):
 class BatchSavingHandler(TextClassificationModelHandler):
     """The handler, saving every batch on the SDK side so the backend alone can replay it."""
 
-    def __init__(self, model_path: str, *, save_to: str, **kwargs) -> None:
+    def __init__(self, model_path: str, *, save_to: str, save: bool = True, **kwargs) -> None:
         super().__init__(model_path, **kwargs)
         self._save_to = save_to
+        self._save = save
 
     def load_model(self) -> TextClassifier:
         loaded = super().load_model()
+        if not self._save:
+            return loaded
         backend = SavingBackend(loaded.backend, Path(self._save_to))
         return TextClassifier(loaded.tokenizer, backend, loaded.labels, loaded.identity)
 
 
 def busy_intervals(log: Path) -> list[tuple[float, float, int, int]]:
     """(start, end, batch, sequence) of every logged call, by start."""
-    rows = [line.split() for line in log.read_text().splitlines() if line.strip()]
+    lines = log.read_text().splitlines()
+    rows = [line.split() for line in lines if line.strip() and not line.startswith("load ")]
     return sorted((float(a), float(b), int(n), int(s)) for a, b, n, s in rows)
 
 

@@ -40,17 +40,20 @@ import report
 import seed_pipeline
 import workloads
 from report import Measurement, WorkloadResult
-from trt_text_classifier.backends.onnxruntime_backend import OnnxRuntimeBackend
+from trt_text_classifier.backends.onnxruntime_backend import OnnxRuntimeBackend, choose_providers
 from trt_text_classifier.bundle import BundleManifest
-from trt_text_classifier.launch.parameters import PipelineParameters
 from trt_text_classifier.run import counter_totals, run_pipeline, summarize
+from trt_text_classifier.serving.batch_sizes import default_max_batch_size
 
 RESULTS = Path(__file__).resolve().parent / "results"
 """The committed results: written only when --output names this folder."""
 DEFAULT_OUTPUT = Path(__file__).resolve().parent.parent / "out" / "benchmarks"
 """Where a run writes by default (out/ is ignored by git)."""
 SEED_CANDIDATE_BATCH_SIZES = (1, 4, 16, 64)
-OUR_BATCH_SIZE = PipelineParameters.model_fields["max_batch_size"].default
+# The pipeline's own default for this machine's device (64 on a CPU, 256 with ONNX Runtime CUDA).
+OUR_BATCH_SIZE = default_max_batch_size(
+    on_gpu=choose_providers()[0] == "CUDAExecutionProvider", streaming=False, profile_max=None
+)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -46,6 +46,7 @@ from trt_text_classifier.io.json_lines import parse_json_lines
 from trt_text_classifier.io.json_records import JsonRecordFormat
 from trt_text_classifier.io.sinks import counted, each_item, write_json_lines
 from trt_text_classifier.io.text_files import read_files
+from trt_text_classifier.launch.batch_size import effective_max_batch_size
 from trt_text_classifier.launch.options import is_local_runner
 from trt_text_classifier.launch.parameters import PipelineParameters
 from trt_text_classifier.launch.record_fields import InputFormat
@@ -76,7 +77,7 @@ def make_handler(
         tokenizer=params.tokenizer,
         max_seq_length=params.max_seq_length,
         min_batch_size=params.min_batch_size,
-        max_batch_size=params.max_batch_size,
+        max_batch_size=effective_max_batch_size(params),
         max_batch_duration_secs=params.batch_duration_secs,
         # One engine per worker VM serves all its SDK processes; with use_nvidia_mps each
         # process loads its own and MPS shares the GPU between them (launch checks they fit).
@@ -101,7 +102,7 @@ def engine_cache_loader(params: PipelineParameters) -> ClassifierLoader:
     return functools.partial(
         load_cached_engine_classifier,
         engine_cache=params.engine_cache or "",
-        settings=worker_build_settings(params.max_batch_size, params.max_seq_length),
+        settings=worker_build_settings(effective_max_batch_size(params), params.max_seq_length),
         builder=CacheBuilder(),
     )
 

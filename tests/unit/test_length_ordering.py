@@ -89,3 +89,19 @@ def test_files_are_read_in_chunks_of_consecutive_records(tmp_path: Path) -> None
     ]
     assert isinstance(dead_letter, DeadLetter)
     assert (dead_letter.id, dead_letter.stage) == (f"{source}:10", "decode")
+
+
+def test_gpu_batch_jobs_get_larger_batches_and_a_wider_sorting_window() -> None:
+    from trt_text_classifier.serving.batch_sizes import (
+        default_max_batch_size,
+        length_order_batches,
+    )
+    from trt_text_classifier.serving.length_ordering import LENGTH_ORDER_BATCHES
+
+    assert default_max_batch_size(on_gpu=False, streaming=False, profile_max=None) == 64
+    assert default_max_batch_size(on_gpu=True, streaming=True, profile_max=None) == 64
+    assert default_max_batch_size(on_gpu=True, streaming=False, profile_max=None) == 256
+    assert default_max_batch_size(on_gpu=True, streaming=False, profile_max=128) == 128
+    # CPU-sized batches keep the window they had; GPU-sized ones sort more batches together.
+    assert length_order_batches(64, LENGTH_ORDER_BATCHES) == LENGTH_ORDER_BATCHES
+    assert length_order_batches(256, LENGTH_ORDER_BATCHES) > LENGTH_ORDER_BATCHES

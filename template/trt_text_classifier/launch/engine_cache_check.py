@@ -19,6 +19,7 @@ from trt_text_classifier.dataflow.accelerator import WorkerGpu
 from trt_text_classifier.dataflow.gpu_catalog import cuda_device_name
 from trt_text_classifier.dataflow.image_runtime import image_runtime
 from trt_text_classifier.errors import ParameterError
+from trt_text_classifier.launch.batch_size import effective_max_batch_size
 from trt_text_classifier.launch.parameters import PipelineParameters
 from trt_text_classifier.launch.remote_checks import with_time_limit
 from trt_text_classifier.sidecar import Builder, GpuTarget, sha256_of
@@ -64,7 +65,7 @@ def engine_cache_line(
 
     check_engine_cache_writable(params)
     gpu = GpuTarget(cuda_device_name(worker.gpu), worker.gpu.compute_capability_text)
-    settings = worker_build_settings(params.max_batch_size, params.max_seq_length)
+    settings = worker_build_settings(effective_max_batch_size(params), params.max_seq_length)
     image = builder or ImageBuilder()
 
     def lookup() -> str:

@@ -81,7 +81,7 @@ class PipelineParameters(WorkerFields, BatchingFields, ModelFields, OutputFields
                 f"--text_field / --id_field: both name {self.text_field!r}; the text and the "
                 "id must be different fields"
             )
-        if self.min_batch_size > self.max_batch_size:
+        if self.max_batch_size is not None and self.min_batch_size > self.max_batch_size:
             raise ValueError(
                 f"--min_batch_size={self.min_batch_size} is larger than "
                 f"--max_batch_size={self.max_batch_size}; lower the minimum or raise the maximum"

@@ -176,7 +176,7 @@ def read_engine_sidecar(engine_path: str, name: str = "engine_path") -> EngineSi
 def check_engine_limits(params: PipelineParameters, sidecar: EngineSidecar) -> None:
     """The requested batch and sequence limits must fit the engine's optimization profile."""
     check_sequence_length(params.max_seq_length, sidecar.sequence.max, "the engine profile")
-    if params.max_batch_size > sidecar.batch.max:
+    if params.max_batch_size is not None and params.max_batch_size > sidecar.batch.max:
         raise ParameterError(
             f"--max_batch_size={params.max_batch_size}: above the engine profile's maximum "
             f"batch of {sidecar.batch.max}; use at most {sidecar.batch.max} or rebuild the "

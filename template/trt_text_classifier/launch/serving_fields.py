@@ -182,16 +182,20 @@ class BatchingFields(BaseModel):
     ] = 1
 
     max_batch_size: Annotated[
-        int,
+        int | None,
         Field(
             ge=1,
             le=4096,
             title="Maximum batch size",
-            description="Largest batch sent to the model in one call.",
+            description=(
+                "Largest batch sent to the model in one call. Default: 64 on a CPU and in "
+                "streaming jobs; 256 in batch jobs on a GPU (a TensorRT engine, or ONNX Runtime "
+                "with its CUDA provider), at most the engine profile's maximum batch."
+            ),
             examples=[64],
         ),
         ConsoleForm(group=BATCHING_GROUP, param_type="NUMBER", regexes=(r"^[1-9][0-9]{0,3}$",)),
-    ] = 64
+    ] = None
 
     max_batch_duration_secs: Annotated[
         float | None,

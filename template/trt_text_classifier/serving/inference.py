@@ -16,6 +16,7 @@ import apache_beam as beam
 from apache_beam.ml.inference.base import RunInference
 
 from trt_text_classifier.records import DEAD_LETTERS, DeadLetter, Prediction, TextRecord
+from trt_text_classifier.serving.batch_sizes import length_order_batches
 from trt_text_classifier.serving.formed_batches import FormedBatchesHandler
 from trt_text_classifier.serving.handler import (
     TextClassificationModelHandler,
@@ -76,7 +77,9 @@ def classify(
         batch_size = handler.batch_elements_kwargs().get("max_batch_size", 64)
         token_counter = functools.partial(load_token_counter, handler)
         records = records | "OrderByLength" >> beam.ParDo(
-            OrderByLength(batch_size, LENGTH_ORDER_BATCHES, token_counter)
+            OrderByLength(
+                batch_size, length_order_batches(batch_size, LENGTH_ORDER_BATCHES), token_counter
+            )
         )
         separate = separate_failed_records_of_batch
     results, failures = records | "RunInference" >> inference.with_exception_handling()

@@ -49,7 +49,8 @@ def test_dry_run_prints_the_hourly_price_and_the_estimate_with_date_and_source(
         rf"\${price.hour:.3f}/hour per worker",
         err,
     )
-    per_million = price.hour / (21946.1 * 3600) * 1e6
+    measured = table["measured_throughput"]["nvidia-h100-80gb"]["sentences_per_s"]
+    per_million = price.hour / (measured * 3600) * 1e6
     assert f"per million sentences: about ${per_million:.3f}" in err
     assert "an estimate from benchmarks/results/gpu-throughput.json" in err
     assert "Cloud Build (cloudbuild.yaml): E2_HIGHCPU_32, 300 GB disk" in err

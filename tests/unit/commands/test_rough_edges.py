@@ -42,7 +42,7 @@ def test_run_help_shows_defaults_and_how_to_list_beam_options(
 ) -> None:
     assert run.main(["--help"]) == 0
     out = capsys.readouterr().out
-    assert "Default: 64." in out  # max_batch_size
+    assert "Default: 128." in out  # max_seq_length
     assert "Default: text." in out  # input_format, an enum, shown by its value
     assert "--runner=DataflowRunner" in out
     assert "trt-text-classifier run --help-beam" in out
@@ -94,7 +94,7 @@ def test_build_engine_names_the_tokenizer_folder_it_wrote(
     )
     monkeypatch.setattr(engine_build, "build_engine", lambda _: sidecar)
     monkeypatch.setattr(build_engine, "make_request", lambda _: None)
-    args = argparse.Namespace(output=str(engine), timing_cache=None, verify=None)
+    args = argparse.Namespace(output=str(engine), timing_cache=None, verify=None, engine_cache=None)
     assert build_engine._build(args) == 0
     assert f"tokenizer: {engine}.tokenizer" in capsys.readouterr().out.splitlines()
 

@@ -11,6 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from trt_text_classifier.errors import ParameterError
+from trt_text_classifier.launch.batch_size import effective_max_batch_size
 from trt_text_classifier.launch.parameters import PipelineParameters
 from trt_text_classifier.launch.preflight import check_parameters
 from trt_text_classifier.model_tooling.engine_build import CacheBuilder
@@ -55,9 +56,9 @@ def test_a_gpu_job_with_onnx_path_and_engine_cache_serves_tensorrt_through_the_c
     assert loader.func is load_cached_engine_classifier
     assert loader.keywords["engine_cache"] == "gs://b/cache/"
     assert loader.keywords["builder"] == CacheBuilder()
-    assert loader.keywords["settings"] == worker_build_settings(
-        params.max_batch_size, params.max_seq_length
-    )
+    # A GPU batch job without --max_batch_size builds (and serves) batches of up to 256.
+    assert effective_max_batch_size(params) == 256
+    assert loader.keywords["settings"] == worker_build_settings(256, params.max_seq_length)
     assert handler.shares_backend_across_processes
     # Without the cache the same ONNX job keeps serving with ONNX Runtime, per process.
     plain = make_handler(parameters(onnx_path="gs://b/m/model.onnx"))

@@ -18,7 +18,7 @@ def parse(**overrides: str | None) -> PipelineParameters:
 def test_defaults() -> None:
     params = parse()
     assert params.max_seq_length == 128
-    assert (params.min_batch_size, params.max_batch_size) == (1, 64)
+    assert (params.min_batch_size, params.max_batch_size) == (1, None)
     assert params.max_batch_duration_secs is None
     assert params.model_path == "gs://b/m/model.onnx"
 
@@ -86,7 +86,7 @@ def test_dead_letter_default_is_beside_the_output(
             "--min_batch_size='0': Input should be greater than or equal to 1",
         ),
         (
-            {"min_batch_size": "65"},
+            {"min_batch_size": "65", "max_batch_size": "64"},
             "--min_batch_size=65 is larger than --max_batch_size=64; "
             "lower the minimum or raise the maximum",
         ),
