@@ -96,7 +96,7 @@ def engine_cache_loader(params: PipelineParameters) -> ClassifierLoader:
     The builder is the model tooling's, handed to serving here: serving never imports it.
     """
     from trt_text_classifier.model_tooling.engine_build import CacheBuilder
-    from trt_text_classifier.serving.engine_cache import worker_build_settings
+    from trt_text_classifier.serving.engine_cache_key import worker_build_settings
     from trt_text_classifier.serving.loading import load_cached_engine_classifier
 
     return functools.partial(

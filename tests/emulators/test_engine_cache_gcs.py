@@ -29,14 +29,9 @@ from trt_text_classifier.model_tooling.engine_build import (
     CacheBuilder,
     build_engine,
 )
-from trt_text_classifier.serving.engine_cache import (
-    CLAIM_FILE,
-    ENTRY_FILE,
-    EngineCache,
-    GpuTarget,
-    worker_build_settings,
-)
-from trt_text_classifier.sidecar import Builder, BuildSettings, EngineSidecar
+from trt_text_classifier.serving.engine_cache import CLAIM_FILE, ENTRY_FILE, EngineCache
+from trt_text_classifier.serving.engine_cache_key import worker_build_settings
+from trt_text_classifier.sidecar import Builder, BuildSettings, EngineSidecar, GpuTarget
 
 L4_ACCELERATOR = "type:nvidia-l4;count:1;install-nvidia-driver"
 L4 = GpuTarget("NVIDIA L4", "8.9")

@@ -52,8 +52,8 @@ def main() -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
 
     from trt_text_classifier.model_tooling.engine_build import CacheBuilder
-    from trt_text_classifier.serving.engine_cache import BuildSettings, EngineCache, GpuTarget
-    from trt_text_classifier.sidecar import ProfileRange, sidecar_path_for
+    from trt_text_classifier.serving.engine_cache import EngineCache
+    from trt_text_classifier.sidecar import BuildSettings, GpuTarget, ProfileRange, sidecar_path_for
 
     @dataclasses.dataclass(frozen=True)
     class TestBuilder(CacheBuilder):

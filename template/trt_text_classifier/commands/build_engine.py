@@ -190,11 +190,9 @@ def cache_gpu(args: argparse.Namespace, library: str) -> GpuTarget:
 
 def _fill_cache(args: argparse.Namespace) -> int:
     from trt_text_classifier.model_tooling.engine_build import CacheBuilder, available_builder
-    from trt_text_classifier.serving.engine_cache import (
-        EngineCache,
-        EngineCacheError,
-        describe_entry,
-    )
+    from trt_text_classifier.serving.engine_cache import EngineCache
+    from trt_text_classifier.serving.engine_cache_entry import describe_entry
+    from trt_text_classifier.serving.engine_cache_store import EngineCacheError
     from trt_text_classifier.sidecar import BuildSettings
 
     if args.output is not None:

@@ -25,7 +25,8 @@ def main(argv: Sequence[str]) -> int:
 
 def _list(folder: str) -> int:
     from trt_text_classifier import model_files
-    from trt_text_classifier.serving.engine_cache import EngineCache, EngineCacheError
+    from trt_text_classifier.serving.engine_cache import EngineCache
+    from trt_text_classifier.serving.engine_cache_store import EngineCacheError
 
     if model_files.is_local(folder) and not model_files.is_directory(folder):
         raise ParameterError(f"engine-cache list {folder}: no such folder")

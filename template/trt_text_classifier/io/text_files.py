@@ -19,24 +19,22 @@ Lines are numbered from 1, blank lines included; memory stays flat for any file 
 
 from __future__ import annotations
 
-import bz2
 import codecs
-import gzip
 import io
 import os
-import stat
-import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import BinaryIO, NamedTuple, cast
 
 import apache_beam as beam
-import zstandard
 from apache_beam.io import fileio
-from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.metrics import Metrics
 
 from trt_text_classifier import model_files
 from trt_text_classifier.errors import one_line
+from trt_text_classifier.io.compressed_files import (
+    not_regular_file,
+    open_decompressed,
+)
 from trt_text_classifier.records import (
     DEAD_LETTERS,
     METRICS_NAMESPACE,
@@ -319,195 +317,6 @@ class ReadLines(beam.DoFn):
         return TextRecord(record_id, line)
 
 
-class ZstdReader(io.RawIOBase):
-    """A .zst file's decompressed bytes (one frame or several, back to back), raising
-    EOFError where the file ends inside a frame. (zstandard's `stream_reader` ends quietly
-    there: a truncated file cut inside its first block reads as empty.)"""
-
-    READ_SIZE = 1 << 16
-
-    def __init__(self, raw: BinaryIO) -> None:
-        self._raw = raw
-        self._decompressor = zstandard.ZstdDecompressor()
-        self._frame = self._decompressor.decompressobj()
-        self._in_frame = False
-        self._pending = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        while not self._pending:
-            compressed = self._raw.read(self.READ_SIZE)
-            if not compressed:
-                if self._in_frame:
-                    raise EOFError(
-                        "Compressed file ended before the end-of-stream marker was reached"
-                    )
-                return 0
-            self._pending = self._decompress(compressed)
-        size = min(len(buffer), len(self._pending))
-        buffer[:size] = self._pending[:size]
-        self._pending = self._pending[size:]
-        return size
-
-    def _decompress(self, compressed: bytes) -> bytes:
-        output = []
-        while compressed:
-            self._in_frame = True
-            output.append(self._frame.decompress(compressed))
-            if not self._frame.eof:
-                break
-            self._in_frame = False
-            compressed = self._frame.unused_data
-            self._frame = self._decompressor.decompressobj()
-        return b"".join(output)
-
-    def close(self) -> None:
-        self._raw.close()
-        super().close()
-
-
-class DeflateReader(io.RawIOBase):
-    """A .deflate file's decompressed bytes (zlib streams, as Beam's DEFLATE reads them),
-    raising EOFError where the file ends inside a stream (Beam's reader ends quietly)."""
-
-    READ_SIZE = 1 << 16
-
-    def __init__(self, raw: BinaryIO) -> None:
-        self._raw = raw
-        self._stream = zlib.decompressobj()
-        self._in_stream = False
-        self._pending = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        while not self._pending:
-            compressed = self._raw.read(self.READ_SIZE)
-            if not compressed:
-                if self._in_stream:
-                    raise EOFError(
-                        "Compressed file ended before the end-of-stream marker was reached"
-                    )
-                return 0
-            self._pending = self._decompress(compressed)
-        size = min(len(buffer), len(self._pending))
-        buffer[:size] = self._pending[:size]
-        self._pending = self._pending[size:]
-        return size
-
-    def _decompress(self, compressed: bytes) -> bytes:
-        output = []
-        while compressed:
-            self._in_stream = True
-            output.append(self._stream.decompress(compressed))
-            if not self._stream.eof:
-                break
-            self._in_stream = False
-            compressed = self._stream.unused_data
-            self._stream = zlib.decompressobj()
-        return b"".join(output)
-
-    def close(self) -> None:
-        self._raw.close()
-        super().close()
-
-
-def _deflate_reader(raw: BinaryIO) -> BinaryIO:
-    return cast(BinaryIO, io.BufferedReader(DeflateReader(raw)))
-
-
-def _zstd_reader(raw: BinaryIO) -> BinaryIO:
-    return cast(BinaryIO, io.BufferedReader(ZstdReader(raw)))
-
-
-def _gzip_reader(raw: BinaryIO) -> BinaryIO:
-    return cast(BinaryIO, gzip.GzipFile(fileobj=raw))
-
-
-def _bz2_reader(raw: BinaryIO) -> BinaryIO:
-    return cast(BinaryIO, bz2.BZ2File(raw))
-
-
-STRICT_DECOMPRESSORS: dict[str, Callable[[BinaryIO], BinaryIO]] = {
-    ".gz": _gzip_reader,
-    ".bz2": _bz2_reader,
-    ".zst": _zstd_reader,
-    ".deflate": _deflate_reader,
-}
-"""Readers of these formats that raise EOFError on a truncated file, where Beam's
-(CompressedFile) ends quietly: gzip and deflate with half a line as a record, bz2 and zstd
-with no line at all."""
-
-
-def open_decompressed(readable_file: fileio.ReadableFile) -> BinaryIO:
-    """The file's bytes, decompressed by its extension; a truncated .gz/.bz2/.zst/.deflate
-    raises EOFError."""
-    path = readable_file.metadata.path
-    for extension, reader in STRICT_DECOMPRESSORS.items():
-        if path.lower().endswith(extension):
-            return reader(readable_file.open(compression_type=CompressionTypes.UNCOMPRESSED))
-    return readable_file.open()
-
-
-SNIFF_BYTES = 4096
-"""Bytes (after decompression) looked at to tell text from what is not (`not_text`)."""
-ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
-"""A zip archive's first bytes (a local file header; an empty archive; a spanned one)."""
-
-
-def not_text(head: bytes) -> str | None:
-    """Why a file starting with `head` (its first decompressed bytes) is not read as text.
-
-    A .zip archive (Beam decompresses .gz/.bz2/.zst/.deflate, never .zip) would give
-    predictions on its compressed bytes. Text without a byte-order mark is read as UTF-8,
-    in which a NUL byte never appears in text: a file whose first bytes are a quarter NULs or
-    more is UTF-16/32 without a mark (every ASCII character followed by NULs) or binary, and
-    would give predictions on NUL-filled lines. Files with a byte-order mark are decoded by it.
-    """
-    if head.startswith(ZIP_MAGIC):
-        return (
-            "the file is a zip archive, which is not read (Beam decompresses .gz, .bz2, .zst "
-            "and .deflate files); unzip it, or compress it with gzip"
-        )
-    if detect_encoding(head[:4]) == "utf-8":
-        nuls = head.count(0)
-        if nuls and nuls * 4 >= len(head):
-            return (
-                f"the file is not text: {nuls} of its first {len(head)} bytes are NUL (UTF-16 "
-                "or UTF-32 without a byte-order mark, or a binary file); re-encode it as UTF-8"
-            )
-    return None
-
-
-def not_regular_file(path: str) -> str | None:
-    """What a local `path` is when it is not a regular file (a FIFO would block the reader
-    forever, a device such as /dev/urandom never ends), else None. Remote files always
-    are regular."""
-    if not model_files.is_local(path):
-        return None
-    try:
-        mode = os.stat(path).st_mode
-    except OSError:
-        return None  # opening it reports the error
-    if stat.S_ISREG(mode):
-        return None
-    return f"{path} is {file_kind(mode)}"
-
-
-def file_kind(mode: int) -> str:
-    kinds = (
-        (stat.S_ISFIFO, "a FIFO (named pipe)"),
-        (stat.S_ISCHR, "a character device"),
-        (stat.S_ISBLK, "a block device"),
-        (stat.S_ISSOCK, "a socket"),
-        (stat.S_ISDIR, "a directory"),
-    )
-    return next((name for test, name in kinds if test(mode)), "a special file")
-
-
 def matchable_pattern(pattern: str) -> str:
     """`pattern`, with `./` before a local wildcard that names no directory: Beam lists the
     directory part of a pattern, and `*.txt` has none, so it would match nothing even where
@@ -542,3 +351,35 @@ def read_files(pipeline: beam.Pipeline, pattern: str) -> tuple[beam.PCollection,
     )
     chunks = read.records | "Spread" >> beam.Reshuffle()
     return chunks, read[DEAD_LETTERS]
+
+
+SNIFF_BYTES = 4096
+"""Bytes (after decompression) looked at to tell text from what is not (`not_text`)."""
+
+
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
+"""A zip archive's first bytes (a local file header; an empty archive; a spanned one)."""
+
+
+def not_text(head: bytes) -> str | None:
+    """Why a file starting with `head` (its first decompressed bytes) is not read as text.
+
+    A .zip archive (Beam decompresses .gz/.bz2/.zst/.deflate, never .zip) would give
+    predictions on its compressed bytes. Text without a byte-order mark is read as UTF-8,
+    in which a NUL byte never appears in text: a file whose first bytes are a quarter NULs or
+    more is UTF-16/32 without a mark (every ASCII character followed by NULs) or binary, and
+    would give predictions on NUL-filled lines. Files with a byte-order mark are decoded by it.
+    """
+    if head.startswith(ZIP_MAGIC):
+        return (
+            "the file is a zip archive, which is not read (Beam decompresses .gz, .bz2, .zst "
+            "and .deflate files); unzip it, or compress it with gzip"
+        )
+    if detect_encoding(head[:4]) == "utf-8":
+        nuls = head.count(0)
+        if nuls and nuls * 4 >= len(head):
+            return (
+                f"the file is not text: {nuls} of its first {len(head)} bytes are NUL (UTF-16 "
+                "or UTF-32 without a byte-order mark, or a binary file); re-encode it as UTF-8"
+            )
+    return None

@@ -38,7 +38,8 @@ def check_engine_cache_writable(params: PipelineParameters) -> None:
     location = params.engine_cache
     if location is None:
         return
-    from trt_text_classifier.serving.engine_cache import EngineCache, EngineCacheError
+    from trt_text_classifier.serving.engine_cache import EngineCache
+    from trt_text_classifier.serving.engine_cache_store import EngineCacheError
 
     def check() -> None:
         try:
@@ -56,12 +57,9 @@ def engine_cache_line(
     location, onnx_path = params.engine_cache, params.onnx_path
     if location is None or onnx_path is None or worker is None:
         return None
-    from trt_text_classifier.serving.engine_cache import (
-        EngineCache,
-        describe_entry,
-        make_key,
-        worker_build_settings,
-    )
+    from trt_text_classifier.serving.engine_cache import EngineCache
+    from trt_text_classifier.serving.engine_cache_entry import describe_entry
+    from trt_text_classifier.serving.engine_cache_key import make_key, worker_build_settings
 
     check_engine_cache_writable(params)
     gpu = GpuTarget(cuda_device_name(worker.gpu), worker.gpu.compute_capability_text)

@@ -29,32 +29,38 @@ is importable, and always to `CacheMetrics` on the cache object (what the tests 
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
 import logging
 import os
-import re
 import shutil
 import socket
 import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from trt_text_classifier import model_files
 from trt_text_classifier.errors import one_line
-from trt_text_classifier.records import METRICS_NAMESPACE
+from trt_text_classifier.serving.engine_cache_entry import (
+    CachedEngine,
+    CacheMetrics,
+    EntryInfo,
+)
+from trt_text_classifier.serving.engine_cache_key import (
+    CacheKey,
+    EntryBuilder,
+    make_key,
+)
+from trt_text_classifier.serving.engine_cache_store import (
+    EngineCacheError,
+    open_store,
+)
 from trt_text_classifier.sidecar import (
-    Builder,
     BuildSettings,
     EngineSidecar,
     GpuTarget,
-    Precision,
-    ProfileRange,
     sha256_of,
     sidecar_path_for,
 )
@@ -63,8 +69,6 @@ __all__ = ["BuildSettings", "GpuTarget"]
 
 LOG = logging.getLogger(__name__)
 
-KEY_FORMAT = 1
-"""Bumped when the key's meaning changes: old entries are then simply not found."""
 ENTRY_FILE = "entry.json"
 CLAIM_FILE = "claim.json"
 TIMING_CACHE_FILE = "timing.cache"
@@ -83,10 +87,6 @@ beside the hours of a batch job: a dead builder costs the others at most 20 min 
 and a slow but live one is not overtaken. A claim is taken over, never deleted by others."""
 
 
-class EngineCacheError(RuntimeError):
-    """The cache cannot give an engine; one line naming the entry and the reason."""
-
-
 class EngineRefused(RuntimeError):
     """Raised by a loader when the runtime refuses to deserialize a cached engine."""
 
@@ -103,95 +103,6 @@ def local_gpu() -> GpuTarget:
     return GpuTarget(name, device_compute_capability(device))
 
 
-class BuilderIdentity(Protocol):
-    """The builder library and its exact version: part of the key."""
-
-    @property
-    def library(self) -> Builder: ...
-
-    @property
-    def version(self) -> str: ...
-
-
-class EntryBuilder(BuilderIdentity, Protocol):
-    """Builds one engine; injected (the model tooling's `CacheBuilder` in a pipeline)."""
-
-    @property
-    def has_timing_cache(self) -> bool: ...
-
-    def build(
-        self,
-        onnx_path: str,
-        engine_path: str,
-        gpu: GpuTarget,
-        settings: BuildSettings,
-        timing_cache: str | None,
-    ) -> EngineSidecar:
-        """Build a local `onnx_path` (bundle beside it) into `engine_path` + its sidecar."""
-        ...
-
-
-@dataclass(frozen=True)
-class CacheKey:
-    """Everything that decides whether an engine is valid; equal keys share one entry."""
-
-    onnx_sha256: str
-    builder: Builder
-    builder_version: str
-    gpu_name: str
-    compute_capability: str
-    precision: Precision
-    batch: str
-    sequence: str
-    workspace_mib: int
-    key_format: int = KEY_FORMAT
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @property
-    def digest(self) -> str:
-        text = json.dumps(self.as_dict(), sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()
-
-    @property
-    def folder(self) -> str:
-        """Readable, unique: `3f2a9c1b7d0e-l4-sm89-tensorrt-rtx-1.7.0.10-fp16-b1.4.16-s8.32.64-w512-HASH`."""
-        parts = [
-            self.onnx_sha256[:12],
-            _slug(re.sub(r"^NVIDIA\s+", "", self.gpu_name)),
-            "sm" + self.compute_capability.replace(".", ""),
-            self.builder,
-            self.builder_version,
-            self.precision,
-            "b" + self.batch.replace(",", "."),
-            "s" + self.sequence.replace(",", "."),
-            f"w{self.workspace_mib}",
-            self.digest[:8],
-        ]
-        return "-".join(_slug(part) for part in parts)
-
-
-def make_key(
-    onnx_sha256: str, builder: BuilderIdentity, gpu: GpuTarget, settings: BuildSettings
-) -> CacheKey:
-    return CacheKey(
-        onnx_sha256=onnx_sha256,
-        builder=builder.library,
-        builder_version=builder.version,
-        gpu_name=gpu.device_name,
-        compute_capability=gpu.compute_capability,
-        precision=settings.precision,
-        batch=settings.batch.as_flag(),
-        sequence=settings.sequence.as_flag(),
-        workspace_mib=settings.workspace_mib,
-    )
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9.]+", "-", text.lower()).strip("-")
-
-
 def worker_name() -> str:
     """Who builds: the host name (a Dataflow worker VM's name) and the process id."""
     return f"{socket.gethostname()}/{os.getpid()}"
@@ -204,287 +115,10 @@ def _now() -> str:
 # --- the store: a local folder or a gs:// prefix --------------------------------------------
 
 
-class EntryStore(Protocol):
-    """Objects named `FOLDER/FILE` under the cache root; generations are opaque tokens."""
-
-    location: str
-
-    def read(self, name: str) -> tuple[bytes, str] | None: ...
-    def create(self, name: str, data: bytes) -> str | None: ...
-    def replace(self, name: str, data: bytes, generation: str) -> str | None: ...
-    def delete(self, name: str, generation: str) -> None: ...
-    def upload(self, name: str, local_path: str) -> None: ...
-    def local_copy(self, name: str) -> str: ...
-    def move_folder(self, folder: str, target: str) -> None: ...
-    def names(self) -> list[str]: ...
-    def size(self, name: str) -> int: ...
-    def check_writable(self) -> None: ...
-
-
-class LocalStore:
-    """A local (or mounted) folder. Create-only is `link(2)` of a fully written temporary
-    file (atomic, and no reader sees a half-written claim; `O_CREAT|O_EXCL` would expose an
-    empty one); a takeover first creates `claim.json.takeover-GEN` create-only, so only one
-    taker per stale generation wins, then renames its claim over the stale one."""
-
-    def __init__(self, root: str) -> None:
-        self.root = os.path.abspath(root)
-        self.location = self.root
-
-    def _path(self, name: str) -> str:
-        return os.path.join(self.root, name)
-
-    def _temporary(self, name: str, data: bytes) -> str:
-        folder = os.path.dirname(self._path(name))
-        os.makedirs(folder, exist_ok=True)
-        handle, path = tempfile.mkstemp(prefix=".tmp-", dir=folder)
-        os.fchmod(handle, 0o644)
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        return path
-
-    def read(self, name: str) -> tuple[bytes, str] | None:
-        try:
-            with open(self._path(name), "rb") as stream:
-                data = stream.read()
-        except FileNotFoundError:
-            return None
-        return data, hashlib.sha256(data).hexdigest()[:16]
-
-    def create(self, name: str, data: bytes) -> str | None:
-        temporary = self._temporary(name, data)
-        try:
-            os.link(temporary, self._path(name))
-        except FileExistsError:
-            return None
-        finally:
-            os.unlink(temporary)
-        return hashlib.sha256(data).hexdigest()[:16]
-
-    def replace(self, name: str, data: bytes, generation: str) -> str | None:
-        current = self.read(name)
-        if current is None or current[1] != generation:
-            return None
-        if self.create(f"{name}.takeover-{generation}", data) is None:
-            return None
-        os.replace(self._temporary(name, data), self._path(name))
-        return hashlib.sha256(data).hexdigest()[:16]
-
-    def delete(self, name: str, generation: str) -> None:
-        current = self.read(name)
-        if current is not None and current[1] == generation:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self._path(name))
-
-    def upload(self, name: str, local_path: str) -> None:
-        temporary = self._temporary(name, b"")
-        shutil.copyfile(local_path, temporary)
-        os.replace(temporary, self._path(name))
-
-    def local_copy(self, name: str) -> str:
-        return self._path(name)
-
-    def move_folder(self, folder: str, target: str) -> None:
-        with contextlib.suppress(FileNotFoundError):  # another worker moved it first
-            os.rename(self._path(folder), self._path(target))
-
-    def names(self) -> list[str]:
-        found: list[str] = []
-        if not os.path.isdir(self.root):
-            return found
-        for folder in sorted(os.listdir(self.root)):
-            path = self._path(folder)
-            if os.path.isdir(path):
-                found.extend(f"{folder}/{name}" for name in sorted(os.listdir(path)))
-        return found
-
-    def size(self, name: str) -> int:
-        return os.path.getsize(self._path(name))
-
-    def check_writable(self) -> None:
-        if not os.path.isdir(self.root):
-            raise EngineCacheError(f"{self.root}: no such folder; create it first")
-        probe = f".write-check-{uuid.uuid4().hex}"
-        try:
-            with open(self._path(probe), "wb") as stream:
-                stream.write(b"")
-            os.unlink(self._path(probe))
-        except OSError as error:
-            raise EngineCacheError(f"{self.root}: not writable ({error.strerror})") from None
-
-
-class GcsStore:
-    """A gs://BUCKET/PREFIX/ location through google-cloud-storage (preconditions on
-    generations: `if_generation_match=0` creates only, `=G` replaces only generation G)."""
-
-    def __init__(self, location: str) -> None:
-        match = re.match(r"^gs://([^/]+)/?(.*)$", location)
-        if not match:
-            raise EngineCacheError(f"{location}: expected gs://BUCKET/FOLDER/")
-        self.location = location.rstrip("/") + "/"
-        self.bucket_name = match.group(1)
-        self.prefix = match.group(2).strip("/")
-        self.prefix = self.prefix + "/" if self.prefix else ""
-        self._bucket: Any = None
-
-    @property
-    def bucket(self) -> Any:
-        if self._bucket is None:
-            from google.cloud import storage
-
-            if os.environ.get("STORAGE_EMULATOR_HOST"):
-                from google.auth.credentials import AnonymousCredentials
-
-                client = storage.Client(project="emulator", credentials=AnonymousCredentials())
-            else:
-                client = storage.Client()
-            self._bucket = client.bucket(self.bucket_name)
-        return self._bucket
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_bucket": None}
-
-    def _failed(self) -> tuple[type[BaseException], ...]:
-        from google.api_core import exceptions
-
-        return (exceptions.PreconditionFailed, exceptions.NotFound)
-
-    def read(self, name: str) -> tuple[bytes, str] | None:
-        blob = self.bucket.get_blob(self.prefix + name)
-        if blob is None:
-            return None
-        try:
-            data = blob.download_as_bytes(if_generation_match=blob.generation)
-        except self._failed():
-            return self.read(name)
-        return data, str(blob.generation)
-
-    def _write(self, name: str, data: bytes, generation: int) -> str | None:
-        blob = self.bucket.blob(self.prefix + name)
-        try:
-            blob.upload_from_string(data, if_generation_match=generation)
-        except self._failed():
-            return None
-        return str(blob.generation)
-
-    def create(self, name: str, data: bytes) -> str | None:
-        return self._write(name, data, 0)
-
-    def replace(self, name: str, data: bytes, generation: str) -> str | None:
-        return self._write(name, data, int(generation))
-
-    def delete(self, name: str, generation: str) -> None:
-        with contextlib.suppress(*self._failed()):
-            self.bucket.blob(self.prefix + name).delete(if_generation_match=int(generation))
-
-    def upload(self, name: str, local_path: str) -> None:
-        self.bucket.blob(self.prefix + name).upload_from_filename(local_path)
-
-    def local_copy(self, name: str) -> str:
-        return model_files.cache_file(self.location + name)
-
-    def move_folder(self, folder: str, target: str) -> None:
-        for blob in list(self.bucket.list_blobs(prefix=f"{self.prefix}{folder}/")):
-            rest = blob.name[len(f"{self.prefix}{folder}/") :]
-            self.bucket.copy_blob(blob, self.bucket, f"{self.prefix}{target}/{rest}")
-            blob.delete()
-
-    def names(self) -> list[str]:
-        return sorted(
-            blob.name[len(self.prefix) :] for blob in self.bucket.list_blobs(prefix=self.prefix)
-        )
-
-    def size(self, name: str) -> int:
-        blob = self.bucket.get_blob(self.prefix + name)
-        return 0 if blob is None else int(blob.size)
-
-    def check_writable(self) -> None:
-        from google.api_core import exceptions
-
-        probe = self.bucket.blob(f"{self.prefix}.write-check-{uuid.uuid4().hex}")
-        try:
-            probe.upload_from_string(b"", if_generation_match=0)
-            probe.delete()
-        except exceptions.NotFound:
-            raise EngineCacheError(
-                f"{self.location}: bucket {self.bucket_name} does not exist"
-            ) from None
-        except exceptions.GoogleAPICallError as error:
-            raise EngineCacheError(f"{self.location}: not writable ({one_line(error)})") from None
-
-
-def open_store(location: str) -> EntryStore:
-    return GcsStore(location) if location.startswith("gs://") else LocalStore(location)
-
-
 # --- metrics ----------------------------------------------------------------------------------
 
 
-@dataclass
-class CacheMetrics:
-    """What this cache object did; mirrored to Beam's Metrics where Beam is importable."""
-
-    hits: int = 0
-    builds: int = 0
-    build_seconds: list[float] = field(default_factory=list)
-    wait_seconds: list[float] = field(default_factory=list)
-    bad_entries: int = 0
-    takeovers: int = 0
-
-    def count(self, name: str) -> None:
-        setattr(self, name, getattr(self, name) + 1)
-        _beam_metric("counter", f"engine_cache_{name}", 1)
-
-    def seconds(self, name: str, value: float) -> None:
-        getattr(self, name).append(value)
-        # Beam distributions hold integers: milliseconds (engine_cache_build_ms, ..._wait_ms).
-        metric = name.replace("_seconds", "_ms")
-        _beam_metric("distribution", f"engine_cache_{metric}", round(value * 1000))
-
-
-def _beam_metric(kind: str, name: str, value: int) -> None:
-    try:
-        from apache_beam.metrics import Metrics
-    except ImportError:
-        return
-    if kind == "counter":
-        Metrics.counter(METRICS_NAMESPACE, name).inc(value)
-    else:
-        Metrics.distribution(METRICS_NAMESPACE, name).update(value)
-
-
 # --- entries ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CachedEngine:
-    """A verified engine on local disk, its sidecar beside it, and how it was obtained."""
-
-    engine_path: str
-    sidecar: EngineSidecar
-    entry: str
-    outcome: str
-    """"built", "found" or "waited"."""
-    entry_record: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class EntryInfo:
-    """One entry as `engine-cache list` prints it."""
-
-    folder: str
-    key: dict[str, Any]
-    size: int
-    built_at: str
-    built_by: str
-
-    def line(self) -> str:
-        key = self.key
-        return (
-            f"{self.folder}  {key.get('gpu_name')} (compute capability "
-            f"{key.get('compute_capability')})  {key.get('builder')} {key.get('builder_version')}"
-            f"  {self.size / (1 << 20):.1f} MiB  built {self.built_at} by {self.built_by}"
-        )
 
 
 class EngineCache:
@@ -610,6 +244,11 @@ class EngineCache:
                 return engine
             claim = self._claim(key)
             if claim is not None:
+                if self.store.read(f"{key.folder}/{ENTRY_FILE}") is not None:
+                    # The builder before us published and dropped its claim between our read
+                    # of the entry and our claim: give ours back and serve its engine.
+                    self.store.delete(f"{key.folder}/{CLAIM_FILE}", claim[1])
+                    continue
                 return self._build(key, claim, local_onnx, onnx_path, gpu, settings, builder)
             waited = True
             current = self.store.read(f"{key.folder}/{CLAIM_FILE}")
@@ -786,30 +425,3 @@ def _local_bundle_onnx(onnx_path: str) -> str:
         return onnx_path
     directory = model_files.cache_directory(_bundle_directory(onnx_path))
     return os.path.join(directory, onnx_path.rsplit("/", 1)[1])
-
-
-WORKER_PRECISION: Precision = "fp16"
-"""What workers build: fp16 (BERT's usual serving precision; T4 in TensorRT-RTX needs it)."""
-WORKER_WORKSPACE_MIB = 4096
-
-
-def worker_build_settings(max_batch_size: int, max_seq_length: int) -> BuildSettings:
-    """The engine a job's workers build: its batches (1..max_batch_size, tuned at half) and
-    its records (1..max_seq_length tokens, tuned at the maximum), fp16, 4 GiB workspace.
-    The launch computes the same settings to say whether the cache holds the engine."""
-    return BuildSettings(
-        precision=WORKER_PRECISION,
-        batch=ProfileRange(min=1, opt=max(1, max_batch_size // 2), max=max_batch_size),
-        sequence=ProfileRange(min=1, opt=max_seq_length, max=max_seq_length),
-        workspace_mib=WORKER_WORKSPACE_MIB,
-    )
-
-
-def describe_entry(record: dict[str, Any]) -> str:
-    """`engine for NVIDIA L4, TensorRT 10.11.0.33, built 2026-...`."""
-    key = record.get("key", {})
-    library = "TensorRT-RTX" if key.get("builder") == "tensorrt-rtx" else "TensorRT"
-    return (
-        f"engine for {key.get('gpu_name')}, {library} {key.get('builder_version')}, "
-        f"built {record.get('built_at')} by {record.get('built_by')}"
-    )

@@ -22,7 +22,8 @@ from trt_text_classifier.serving.classifier import TextClassifier
 from trt_text_classifier.serving.tokenization import BatchTokenizer
 
 if TYPE_CHECKING:
-    from trt_text_classifier.serving.engine_cache import CachedEngine, EntryBuilder
+    from trt_text_classifier.serving.engine_cache_entry import CachedEngine
+    from trt_text_classifier.serving.engine_cache_key import EntryBuilder
     from trt_text_classifier.sidecar import BuildSettings, GpuTarget
 
 Backend = Literal["onnxruntime", "tensorrt"]

@@ -28,9 +28,13 @@ _ENCODING_ATTRIBUTES = {
 """Which attribute of a `tokenizers.Encoding` holds each BERT input."""
 
 
-REMEMBERED_ENCODINGS = 8192
-"""Unpadded encodings `count_tokens` keeps per process for `encode` to reuse: more than
-the records a batch job orders at once (`length_ordering.OrderByLength`'s window)."""
+REMEMBERED_ENCODINGS = 17_408
+"""Unpadded encodings `count_tokens` keeps per process for `encode` to reuse. It must hold
+the records a batch job orders at once plus one incoming list: `OrderByLength`'s largest
+window (GPU-sized batches: 256 x 64 records) and one `ReadLines` chunk (1,024). Smaller, the
+batches of a window miss it and are tokenized twice (measured: 125 -> 84 us a sentence of
+host work at batches of 256, `benchmarks/results/host-ceiling-profile*.md`);
+tests/unit/serving/test_tokenization.py ties it to those constants."""
 
 
 CHARACTERS_PER_TOKEN_BOUND = 32

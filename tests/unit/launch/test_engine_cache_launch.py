@@ -16,7 +16,7 @@ from trt_text_classifier.launch.parameters import PipelineParameters
 from trt_text_classifier.launch.preflight import check_parameters
 from trt_text_classifier.model_tooling.engine_build import CacheBuilder
 from trt_text_classifier.pipeline import make_handler
-from trt_text_classifier.serving.engine_cache import worker_build_settings
+from trt_text_classifier.serving.engine_cache_key import worker_build_settings
 from trt_text_classifier.serving.loading import load_cached_engine_classifier
 
 L4 = "type:nvidia-l4;count:1;install-nvidia-driver"

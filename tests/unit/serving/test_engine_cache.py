@@ -24,14 +24,12 @@ from trt_text_classifier.model_tooling.engine_build import CacheBuilder
 from trt_text_classifier.serving.engine_cache import (
     CLAIM_FILE,
     ENTRY_FILE,
-    BuildSettings,
     EngineCache,
-    EngineCacheError,
     EngineRefused,
-    GpuTarget,
-    make_key,
 )
-from trt_text_classifier.sidecar import ProfileRange, sha256_of
+from trt_text_classifier.serving.engine_cache_key import make_key
+from trt_text_classifier.serving.engine_cache_store import EngineCacheError
+from trt_text_classifier.sidecar import BuildSettings, GpuTarget, ProfileRange, sha256_of
 
 ROOT = Path(__file__).resolve().parents[3]
 L4 = GpuTarget("NVIDIA L4", "8.9")

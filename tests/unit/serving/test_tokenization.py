@@ -152,3 +152,14 @@ def test_a_batch_counted_first_is_padded_from_the_counting_pass_exactly_as_encod
         expected.truncated,
     )
     assert reused.truncated == (False, True, False, False)
+
+
+def test_the_encoding_memo_holds_the_largest_ordering_window_and_one_chunk() -> None:
+    # Smaller, the batches of a GPU-sized window miss the memo and are tokenized twice.
+    from trt_text_classifier.io.text_files import SPREAD_CHUNK
+    from trt_text_classifier.serving.batch_sizes import GPU_LENGTH_ORDER_BATCHES, GPU_MAX_BATCH_SIZE
+    from trt_text_classifier.serving.length_ordering import LENGTH_ORDER_BATCHES
+    from trt_text_classifier.serving.tokenization import REMEMBERED_ENCODINGS
+
+    largest_window = max(GPU_MAX_BATCH_SIZE * GPU_LENGTH_ORDER_BATCHES, 64 * LENGTH_ORDER_BATCHES)
+    assert largest_window + SPREAD_CHUNK <= REMEMBERED_ENCODINGS
