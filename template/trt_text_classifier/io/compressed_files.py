@@ -1,4 +1,5 @@
-"""Opening input files strictly: decompressors that raise at a truncated archive instead of ending quietly, and the checks that a file is a regular file holding text."""
+"""Opening input files strictly: decompressors that raise at a truncated archive instead
+of ending quietly, and the check that a file is a regular file."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import os
 import stat
 import zlib
 from collections.abc import Callable
-from typing import BinaryIO, cast
+from typing import Any, BinaryIO, cast
 
 import zstandard
 from apache_beam.io import fileio
@@ -18,66 +19,21 @@ from apache_beam.io.filesystem import CompressionTypes
 from trt_text_classifier import model_files
 
 
-class ZstdReader(io.RawIOBase):
-    """A .zst file's decompressed bytes (one frame or several, back to back), raising
-    EOFError where the file ends inside a frame. (zstandard's `stream_reader` ends quietly
-    there: a truncated file cut inside its first block reads as empty.)"""
+class StrictStreamReader(io.RawIOBase):
+    """A compressed file's bytes, decompressed stream after stream (several may follow each
+    other), raising EOFError where the file ends inside a stream. Subclasses say how a
+    stream's decompressor is made."""
 
     READ_SIZE = 1 << 16
 
     def __init__(self, raw: BinaryIO) -> None:
         self._raw = raw
-        self._decompressor = zstandard.ZstdDecompressor()
-        self._frame = self._decompressor.decompressobj()
-        self._in_frame = False
-        self._pending = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        while not self._pending:
-            compressed = self._raw.read(self.READ_SIZE)
-            if not compressed:
-                if self._in_frame:
-                    raise EOFError(
-                        "Compressed file ended before the end-of-stream marker was reached"
-                    )
-                return 0
-            self._pending = self._decompress(compressed)
-        size = min(len(buffer), len(self._pending))
-        buffer[:size] = self._pending[:size]
-        self._pending = self._pending[size:]
-        return size
-
-    def _decompress(self, compressed: bytes) -> bytes:
-        output = []
-        while compressed:
-            self._in_frame = True
-            output.append(self._frame.decompress(compressed))
-            if not self._frame.eof:
-                break
-            self._in_frame = False
-            compressed = self._frame.unused_data
-            self._frame = self._decompressor.decompressobj()
-        return b"".join(output)
-
-    def close(self) -> None:
-        self._raw.close()
-        super().close()
-
-
-class DeflateReader(io.RawIOBase):
-    """A .deflate file's decompressed bytes (zlib streams, as Beam's DEFLATE reads them),
-    raising EOFError where the file ends inside a stream (Beam's reader ends quietly)."""
-
-    READ_SIZE = 1 << 16
-
-    def __init__(self, raw: BinaryIO) -> None:
-        self._raw = raw
-        self._stream = zlib.decompressobj()
+        self._stream = self._new_stream()
         self._in_stream = False
         self._pending = b""
+
+    def _new_stream(self) -> Any:
+        raise NotImplementedError
 
     def readable(self) -> bool:
         return True
@@ -106,12 +62,28 @@ class DeflateReader(io.RawIOBase):
                 break
             self._in_stream = False
             compressed = self._stream.unused_data
-            self._stream = zlib.decompressobj()
+            self._stream = self._new_stream()
         return b"".join(output)
 
     def close(self) -> None:
         self._raw.close()
         super().close()
+
+
+class ZstdReader(StrictStreamReader):
+    """A .zst file's frames. (zstandard's `stream_reader` ends quietly inside a frame: a
+    truncated file cut inside its first block reads as empty.)"""
+
+    def _new_stream(self) -> Any:
+        return zstandard.ZstdDecompressor().decompressobj()
+
+
+class DeflateReader(StrictStreamReader):
+    """A .deflate file's zlib streams, as Beam's DEFLATE reads them (Beam's reader ends
+    quietly inside a stream)."""
+
+    def _new_stream(self) -> Any:
+        return zlib.decompressobj()
 
 
 def _deflate_reader(raw: BinaryIO) -> BinaryIO:
