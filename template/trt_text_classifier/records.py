@@ -127,7 +127,7 @@ Result = TypeVar("Result")
 
 def escaped(value: object) -> str:
     """`value` as text that any UTF-8 writer takes: lone surrogates (undecodable bytes held
-    as U+DC80..U+DCFF, or unpaired `\\udXXX` JSON escapes) written as `\\xNN`/`\\udXXX`."""
+    as U+DC80..U+DCFF, or unpaired `\\udXXX` JSON escapes) written out as `\\udXXX`."""
     text = value if isinstance(value, str) else repr(value)
     try:
         text.encode("utf-8")

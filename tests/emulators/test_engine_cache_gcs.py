@@ -25,9 +25,7 @@ from trt_text_classifier.commands import engine_cache as engine_cache_command
 from trt_text_classifier.commands import launch, validate
 from trt_text_classifier.launch.template_parameters import gcloud_parameters_flag
 from trt_text_classifier.model_tooling.engine_build import (
-    BuildRequest,
     CacheBuilder,
-    build_engine,
 )
 from trt_text_classifier.serving.engine_cache import CLAIM_FILE, ENTRY_FILE, EngineCache
 from trt_text_classifier.serving.engine_cache_key import worker_build_settings
@@ -108,18 +106,8 @@ class ImageVersionBuilder(CacheBuilder):
         settings: BuildSettings,
         timing_cache: str | None,
     ) -> EngineSidecar:
-        return build_engine(
-            BuildRequest(
-                onnx_path=onnx_path,
-                engine_path=engine_path,
-                builder="tensorrt-rtx",
-                precision="fp32",
-                batch=settings.batch,
-                sequence=settings.sequence,
-                compute_capabilities=(gpu.compute_capability,),
-                workspace_mib=settings.workspace_mib,
-            )
-        )
+        fp32 = dataclasses.replace(settings, precision="fp32")
+        return CacheBuilder("tensorrt-rtx").build(onnx_path, engine_path, gpu, fp32, None)
 
 
 def job_values(gcs: GcsEmulator, gcs_onnx: str, cache: str) -> dict[str, str]:

@@ -206,11 +206,17 @@ class EngineCache:
                     problem = f"the runtime refused the engine ({one_line(error)})"
                     self._suspect = engine.entry_record.get("engine_file")
             assert problem is not None
-            current = self.store.read(f"{key.folder}/{ENTRY_FILE}")
-            if current is None or json.loads(current[0]).get("engine_file") != self._suspect:
-                continue  # another worker already moved that entry aside (and maybe rebuilt)
+            # Only the claim's holder moves the entry aside, and only while it is still the one
+            # found bad (else a slow worker could move aside a good entry built meanwhile).
+            claim = self._entry_is(key, self._suspect) and self._claim_or_take_over(key)
+            if not claim:
+                time.sleep(self.poll_interval_s)
+                continue  # another worker moves it aside (and rebuilds), or already did
+            if not self._entry_is(key, self._suspect):
+                self.store.delete(f"{key.folder}/{CLAIM_FILE}", claim[1])
+                continue
             failures.append(problem)
-            moved = self._move_aside(key.folder)
+            moved = self._move_aside(key.folder)  # the claim moves aside with the entry
             self.metrics.count("bad_entries")
             LOG.warning("engine cache entry %s: %s; moved to %s", key.folder, problem, moved)
             if len(failures) > 1:
@@ -280,6 +286,23 @@ class EngineCache:
         if takeover_of is not None:
             record["takes_over"] = {key: takeover_of[key] for key in ("worker", "since", "token")}
         return record
+
+    def _entry_is(self, key: CacheKey, engine_file: str | None) -> bool:
+        current = self.store.read(f"{key.folder}/{ENTRY_FILE}")
+        return current is not None and json.loads(current[0]).get("engine_file") == engine_file
+
+    def _claim_or_take_over(self, key: CacheKey) -> tuple[dict[str, Any], str] | None:
+        """The entry's claim: created, or taken over from a holder older than the limit."""
+        claim = self._claim(key)
+        if claim is not None:
+            return claim
+        current = self.store.read(f"{key.folder}/{CLAIM_FILE}")
+        if current is None:
+            return None
+        holder = json.loads(current[0])
+        if self.clock() - holder["since_epoch"] <= self.stale_after_s:
+            return None
+        return self._take_over(key, holder, current[1])
 
     def _claim(self, key: CacheKey) -> tuple[dict[str, Any], str] | None:
         record = self._claim_record()

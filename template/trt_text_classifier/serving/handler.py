@@ -251,10 +251,15 @@ class TextClassificationModelHandler(
         inference_args: dict[str, Any] | None = None,
     ) -> Iterable[Prediction | DeadLetter]:
         model = self._watched(model)
-        empty = [record for record in batch if not has_tokens(record.text)]
-        if empty:
-            batch = [record for record in batch if has_tokens(record.text)]
-        dead: list[Prediction | DeadLetter] = [tokenize_dead_letter(record) for record in empty]
+        dead: list[Prediction | DeadLetter] = []
+        if not all(has_tokens(record.text) for record in batch):
+            kept = []
+            for record in batch:
+                if has_tokens(record.text):
+                    kept.append(record)
+                else:
+                    dead.append(tokenize_dead_letter(record))
+            batch = kept
         if not batch:
             return dead
         if not self._isolate_failures:
