@@ -69,3 +69,23 @@ def test_the_import_contract_holds() -> None:
     )
     assert done.returncode == 0, done.stdout[-2000:]
     assert "0 broken" in done.stdout
+
+
+def test_the_pipeline_loads_without_torch_and_beams_model_manager_stays_importable() -> None:
+    # Beam's RunInference would import its ModelManager, and with it torch (installed here by
+    # the export extra); the package defers it, and the real one still loads when asked for.
+    pytest.importorskip("torch")
+    code = (
+        "import sys, trt_text_classifier.pipeline\n"
+        "print('torch' in sys.modules)\n"
+        "from apache_beam.ml.inference import base\n"
+        "print(base.ModelManager)\n"
+        "from apache_beam.ml.inference.model_manager import ModelManager\n"
+        "print(ModelManager.__module__, 'torch' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split("\n")[:3] == [
+        "False",
+        "None",
+        "apache_beam.ml.inference.model_manager True",
+    ]
