@@ -47,6 +47,9 @@ DEAD_LETTERS = "dead_letters"
 NO_FIELDS: Mapping[str, Any] = {}
 """The default `fields` and `attributes`: shared, so never mutated."""
 
+to_json_text = json.JSONEncoder(ensure_ascii=False).encode
+"""`json.dumps(value, ensure_ascii=False)`, with one encoder made once instead of per call."""
+
 
 class TextRecord(NamedTuple):
     """One piece of text to classify, the id that ties its result to it, and what travels along."""
@@ -80,7 +83,7 @@ class Prediction(NamedTuple):
         }
         if self.labels is not None:
             document["labels"] = self.labels
-        return with_fields(json.dumps(document, ensure_ascii=False), self.fields)
+        return with_fields(to_json_text(document), self.fields)
 
 
 class DeadLetter(NamedTuple):
@@ -115,10 +118,7 @@ class DeadLetter(NamedTuple):
         return line
 
     def _json(self, record_id: str, input: str, error: str, fields: Mapping[str, Any]) -> str:
-        head = json.dumps(
-            {"id": record_id, "input": input, "error": error, "stage": self.stage},
-            ensure_ascii=False,
-        )
+        head = to_json_text({"id": record_id, "input": input, "error": error, "stage": self.stage})
         return with_fields(head, fields)
 
 
@@ -208,10 +208,9 @@ def fields_json(value: Any) -> str:
     given; the standard encoder cannot write them, so this one does.
     """
     if isinstance(value, Mapping):
-        members = (
-            f"{json.dumps(key, ensure_ascii=False)}: {fields_json(item)}"
-            for key, item in value.items()
-        )
+        if not value:
+            return "{}"
+        members = (f"{to_json_text(key)}: {fields_json(item)}" for key, item in value.items())
         return "{" + ", ".join(members) + "}"
     if isinstance(value, list):
         return "[" + ", ".join(fields_json(item) for item in value) + "]"
@@ -219,4 +218,4 @@ def fields_json(value: Any) -> str:
         return value.text
     if isinstance(value, Decimal):
         return str(value)
-    return json.dumps(value, ensure_ascii=False)
+    return to_json_text(value)

@@ -105,21 +105,26 @@ class TextClassifier:
             )
         check_finite(logits)
         probabilities = sigmoid(logits) if self.multi_label else softmax(logits)
+        # Python floats for the whole batch at once: per-cell float() costs more than the rest.
+        rows: list[list[float]] = probabilities.tolist()
+        best: list[int] = probabilities.argmax(axis=1).tolist()
         return ClassifiedBatch(
-            [self._classification(row, threshold) for row in probabilities],
+            [
+                self._classification(row, index, threshold)
+                for row, index in zip(rows, best, strict=True)
+            ],
             tokenized,
             self.identity,
         )
 
-    def _classification(self, row: np.ndarray, threshold: float) -> Classification:
-        best = int(row.argmax())
+    def _classification(self, row: list[float], best: int, threshold: float) -> Classification:
         chosen = None
         if self.multi_label:
             chosen = [label for label, p in zip(self.labels, row, strict=True) if p >= threshold]
         return Classification(
             label=self.labels[best],
-            score=float(row[best]),
-            probabilities={label: float(p) for label, p in zip(self.labels, row, strict=True)},
+            score=row[best],
+            probabilities=dict(zip(self.labels, row, strict=True)),
             labels=chosen,
         )
 
