@@ -12,7 +12,9 @@ e.g. `sidecar.supports_compute_capability("7.5")` for an nvidia-tesla-t4 worker.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import os
 import posixpath
 import re
 from dataclasses import dataclass
@@ -219,3 +221,22 @@ def sha256_of(path: str) -> str:
         for block in iter(lambda: handle.read(8 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def model_sha256(path: str) -> str:
+    """`sha256_of` a local model file, remembered in this process per version of the file.
+
+    A local run checks the model's SHA-256 at launch and again when its worker loads the
+    model, in the same process: the second read of a 440 MB BERT-base (0.5 s on 2 cores) is
+    saved. A version is the file's device, inode, size and modification time in
+    nanoseconds: a replaced or rewritten file is hashed again. Integrity checks of copies
+    (engines, cache entries) use `sha256_of`, which always reads.
+    """
+    status = os.stat(path)
+    version = (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
+    return _sha256_of_version(os.path.realpath(path), version)
+
+
+@functools.lru_cache(maxsize=8)
+def _sha256_of_version(path: str, version: tuple[int, int, int, int]) -> str:
+    return sha256_of(path)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -95,3 +98,26 @@ def test_runtime_mismatch_says_what_was_built_what_is_present_and_how_to_rebuild
 def test_profile_range_must_be_ordered() -> None:
     with pytest.raises(ValidationError, match="needs MIN <= OPT <= MAX, got 4,2,8"):
         ProfileRange(min=4, opt=2, max=8)
+
+
+def test_a_model_is_hashed_once_per_version_of_its_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A local run checks the model at launch and loads it in the same process: one read.
+    from trt_text_classifier import sidecar
+
+    reads: list[str] = []
+    real = sidecar.sha256_of
+    monkeypatch.setattr(sidecar, "sha256_of", lambda path: reads.append(path) or real(path))
+    model = tmp_path / "model.onnx"
+    model.write_bytes(b"first version")
+    first = sidecar.model_sha256(str(model))
+    assert sidecar.model_sha256(str(model)) == first == real(str(model))
+    assert len(reads) == 1
+    model.write_bytes(b"second version, longer")
+    assert sidecar.model_sha256(str(model)) == real(str(model)) != first
+    replacement = tmp_path / "replacement"
+    replacement.write_bytes(b"first version")
+    os.replace(replacement, model)  # same content, a new file: hashed again
+    assert sidecar.model_sha256(str(model)) == first
+    assert len(reads) == 3

@@ -22,7 +22,7 @@ from trt_text_classifier.errors import ParameterError
 from trt_text_classifier.launch.batch_size import effective_max_batch_size
 from trt_text_classifier.launch.parameters import PipelineParameters
 from trt_text_classifier.launch.remote_checks import with_time_limit
-from trt_text_classifier.sidecar import Builder, GpuTarget, sha256_of
+from trt_text_classifier.sidecar import Builder, GpuTarget, model_sha256
 
 
 class ImageBuilder:
@@ -67,7 +67,7 @@ def engine_cache_line(
     image = builder or ImageBuilder()
 
     def lookup() -> str:
-        digest = sha256_of(model_files.cache_file(onnx_path))
+        digest = model_sha256(model_files.cache_file(onnx_path))
         key = make_key(digest, image, gpu, settings)
         record = EngineCache(location).lookup(key)
         if record is not None:

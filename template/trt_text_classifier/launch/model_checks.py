@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -9,7 +10,7 @@ from trt_text_classifier import model_files
 from trt_text_classifier.bundle import BundleManifest, manifest_path_for
 from trt_text_classifier.errors import ParameterError, one_line
 from trt_text_classifier.launch.parameters import PipelineParameters
-from trt_text_classifier.sidecar import sha256_of
+from trt_text_classifier.sidecar import model_sha256
 
 if TYPE_CHECKING:
     from trt_text_classifier.serving.tokenization import BatchTokenizer
@@ -100,19 +101,25 @@ def check_onnx_model(onnx_path: str, manifest: BundleManifest) -> OnnxGraph:
     """
     where = f"--onnx_path={onnx_path!r}"
     local = model_files.cache_file(onnx_path)
-    if manifest.onnx_sha256 is not None and sha256_of(local) != manifest.onnx_sha256:
+    # Hashing and parsing each read the whole file: hashlib lets the hash run beside the parse.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        digest = pool.submit(model_sha256, local)
+        try:
+            graph: OnnxGraph | None = read_onnx_graph(local)
+            invalid = None
+        except Exception as error:
+            graph, invalid = None, one_line(error)
+        if manifest.onnx_sha256 is not None and digest.result() != manifest.onnx_sha256:
+            raise ParameterError(
+                f"{where}: its SHA-256 differs from onnx_sha256 in "
+                f"{manifest_path_for(onnx_path)}; the model or the manifest was replaced after "
+                "the export: copy the whole exported directory, or export the model again"
+            )
+    if graph is None:
         raise ParameterError(
-            f"{where}: its SHA-256 differs from onnx_sha256 in "
-            f"{manifest_path_for(onnx_path)}; the model or the manifest was replaced after "
-            "the export: copy the whole exported directory, or export the model again"
-        )
-    try:
-        graph = read_onnx_graph(local)
-    except Exception as error:
-        raise ParameterError(
-            f"{where}: is not a valid ONNX model ({one_line(error)}); give a "
+            f"{where}: is not a valid ONNX model ({invalid}); give a "
             "model.onnx written by `trt-text-classifier export` or `demo-model`"
-        ) from None
+        )
     for graph_input in graph.inputs:
         if graph_input.dtype not in ONNX_TOKEN_TYPES:
             raise ParameterError(

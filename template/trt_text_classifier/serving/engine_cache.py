@@ -21,10 +21,9 @@ Bad entries (SHA-256 mismatch, a key that is not the one wanted, an engine the r
 refuses) are moved aside to `FOLDER.bad-TIME/` (never deleted), counted and rebuilt once;
 a second failure raises `EngineCacheError` naming the entry.
 
-The module needs no Beam and no GPU: a GPU is *declared* (`GpuTarget`), the builder is
-injected (`EntryBuilder`; the pipeline passes the model tooling's, which serving may not
-import), and local folders need no Cloud Storage. Metrics go to Beam's `Metrics` where Beam
-is importable, and always to `CacheMetrics` on the cache object (what the tests read).
+No Beam, no GPU needed: a GPU is *declared* (`GpuTarget`), the builder is injected
+(`EntryBuilder`: the model tooling's, which serving may not import), local folders need no
+Cloud Storage; metrics go to Beam's `Metrics` where importable, and to `CacheMetrics`.
 """
 
 from __future__ import annotations
@@ -61,6 +60,7 @@ from trt_text_classifier.sidecar import (
     BuildSettings,
     EngineSidecar,
     GpuTarget,
+    model_sha256,
     sha256_of,
     sidecar_path_for,
 )
@@ -194,7 +194,7 @@ class EngineCache:
         entry is then moved aside and rebuilt once, like an entry whose bytes do not match.
         """
         local_onnx = _local_bundle_onnx(onnx_path)
-        key = make_key(sha256_of(local_onnx), builder, gpu, settings)
+        key = make_key(model_sha256(local_onnx), builder, gpu, settings)
         failures: list[str] = []
         while True:
             engine = self._hit_or_build(key, local_onnx, onnx_path, gpu, settings, builder)

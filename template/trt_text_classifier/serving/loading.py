@@ -76,12 +76,12 @@ def load_onnx_classifier(
     onnx_path: str, tokenizer: str | None, max_seq_length: int
 ) -> TextClassifier:
     from trt_text_classifier.backends.onnxruntime_backend import OnnxRuntimeBackend
-    from trt_text_classifier.sidecar import sha256_of
+    from trt_text_classifier.sidecar import model_sha256
 
     manifest_path = manifest_path_for(onnx_path)
     manifest = BundleManifest.model_validate_json(model_files.read_text(manifest_path))
     local = model_files.cache_file(onnx_path)
-    digest = sha256_of(local)
+    digest = model_sha256(local)
     check_onnx_digest(onnx_path, digest, manifest, manifest_path)
     batch_tokenizer = load_tokenizer(onnx_path, tokenizer, max_seq_length, backend="onnxruntime")
     backend = OnnxRuntimeBackend(local)
