@@ -1,4 +1,4 @@
-"""OrderByLength: windows sorted by token count, memory with_time_limit, nothing lost or duplicated."""
+"""OrderByLength: windows sorted by token count, memory bounded, nothing lost or duplicated."""
 
 from __future__ import annotations
 

@@ -108,7 +108,7 @@ def _runs(command: list[str], env: Mapping[str, str]) -> bool:
 
 
 def _step(command: Sequence[str], env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
-    """One step of the boot path, run as boot runs it: in `env`, with_time_limit in time."""
+    """One step of the boot path, run as boot runs it: in `env`, bounded in time."""
     return subprocess.run(
         list(command), env=dict(env), capture_output=True, text=True, timeout=STEP_TIMEOUT_SECS
     )

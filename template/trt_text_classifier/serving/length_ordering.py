@@ -37,7 +37,7 @@ class OrderByLength(beam.DoFn):
     the batch's shortest (a small job's one window spans every length). Each batch leaves as one
     element (a list), and stays one element through inference and output
     (`FormedBatchesHandler`): Beam's per-element work is paid per batch. The
-    last window of a bundle may give one shorter batch. Memory is with_time_limit by
+    last window of a bundle may give one shorter batch. Memory is bounded by
     `batch_size * window_batches` records plus one list.
 
     Counting tokens is the records' one tokenizer pass: the handler pads the
