@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from apache_beam.ml.inference.base import ModelHandler
+
 from trt_text_classifier.records import DeadLetter, Prediction, TextRecord
-from trt_text_classifier.serving.beam_inference import ModelHandler
 from trt_text_classifier.serving.classifier import TextClassifier
 from trt_text_classifier.serving.handler import TextClassificationModelHandler
 

@@ -38,11 +38,11 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from apache_beam.metrics import Metrics
+from apache_beam.ml.inference.base import ModelHandler
 
 from trt_text_classifier.errors import one_line
 from trt_text_classifier.records import METRICS_NAMESPACE, DeadLetter, Prediction, TextRecord
 from trt_text_classifier.serving import model_swap
-from trt_text_classifier.serving.beam_inference import ModelHandler
 from trt_text_classifier.serving.classifier import DEFAULT_THRESHOLD, TextClassifier
 from trt_text_classifier.serving.loading import Backend
 from trt_text_classifier.serving.shared_backend import ClassifierLoader, acquire_shared_backend

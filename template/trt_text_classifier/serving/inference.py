@@ -13,10 +13,10 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import apache_beam as beam
+from apache_beam.ml.inference.base import RunInference
 
 from trt_text_classifier.records import DEAD_LETTERS, DeadLetter, Prediction, TextRecord
 from trt_text_classifier.serving.batch_sizes import length_order_batches
-from trt_text_classifier.serving.beam_inference import RunInference
 from trt_text_classifier.serving.formed_batches import FormedBatchesHandler
 from trt_text_classifier.serving.handler import (
     TextClassificationModelHandler,
