@@ -230,3 +230,22 @@ def test_run_exits_2_with_the_refusal(
         "token classifier) with `trt-text-classifier export`\n"
     )
     assert not (tmp_path / "out").exists()
+
+
+def test_onnx_checker_runs_only_for_a_model_the_manifest_names_no_sha256_of(
+    demo_bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A file whose SHA-256 is the export's was loaded by ONNX Runtime and compared with the
+    # framework there: the checker's second read of it (about 1 s for BERT-base) is skipped.
+    from trt_text_classifier.bundle import BundleManifest
+    from trt_text_classifier.launch.model_checks import check_onnx_model
+
+    checked: list[str] = []
+    monkeypatch.setattr(onnx.checker, "check_model", lambda path, *a, **k: checked.append(path))
+    manifest = BundleManifest.model_validate_json((demo_bundle / "bundle.json").read_text())
+    assert manifest.onnx_sha256 == sha256_of(str(demo_bundle / "model.onnx"))
+    graph = check_onnx_model(str(demo_bundle / "model.onnx"), manifest)
+    assert checked == []
+    unnamed = manifest.model_copy(update={"onnx_sha256": None})
+    assert check_onnx_model(str(demo_bundle / "model.onnx"), unnamed) == graph
+    assert checked == [str(demo_bundle / "model.onnx")]
