@@ -1,7 +1,7 @@
 """Checks that need I/O, run before the pipeline is built (on the launcher VM on Dataflow).
 
 They read the input match, the bundle manifest or engine sidecar, the tokenizer
-(loaded as the workers will load it), the ONNX model (ONNX's checker; a gs://
+(loaded as the workers will load it), the ONNX model (its SHA-256, or ONNX's checker; a gs://
 model is copied into this process's cache) and the output prefixes
 (`output_locations`). Each failure is a `ParameterError` naming the parameter;
 each check that may reach Google Cloud runs within `remote_checks.with_time_limit`.
