@@ -5,13 +5,15 @@ this module picks them from the parameters and wires them together.
 
 Batch (--input):
 
-    files -> Reshuffle -> ReadLines -> Reshuffle [-> ParseJsonLines] -> OrderByLength -> RunInference
-                            |                          |                                   |
-                            |                          |               JSON -> output, BigQuery
-                            +-- undecodable lines --+--+-- malformed JSON records    failed records,
-                                                    |                              unencodable predictions
-                                                    v                                      v
-                                              dead letters (JSON) -> dead_letter_output <--+
+    files, spread over workers (a Reshuffle)
+      |
+      +----> ReadLines -> Reshuffle [-> ParseJsonLines] -> OrderByLength -> RunInference
+               |                          |                                   |
+               |                          |               JSON -> output, BigQuery
+               +-- undecodable lines --+--+-- malformed JSON records    failed records,
+                                       |                              unencodable predictions
+                                       v                                      v
+                                 dead letters (JSON) -> dead_letter_output <--+
 
 The first Reshuffle spreads the files over workers, the second the records of each file
 (`io/text_files.read_files`).

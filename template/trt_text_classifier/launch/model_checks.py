@@ -99,9 +99,9 @@ def check_onnx_model(onnx_path: str, manifest: BundleManifest) -> OnnxGraph:
     """The model must be the bundle's file, valid ONNX, and fit the labels.
 
     Checked here: the SHA-256 against the bundle's onnx_sha256, ONNX's checker (for a
-    model the manifest names no SHA-256 of: `read_onnx_graph`), integer token inputs with dynamic batch and sequence axes, and one
-    (batch, labels) output as wide as the bundle's labels. What needs the
-    tokenizer is `check_model_fits`. A gs:// model is copied into this
+    model the manifest names no SHA-256 of: `read_onnx_graph`), integer token inputs with
+    dynamic batch and sequence axes, and one (batch, labels) output as wide as the bundle's
+    labels. What needs the tokenizer is `check_model_fits`. A gs:// model is copied into this
     process's cache first (the same copy a local run then serves).
     """
     where = f"--onnx_path={onnx_path!r}"
