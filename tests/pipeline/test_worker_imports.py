@@ -1,14 +1,16 @@
-"""SDK worker processes load what the pipeline needs, not torch.
+"""SDK worker processes load what the pipeline needs, not torch, and freeze it.
 
 Beam's RunInference module imports its ModelManager, and the ModelManager imports torch
 whenever torch is installed (as it is here, with the `export` extra): 1.2 s and a heap every
 full garbage collection and the process's exit walk, in every SDK process. The package keeps
 it out (`trt_text_classifier.defer_beam_model_manager`); this runs the real graph in separate
-SDK processes and asks each one what it loaded.
+SDK processes and asks each one what it loaded, and whether its first model load froze
+the heap for the garbage collector (`serving.worker_heap`).
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from pathlib import Path
@@ -25,14 +27,17 @@ from trt_text_classifier.run import summarize
 
 
 def report_imports(predictions: list) -> list:
-    """Record, in the SDK process that classified them, whether torch is loaded there."""
+    """Record, in the SDK process that classified them, whether torch is loaded there and
+    whether its heap is frozen."""
     record("sdk")
     if "torch" in sys.modules:
         record("torch")
+    if gc.get_freeze_count() > 0:
+        record("frozen")
     return predictions
 
 
-def test_sdk_processes_classify_without_importing_torch(
+def test_sdk_processes_classify_without_importing_torch_and_with_a_frozen_heap(
     tmp_path: Path, demo_onnx: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Asked for here, not at module level: the SDK processes import this module (the probe).
@@ -67,3 +72,4 @@ def test_sdk_processes_classify_without_importing_torch(
     sdk_processes = set(recorded(probes, "sdk"))
     assert sdk_processes and os.getpid() not in sdk_processes
     assert recorded(probes, "torch") == []
+    assert set(recorded(probes, "frozen")) == sdk_processes

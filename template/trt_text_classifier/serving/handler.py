@@ -47,6 +47,7 @@ from trt_text_classifier.serving.classifier import DEFAULT_THRESHOLD, TextClassi
 from trt_text_classifier.serving.loading import Backend
 from trt_text_classifier.serving.shared_backend import ClassifierLoader, acquire_shared_backend
 from trt_text_classifier.serving.tokenization import BatchTokenizer
+from trt_text_classifier.serving.worker_heap import freeze_worker_heap
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -217,13 +218,18 @@ class TextClassificationModelHandler(
         the model for every bundle. Every copy of this handler (they are
         pickled to the workers) shares one process-wide entry, replaced when
         the model path changes (a swap hands its checked model over here).
+        An SDK worker's first load freezes what the process has loaded so far
+        (`worker_heap.freeze_worker_heap`).
         """
         with _LOADING:
             accepted, self._accepted = self._accepted, None
             cached = _LOADED.get(self._instance_key)
             if accepted is None and cached is not None and cached[0] == self._model_path:
                 return cached[1]
-            classifier = accepted if accepted is not None else self._load(self._model_path)
+            classifier = accepted
+            if classifier is None:
+                freeze_worker_heap()
+                classifier = self._load(self._model_path)
             _LOADED[self._instance_key] = (self._model_path, classifier)
             return classifier
 
