@@ -26,7 +26,9 @@ at the backend's load (process start, reading and tokenizing until the shared ba
 asked for; the backend's load, session creation included; from the loaded backend to the
 first batch) and the time after the last batch; the GPU's utilization sampled through
 NVML (pynvml, else nvidia-smi) every 50 ms between the first and the last model call; CPU
-time of every process of the job per sentence; padding efficiency.
+time of every process of the job per sentence; padding efficiency; per role of process
+(runner, SDK workers, the shared backend's server: `process_watch.py`) when they started,
+their CPU seconds before the first batch, steady and after the last, and when they exited.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ import onnxruntime  # noqa: E402
 
 import instrumentation  # noqa: E402
 import null_backend  # noqa: E402
+import process_watch  # noqa: E402
 import report  # noqa: E402
 import workloads  # noqa: E402
 from trt_text_classifier.backends.onnxruntime_backend import (  # noqa: E402
@@ -102,6 +105,7 @@ class Run:
     gpu_utilization_source: str | None
     cpu_us_per_sentence: float
     padding_efficiency: float
+    processes: dict  # process_watch.breakdown: start, CPU per phase and exit, per role
 
 
 @dataclass
@@ -238,6 +242,7 @@ def run_layout(
     )
     print(f"== {layout}, {processes} SDK process(es), batches of at most {batch_size}", flush=True)
     sampler = GpuSampler()
+    watch = process_watch.ProcessWatch().start()
     cpu_before = cpu_seconds()
     started = time.monotonic()
     pipeline = beam.Pipeline(options=make_pipeline_options(params, beam_args))
@@ -246,6 +251,7 @@ def run_layout(
     result.wait_until_finish()
     wall = time.monotonic() - started
     cpu = cpu_seconds() - cpu_before
+    watched = watch.stop()
     summary = summarize(result)
     intervals = instrumentation.busy_intervals(busy_log)
     load = instrumentation.load_interval(busy_log)
@@ -273,6 +279,7 @@ def run_layout(
         gpu_utilization_source=sampler.source,
         cpu_us_per_sentence=round(cpu / sentences * 1e6, 1),
         padding_efficiency=round(summary.padding_efficiency, 4),
+        processes=process_watch.breakdown(watched, started, first, last),
     )
 
 

@@ -42,3 +42,32 @@ def test_harness_runs_every_pipeline_and_writes_its_report(tmp_path: Path) -> No
     assert f"{SENTENCES} sentences; word pieces per sentence" in table
     assert "| ours | ≤64, formed by length |" in table
     assert (tmp_path / "results" / "cpu.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_gpu_harness_runs_the_host_ceiling_and_breaks_its_processes_down(tmp_path: Path) -> None:
+    completed = run_python(
+        str(REPOSITORY / "benchmarks" / "gpu_throughput.py"),
+        "--model", "demo",
+        "--layouts", "ceiling:2",
+        "--sentences", "2000",
+        "--skip-backend",
+        "--output", str(tmp_path / "results"),
+        "--work", str(tmp_path / "work"),
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr[-3000:]
+
+    (run,) = json.loads((tmp_path / "results" / "gpu-throughput.json").read_text())["runs"]
+    assert (run["layout"], run["sdk_processes"], run["sentences"]) == ("ceiling", 2, 2000)
+    roles = run["processes"]
+    assert set(roles) == {"runner", "sdk worker", "backend server"}
+    assert [roles[role]["processes"] for role in ("runner", "sdk worker", "backend server")] == [
+        1,
+        2,
+        1,
+    ]
+    workers = roles["sdk worker"]
+    assert 0 <= workers["started_seconds"][0] <= workers["started_seconds"][1] < run["wall_seconds"]
+    assert workers["cpu_seconds_before_first_batch"] > 0  # imports and reading, at least
+    for role in roles.values():
+        first_exit, last_exit = role["exited_seconds_after_last_batch"]
+        assert 0 <= first_exit <= last_exit
