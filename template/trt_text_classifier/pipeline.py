@@ -16,7 +16,8 @@ Batch (--input):
                                  dead letters (JSON) -> dead_letter_output <--+
 
 The first Reshuffle spreads the files over workers, the second the records of each file
-(`io/text_files.read_files`).
+(`io/text_files.read_files`). A branch of its own, `LoadModelEarly`, starts loading the
+model while the files are read, so RunInference's stage finds it loaded.
 
 Records travel in lists, not one per Beam element: `ReadLines` emits chunks of records,
 `OrderByLength` turns them into batches, RunInference classifies each batch as formed
@@ -56,6 +57,7 @@ from trt_text_classifier.launch.options import is_local_runner
 from trt_text_classifier.launch.parameters import PipelineParameters
 from trt_text_classifier.launch.record_fields import InputFormat
 from trt_text_classifier.records import DEAD_LETTERS
+from trt_text_classifier.serving.early_loading import LoadModelEarly
 from trt_text_classifier.serving.handler import TextClassificationModelHandler
 from trt_text_classifier.serving.inference import classify, run_inference
 from trt_text_classifier.serving.shared_backend import ClassifierLoader
@@ -207,8 +209,10 @@ def build_pipeline(
 
     `handler` defaults to the one the parameters describe (tests pass their own).
     """
-    records, unreadable = read_input(pipeline, params)
     handler = handler or make_handler(params)
+    if not params.streaming:
+        _ = pipeline | "LoadModelEarly" >> LoadModelEarly(handler)
+    records, unreadable = read_input(pipeline, params)
     local_runner = is_local_runner(pipeline.options.view_as(StandardOptions).runner)
     in_lists = forms_batches(params)
     if not params.streaming and not in_lists:  # Beam batches records: one element each
