@@ -11,8 +11,7 @@ take to start, how much CPU the read stage and the runner use before the first b
 long the processes take to exit one after another once the last batch is done.
 
 CPU time a process uses in its last 100 ms before it exits is not seen; exits are placed
-at the last sample that saw the process (up to 100 ms early). For the runner (this
-process) "exited" is when the watch stopped.
+at the last sample that saw the process (up to 100 ms early).
 """
 
 from __future__ import annotations
@@ -140,20 +139,24 @@ def command_line(pid: int) -> str:
 def breakdown(
     processes: dict[int, WatchedProcess], started: float, first_batch: float, last_batch: float
 ) -> dict:
-    """Per role: how many, when they started (seconds after `started`), when they exited
-    (seconds after the last batch), and their CPU seconds before the first batch, between
-    the first and the last batch, and after it."""
+    """Per role: how many, when they started (seconds after `started`) and exited (seconds
+    after the last batch; not for the runner, this process), and their CPU seconds before
+    the first batch, between the first and the last batch, and after it."""
     roles: dict[str, dict] = {}
     for role in (RUNNER, SDK_WORKER, BACKEND_SERVER):
         members = [process for process in processes.values() if process.role == role]
         if not members:
             continue
-        starts = sorted(process.started - started for process in members)
-        exits = sorted(process.last_seen - last_batch for process in members)
-        roles[role] = {
-            "processes": len(members),
-            "started_seconds": [round(starts[0], 3), round(starts[-1], 3)],
-            "exited_seconds_after_last_batch": [round(exits[0], 3), round(exits[-1], 3)],
+        roles[role] = {"processes": len(members)}
+        if role != RUNNER:  # this process: started before the job, ends after it
+            starts = sorted(process.started - started for process in members)
+            exits = sorted(process.last_seen - last_batch for process in members)
+            roles[role]["started_seconds"] = [round(starts[0], 3), round(starts[-1], 3)]
+            roles[role]["exited_seconds_after_last_batch"] = [
+                round(exits[0], 3),
+                round(exits[-1], 3),
+            ]
+        roles[role] |= {
             "cpu_seconds_before_first_batch": round(
                 sum(process.cpu_between(started, first_batch) for process in members), 2
             ),
