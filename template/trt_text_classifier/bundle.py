@@ -20,6 +20,8 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 MANIFEST_NAME = "bundle.json"
 ONNX_NAME = "model.onnx"
+TOKENIZER_FILE = "tokenizer.json"
+"""The fast tokenizer's one file, what `save_pretrained` writes for every fast tokenizer."""
 
 ProblemType = Literal["single_label_classification", "multi_label_classification"]
 SINGLE_LABEL: ProblemType = "single_label_classification"

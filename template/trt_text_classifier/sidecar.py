@@ -90,6 +90,9 @@ class EngineSidecar(BaseModel):
     """From the bundle manifest: softmax (single-label) or a sigmoid per label (multi-label)."""
     tokenizer: str
     """Tokenizer directory, relative to the engine's directory (or absolute / gs://)."""
+    tokenizer_vocabulary_size: int | None = None
+    """Tokens of that tokenizer, added tokens included (None: built before it was recorded,
+    or a tokenizer without tokenizer.json). Launch refuses a --tokenizer of another size."""
     engine_sha256: str
     onnx_sha256: str
     onnx_path: str

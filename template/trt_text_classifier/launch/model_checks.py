@@ -11,7 +11,7 @@ from trt_text_classifier import model_files
 from trt_text_classifier.bundle import BundleManifest, manifest_path_for
 from trt_text_classifier.errors import ParameterError, one_line
 from trt_text_classifier.launch.parameters import PipelineParameters
-from trt_text_classifier.sidecar import model_sha256
+from trt_text_classifier.sidecar import EngineSidecar, model_sha256
 
 if TYPE_CHECKING:
     from trt_text_classifier.serving.tokenization import BatchTokenizer
@@ -207,6 +207,36 @@ def check_model_fits(
             f"embeddings have {rows} rows: it belongs to another model; give the tokenizer "
             "saved with this model (its export directory)"
         )
+
+
+def check_engine_fits(
+    params: PipelineParameters, sidecar: EngineSidecar, tokenizer: BatchTokenizer
+) -> None:
+    """The tokenizer must produce every engine input and be the one the engine was built with.
+
+    An engine's sidecar records the size of the tokenizer copied beside it at build time
+    (the export's, which fed the model in its parity check); a tokenizer of another size
+    gives token ids the engine's embedding table was not made for.
+    """
+    engine_path = params.engine_path or ""
+    produced = tokenizer.output_names
+    for engine_input in sidecar.input_names:
+        if engine_input not in produced:
+            raise ParameterError(
+                f"--engine_path={engine_path!r}: input {engine_input!r} is not produced by "
+                f"the tokenizer (it gives {', '.join(produced)}); build the engine from a "
+                "model exported with `trt-text-classifier export`, whose inputs the tokenizer feeds"
+            )
+    built_with = sidecar.tokenizer_vocabulary_size
+    vocabulary = tokenizer.vocabulary_size
+    if built_with is None or vocabulary == built_with:
+        return
+    name, value = ("tokenizer", params.tokenizer) if params.tokenizer else model_parameter(params)
+    raise ParameterError(
+        f"--{name}={value!r}: the tokenizer has {vocabulary} tokens but the engine was built "
+        f"with a tokenizer of {built_with}: it belongs to another model; give the tokenizer "
+        "built beside the engine (leave out --tokenizer)"
+    )
 
 
 MIN_VOCABULARY_SHARE = 0.9

@@ -28,6 +28,7 @@ from trt_text_classifier.errors import ParameterError, one_line
 from trt_text_classifier.launch.model_checks import (
     MODEL_CHECK_TIMEOUT_SECS,
     OnnxGraph,
+    check_engine_fits,
     check_model_fits,
     check_onnx_model,
     model_parameter,
@@ -73,8 +74,7 @@ def check_parameters(
             lambda: check_onnx_model(onnx_path, manifest),
             timeout=MODEL_CHECK_TIMEOUT_SECS,
         )
-    if engine_path:
-        _check_engine(params, engine_path, runner, worker)
+    sidecar = _check_engine(params, engine_path, runner, worker) if engine_path else None
     if params.engine_cache:
         from trt_text_classifier.launch.engine_cache_check import check_engine_cache_writable
 
@@ -83,6 +83,8 @@ def check_parameters(
     tokenizer = with_time_limit(name, value, lambda: check_tokenizer(params))
     if onnx_path and graph is not None:
         check_model_fits(params, graph, tokenizer)
+    if sidecar is not None:
+        check_engine_fits(params, sidecar, tokenizer)
     for name, prefix in output_prefixes(params).items():
         with_time_limit(name, prefix, functools.partial(check_output_location, name, prefix))
     for name, prefix in streaming_output_prefixes(params).items():
@@ -92,7 +94,7 @@ def check_parameters(
 
 def _check_engine(
     params: PipelineParameters, engine_path: str, runner: str | None, worker: WorkerGpu | None
-) -> None:
+) -> EngineSidecar:
     sidecar = with_time_limit("engine_path", engine_path, lambda: read_engine_sidecar(engine_path))
     check_engine_limits(params, sidecar)
     if is_local_runner(runner):
@@ -102,6 +104,7 @@ def _check_engine(
         check_one_gpu_per_worker(engine_path, worker.accelerator.count)
         size = with_time_limit("engine_path", engine_path, lambda: engine_size(engine_path))
         check_engines_fit(worker, size, sidecar.workspace_mib)
+    return sidecar
 
 
 def check_workers(params: PipelineParameters, *, on_dataflow: bool) -> WorkerGpu | None:

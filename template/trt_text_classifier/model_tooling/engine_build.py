@@ -33,9 +33,10 @@ from types import ModuleType
 from typing import Any, get_args
 
 import numpy as np
+from tokenizers import Tokenizer
 
 from trt_text_classifier.backends.base import BackendError
-from trt_text_classifier.bundle import MANIFEST_NAME, BundleManifest
+from trt_text_classifier.bundle import MANIFEST_NAME, TOKENIZER_FILE, BundleManifest
 from trt_text_classifier.model_tooling.precision import convert_to_float16
 from trt_text_classifier.sidecar import (
     BUILDER_MODULES,
@@ -302,6 +303,14 @@ def copy_tokenizer(onnx_path: str, engine_path: str) -> str:
     return name
 
 
+def tokenizer_vocabulary_size(directory: str) -> int | None:
+    """Tokens of the fast tokenizer saved in `directory` (added tokens included), if it has one."""
+    path = os.path.join(directory, TOKENIZER_FILE)
+    if not os.path.isfile(path):
+        return None
+    return int(Tokenizer.from_file(path).get_vocab_size(with_added_tokens=True))
+
+
 def build_engine(request: BuildRequest) -> EngineSidecar:
     """Build `request.engine_path` and write its sidecar and tokenizer copy beside it."""
     started = time.monotonic()
@@ -320,6 +329,8 @@ def build_engine(request: BuildRequest) -> EngineSidecar:
         engine_bytes, targets, inputs, outputs = _build(library, request, onnx_for_build)
     with open(request.engine_path, "wb") as handle:
         handle.write(engine_bytes)
+    tokenizer = copy_tokenizer(request.onnx_path, request.engine_path)
+    tokenizer_directory = os.path.join(os.path.dirname(request.engine_path) or ".", tokenizer)
     sidecar = EngineSidecar(
         builder=library.name,
         builder_version=library.version,
@@ -333,7 +344,8 @@ def build_engine(request: BuildRequest) -> EngineSidecar:
         outputs=outputs,
         labels=manifest.labels,
         problem_type=manifest.problem_type,
-        tokenizer=copy_tokenizer(request.onnx_path, request.engine_path),
+        tokenizer=tokenizer,
+        tokenizer_vocabulary_size=tokenizer_vocabulary_size(tokenizer_directory),
         engine_sha256=sha256_of(request.engine_path),
         onnx_sha256=sha256_of(request.onnx_path),
         onnx_path=request.onnx_path,

@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 from tokenizers import Encoding, Tokenizer
 
+from trt_text_classifier.bundle import TOKENIZER_FILE
 from trt_text_classifier.errors import one_line
 
 INPUT_IDS = "input_ids"
 ATTENTION_MASK = "attention_mask"
 TOKEN_TYPE_IDS = "token_type_ids"
-TOKENIZER_FILE = "tokenizer.json"
 
 _ENCODING_ATTRIBUTES = {
     INPUT_IDS: "ids",
