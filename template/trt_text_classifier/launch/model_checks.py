@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -187,15 +187,13 @@ def check_model_fits(
     params: PipelineParameters, graph: OnnxGraph, tokenizer: BatchTokenizer
 ) -> None:
     """The tokenizer must produce every model input and index inside its embedding table."""
-    onnx_path = params.onnx_path or ""
-    produced = tokenizer.output_names
-    for graph_input in graph.inputs:
-        if graph_input.name not in produced:
-            raise ParameterError(
-                f"--onnx_path={onnx_path!r}: input {graph_input.name!r} is not produced by "
-                f"the tokenizer (it gives {', '.join(produced)}); export the model with "
-                "`trt-text-classifier export`, whose inputs the tokenizer feeds"
-            )
+    check_inputs_produced(
+        ("onnx_path", params.onnx_path or ""),
+        [graph_input.name for graph_input in graph.inputs],
+        tokenizer,
+        remedy="export the model with `trt-text-classifier export`, whose inputs the "
+        "tokenizer feeds",
+    )
     rows = graph.embedding_rows
     vocabulary = tokenizer.vocabulary_size
     if rows is None or rows == vocabulary:
@@ -218,15 +216,13 @@ def check_engine_fits(
     (the export's, which fed the model in its parity check); a tokenizer of another size
     gives token ids the engine's embedding table was not made for.
     """
-    engine_path = params.engine_path or ""
-    produced = tokenizer.output_names
-    for engine_input in sidecar.input_names:
-        if engine_input not in produced:
-            raise ParameterError(
-                f"--engine_path={engine_path!r}: input {engine_input!r} is not produced by "
-                f"the tokenizer (it gives {', '.join(produced)}); build the engine from a "
-                "model exported with `trt-text-classifier export`, whose inputs the tokenizer feeds"
-            )
+    check_inputs_produced(
+        ("engine_path", params.engine_path or ""),
+        sidecar.input_names,
+        tokenizer,
+        remedy="build the engine from a model exported with `trt-text-classifier export`, "
+        "whose inputs the tokenizer feeds",
+    )
     built_with = sidecar.tokenizer_vocabulary_size
     vocabulary = tokenizer.vocabulary_size
     if built_with is None or vocabulary == built_with:
@@ -237,6 +233,21 @@ def check_engine_fits(
         f"with a tokenizer of {built_with}: it belongs to another model; give the tokenizer "
         "built beside the engine (leave out --tokenizer)"
     )
+
+
+def check_inputs_produced(
+    parameter: tuple[str, str], input_names: Sequence[str], tokenizer: BatchTokenizer, remedy: str
+) -> None:
+    """Every input of the model or engine that `parameter` (name, value) names must be one
+    the tokenizer produces."""
+    name, value = parameter
+    produced = tokenizer.output_names
+    for input_name in input_names:
+        if input_name not in produced:
+            raise ParameterError(
+                f"--{name}={value!r}: input {input_name!r} is not produced by the tokenizer "
+                f"(it gives {', '.join(produced)}); {remedy}"
+            )
 
 
 MIN_VOCABULARY_SHARE = 0.9
