@@ -58,7 +58,8 @@ def gpu() -> str:
 
 
 @pytest.fixture(scope="module")
-def standin(gpu: str):
+def standin(gpu: str, model_onnx: str):
+    """After the model's export (torch asks for tensorrt's spec, which the stand-in has not)."""
     from support import tensorrt_standin
 
     module = tensorrt_standin.install()
@@ -81,9 +82,11 @@ def engine(standin, gpu: str, model_onnx: str, tmp_path_factory: pytest.TempPath
 
 @pytest.fixture(scope="module")
 def reference(model_onnx: str):
-    from trt_text_classifier.backends.onnxruntime_backend import OnnxRuntimeBackend
+    from trt_text_classifier.backends import onnxruntime_backend
 
-    backend = OnnxRuntimeBackend(model_onnx)
+    with pytest.MonkeyPatch.context() as patch:  # the CPU, also where onnxruntime-gpu is installed
+        patch.setattr(onnxruntime_backend, "choose_providers", lambda: ["CPUExecutionProvider"])
+        backend = onnxruntime_backend.OnnxRuntimeBackend(model_onnx)
     assert backend.providers == ["CPUExecutionProvider"]
     yield backend
     backend.close()
